@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 from ape import accounts, chain
 from ape.cli import ConnectedProviderCommand
+from ape.logging import logger
 from rich.console import Console
 from rich.table import Table
 
@@ -52,6 +53,7 @@ def usd(units: int, decimals: int = COLLATERAL_DECIMALS) -> str:
 def cli(users: int, dates: tuple[str, ...]) -> None:
     """Deploy, fund, deposit, push prices and print a summary."""
     console = Console()
+    logger.set_level("WARNING")  # keep the summary readable: no per-transaction INFO lines
     try:
         days = [dt.date.fromisoformat(d) for d in dates]
     except ValueError as exc:
