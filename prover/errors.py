@@ -1,0 +1,21 @@
+"""Errors raised by the prover package (all derive from :mod:`offchain.errors`)."""
+
+from __future__ import annotations
+
+from offchain.errors import InputError, ZkMarginError
+
+
+class ProverError(ZkMarginError):
+    """A failure inside the prover that is not the caller's input (e.g. a broken invariant)."""
+
+
+class ProverInputError(InputError):
+    """Bad input to the prover: a value out of range, a wrong length, a corrupt file."""
+
+
+class ArtefactError(ProverInputError):
+    """A key, proof, witness or R1CS file is missing, truncated or corrupt."""
+
+
+class UnsatisfiedError(ProverInputError):
+    """The witness does not satisfy the circuit (e.g. the account is not solvent for the kind)."""

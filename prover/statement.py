@@ -1,0 +1,319 @@
+"""The solvency statement of docs/ARCHITECTURE.md in plain integers.
+
+This module is the off-chain reference the circuit is tested against:
+
+    equity      = b + c + sum_i q_i * m_i
+    loss_s      = - sum_i q_i * L[i][s]
+    requirement = max(0, max_s loss_s) + sum_i |q_i| * a_i
+    kind 0 (MM):         equity - requirement >= 0
+    kind 1 (IM):         equity * 10000 - requirement * im_factor_bps >= 0
+    kind 2 (insolvency): equity - requirement < 0
+
+Public inputs, in order: ``[C, D, kind, account, collateral]`` with
+``C = sponge(2, [n] ++ q ++ [c, salt])`` and
+``D = sponge(1, [n, S, epoch_id, im_factor_bps] ++ m ++ L[0][*] ++ ... ++ L[n-1][*] ++ a)``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prover.errors import ArtefactError, ProverInputError
+from prover.field import R
+from prover.poseidon import sponge
+
+# --- bounds (docs/ARCHITECTURE.md, "Interfaces fixed by the code") -----------------------
+#: |q_i| < 2^POSITION_BITS
+POSITION_BITS = 64
+#: |c| < 2^CASH_BITS
+CASH_BITS = 128
+#: 0 <= b < 2^COLLATERAL_BITS (vault balance the proof is about)
+COLLATERAL_BITS = 128
+#: |m_i|, |L[i][s]| < 2^EPOCH_VALUE_BITS and 0 <= a_i < 2^EPOCH_VALUE_BITS
+EPOCH_VALUE_BITS = 64
+#: 1 <= epoch_id < 2^EPOCH_ID_BITS
+EPOCH_ID_BITS = 64
+#: account is a 160-bit address
+ACCOUNT_BITS = 160
+MAX_INSTRUMENTS = 256
+MAX_SCENARIOS = 256
+#: 10000 <= im_factor_bps < 2^16
+BPS = 10_000
+IM_FACTOR_MIN = BPS
+IM_FACTOR_BITS = 16
+#: requirement kinds (public input ``kind``)
+KIND_MM = 0
+KIND_IM = 1
+KIND_INSOLVENCY = 2
+KINDS = (KIND_MM, KIND_IM, KIND_INSOLVENCY)
+#: sponge domain tags
+TAG_EPOCH = 1
+TAG_ACCOUNT = 2
+#: number of public inputs and their order
+PUBLIC_INPUT_NAMES = ("commitment", "digest", "kind", "account", "collateral")
+
+# Bit widths of intermediate quantities, derived from the bounds (n <= 2^8):
+#: |sum_i q_i * x_i| < 2^(64 + 64 + 8) = 2^136 for x in {m, L[*][s], a}
+SUM_BITS = POSITION_BITS + EPOCH_VALUE_BITS + 8
+#: |equity|, |loss_s|, requirement < 2^138
+VALUE_BITS = SUM_BITS + 2
+#: |equity * 10000|, requirement * f < 2^(138 + 16); the excess fits in 2^155
+EXCESS_BITS = VALUE_BITS + IM_FACTOR_BITS + 1
+
+
+def _check_int(field: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProverInputError(field, f"must be an integer, got {type(value).__name__}")
+    return value
+
+
+def _check_signed(field: str, value: object, bits: int) -> int:
+    v = _check_int(field, value)
+    if not -(1 << bits) < v < (1 << bits):
+        raise ProverInputError(field, f"|{v}| must be < 2^{bits}")
+    return v
+
+
+def _check_unsigned(field: str, value: object, bits: int, low: int = 0) -> int:
+    v = _check_int(field, value)
+    if not low <= v < (1 << bits):
+        raise ProverInputError(field, f"{v} must be in [{low}, 2^{bits})")
+    return v
+
+
+def _check_kind(kind: object) -> int:
+    k = _check_int("kind", kind)
+    if k not in KINDS:
+        raise ProverInputError("kind", f"must be 0 (MM), 1 (IM) or 2 (insolvency), got {k}")
+    return k
+
+
+@dataclass(frozen=True)
+class Epoch:
+    """The private-to-the-circuit, public-on-chain risk-epoch data that ``D`` hashes."""
+
+    epoch_id: int
+    im_factor_bps: int
+    marks: tuple[int, ...]
+    scenario_pnl: tuple[tuple[int, ...], ...]
+    addons: tuple[int, ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.marks)
+
+    @property
+    def s(self) -> int:
+        return len(self.scenario_pnl[0]) if self.scenario_pnl else 0
+
+    @classmethod
+    def create(
+        cls,
+        epoch_id: int,
+        im_factor_bps: int,
+        marks: Sequence[int],
+        scenario_pnl: Sequence[Sequence[int]],
+        addons: Sequence[int],
+    ) -> Epoch:
+        """Validate the bounds and build an epoch (raises :class:`ProverInputError`)."""
+        _check_unsigned("epoch_id", epoch_id, EPOCH_ID_BITS, low=1)
+        f = _check_int("im_factor_bps", im_factor_bps)
+        if not IM_FACTOR_MIN <= f < (1 << IM_FACTOR_BITS):
+            raise ProverInputError("im_factor_bps", f"{f} must be in [{IM_FACTOR_MIN}, 2^{IM_FACTOR_BITS})")
+        n = len(marks)
+        if not 1 <= n <= MAX_INSTRUMENTS:
+            raise ProverInputError("marks", f"needs 1..{MAX_INSTRUMENTS} instruments, got {n}")
+        if len(scenario_pnl) != n:
+            raise ProverInputError("scenario_pnl", f"has {len(scenario_pnl)} rows, expected n={n}")
+        if len(addons) != n:
+            raise ProverInputError("addons", f"has {len(addons)} entries, expected n={n}")
+        s = len(scenario_pnl[0])
+        if not 1 <= s <= MAX_SCENARIOS:
+            raise ProverInputError("scenario_pnl[0]", f"needs 1..{MAX_SCENARIOS} scenarios, got {s}")
+        m = tuple(_check_signed(f"marks[{i}]", x, EPOCH_VALUE_BITS) for i, x in enumerate(marks))
+        rows = []
+        for i, row in enumerate(scenario_pnl):
+            if len(row) != s:
+                raise ProverInputError(f"scenario_pnl[{i}]", f"has {len(row)} scenarios, expected S={s}")
+            rows.append(tuple(_check_signed(f"scenario_pnl[{i}][{j}]", x, EPOCH_VALUE_BITS) for j, x in enumerate(row)))
+        a = tuple(_check_unsigned(f"addons[{i}]", x, EPOCH_VALUE_BITS) for i, x in enumerate(addons))
+        return cls(epoch_id, f, m, tuple(rows), a)
+
+    def digest_inputs(self) -> list[int]:
+        """The sponge input ``[n, S, epoch_id, f] ++ m ++ L[0][*] ++ ... ++ a`` (signed ints)."""
+        flat = [x for row in self.scenario_pnl for x in row]
+        return [self.n, self.s, self.epoch_id, self.im_factor_bps, *self.marks, *flat, *self.addons]
+
+    def digest(self) -> int:
+        return sponge(TAG_EPOCH, self.digest_inputs())
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], source: str = "epoch") -> Epoch:
+        """Read the ``epoch.json`` artefact; checks the stored ``digest`` when present."""
+        try:
+            epoch = cls.create(
+                int(data["epoch_id"]),
+                int(data["im_factor_bps"]),
+                [int(x) for x in data["marks"]],
+                [[int(x) for x in row] for row in data["scenario_pnl"]],
+                [int(x) for x in data["addons"]],
+            )
+        except KeyError as exc:
+            raise ArtefactError(source, f"missing field {exc.args[0]!r}") from None
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, ProverInputError):
+                raise
+            raise ArtefactError(source, f"malformed epoch data: {exc}") from None
+        if "digest" in data and int(data["digest"]) != epoch.digest():
+            raise ArtefactError(f"{source}.digest", "does not match the sponge of the epoch data")
+        return epoch
+
+    @classmethod
+    def load(cls, path: str | Path) -> Epoch:
+        p = Path(path)
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ArtefactError(str(p), "epoch file not found") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ArtefactError(str(p), f"not valid JSON: {exc}") from None
+        return cls.from_json(data, str(p))
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account's private state: positions ``q`` (lots), cash ``c`` and the commitment salt."""
+
+    q: tuple[int, ...]
+    cash: int
+    salt: int
+
+    @classmethod
+    def create(cls, q: Sequence[int], cash: int, salt: int) -> Account:
+        qs = tuple(_check_signed(f"q[{i}]", x, POSITION_BITS) for i, x in enumerate(q))
+        if not 1 <= len(qs) <= MAX_INSTRUMENTS:
+            raise ProverInputError("q", f"needs 1..{MAX_INSTRUMENTS} positions, got {len(qs)}")
+        c = _check_signed("cash", cash, CASH_BITS)
+        s = _check_unsigned("salt", salt, R.bit_length())
+        if s >= R:
+            raise ProverInputError("salt", "must be < r (the BN254 scalar field modulus)")
+        return cls(qs, c, s)
+
+    def commitment(self) -> int:
+        return commitment(self.q, self.cash, self.salt)
+
+
+def epoch_digest(
+    epoch_id: int,
+    im_factor_bps: int,
+    marks: Sequence[int],
+    scenario_pnl: Sequence[Sequence[int]],
+    addons: Sequence[int],
+) -> int:
+    """``D = sponge(1, [n, S, epoch_id, im_factor_bps] ++ m ++ L (row-major) ++ a)``, bounds checked."""
+    return Epoch.create(epoch_id, im_factor_bps, marks, scenario_pnl, addons).digest()
+
+
+def commitment(q: Sequence[int], cash: int, salt: int) -> int:
+    """``C = sponge(2, [n] ++ q ++ [cash, salt])`` with the bounds checked."""
+    _ = Account.create(q, cash, salt)
+    return sponge(TAG_ACCOUNT, [len(q), *q, cash, salt])
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The integer figures of the statement for one account and epoch."""
+
+    equity: int
+    losses: tuple[int, ...]
+    worst_loss: int  # max(0, max_s loss_s)
+    addon: int  # sum_i |q_i| * a_i
+    requirement: int
+    excess: int  # equity - requirement (MM, insolvency) or equity*10000 - requirement*f (IM)
+    kind: int
+
+    @property
+    def holds(self) -> bool:
+        return self.excess < 0 if self.kind == KIND_INSOLVENCY else self.excess >= 0
+
+
+def solvency_figures(
+    kind: int,
+    *,
+    q: Sequence[int],
+    cash: int,
+    collateral: int,
+    marks: Sequence[int],
+    scenario_pnl: Sequence[Sequence[int]],
+    addons: Sequence[int],
+    im_factor_bps: int,
+) -> Figures:
+    """Compute equity, losses, requirement and excess; validates every bound."""
+    k = _check_kind(kind)
+    b = _check_unsigned("collateral", collateral, COLLATERAL_BITS)
+    c = _check_signed("cash", cash, CASH_BITS)
+    ep = Epoch.create(1, im_factor_bps, marks, scenario_pnl, addons)
+    if len(q) != ep.n:
+        raise ProverInputError("q", f"has {len(q)} positions, the epoch has n={ep.n} instruments")
+    qs = [_check_signed(f"q[{i}]", x, POSITION_BITS) for i, x in enumerate(q)]
+    equity = b + c + sum(qi * mi for qi, mi in zip(qs, ep.marks))
+    losses = tuple(-sum(qs[i] * ep.scenario_pnl[i][s] for i in range(ep.n)) for s in range(ep.s))
+    worst = max(0, max(losses))
+    addon = sum(abs(qi) * ai for qi, ai in zip(qs, ep.addons))
+    requirement = worst + addon
+    if k == KIND_IM:
+        excess = equity * BPS - requirement * ep.im_factor_bps
+    else:
+        excess = equity - requirement
+    return Figures(equity, losses, worst, addon, requirement, excess, k)
+
+
+def check_solvency(
+    kind: int,
+    *,
+    q: Sequence[int],
+    cash: int,
+    collateral: int,
+    marks: Sequence[int],
+    scenario_pnl: Sequence[Sequence[int]],
+    addons: Sequence[int],
+    im_factor_bps: int,
+    salt: int | None = None,
+) -> bool:
+    """True iff the statement of ``kind`` holds (MM/IM: solvent; 2: insolvent).
+
+    ``salt`` does not enter the check; when given it is validated (``0 <= salt < r``).
+    """
+    if salt is not None:
+        Account.create(q, cash, salt)
+    return solvency_figures(
+        kind,
+        q=q,
+        cash=cash,
+        collateral=collateral,
+        marks=marks,
+        scenario_pnl=scenario_pnl,
+        addons=addons,
+        im_factor_bps=im_factor_bps,
+    ).holds
+
+
+def public_inputs(commitment: int, digest: int, kind: int, account: int, collateral: int) -> list[int]:
+    """The public inputs in circuit order ``[C, D, kind, account, collateral]`` (validated)."""
+    _check_unsigned("commitment", commitment, 254)
+    if commitment >= R:
+        raise ProverInputError("commitment", "must be < r")
+    _check_unsigned("digest", digest, 254)
+    if digest >= R:
+        raise ProverInputError("digest", "must be < r")
+    return [
+        commitment,
+        digest,
+        _check_kind(kind),
+        _check_unsigned("account", account, ACCOUNT_BITS),
+        _check_unsigned("collateral", collateral, COLLATERAL_BITS),
+    ]
