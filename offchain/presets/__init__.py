@@ -1,0 +1,1 @@
+"""Shipped risk-matrix presets (JSON data files, see ``docs/risk-engine.md``)."""
