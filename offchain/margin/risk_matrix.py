@@ -60,7 +60,8 @@ class Contingency(ModelConfig):
 
 
 class RiskMatrixConfig(ModelConfig):
-    """Risk-matrix parameters; ``preset`` loads a shipped preset, other keys override it."""
+    """Risk-matrix parameters; ``preset`` loads a shipped preset (default ``deribit_pm``; ``null``
+    for none), other keys override it."""
 
     preset: str | None = None
     name: str = "custom"
@@ -87,6 +88,8 @@ class RiskMatrixConfig(ModelConfig):
     @model_validator(mode="before")
     @classmethod
     def _apply_preset(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "preset" not in data:
+            data = {"preset": "deribit_pm", **data}
         if isinstance(data, dict) and data.get("preset"):
             base = load_preset_dict(str(data["preset"]))
             merged = {**base, **data}
