@@ -1,0 +1,250 @@
+"""Scenario + seed -> runs of the engine, one per margin model, with and without impact.
+
+Seeding (Mesa / agent0 style): one root ``numpy.random.SeedSequence(seed)`` spawns the
+children in :data:`SEED_STREAMS` order: the exogenous price path, the trader population and
+the run dynamics (who answers margin calls). Every model, with and without impact, uses the
+same three children, so the models are compared on the same path and the same traders.
+
+Per model the summary reports bad debt, liquidation volume and count, the insurance fund's
+drawdown (largest peak-to-trough fall), the socialised loss, and the cascade
+amplification: the venue's maximum drawdown minus the exogenous path's maximum drawdown
+(percentage points), i.e. the part of the price move caused by liquidation sales; plus the
+same run without price impact (``impact=False``) for the bad debt the cascade added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from offchain.errors import InputError
+from offchain.sim.engine import EngineConfig, RunResult, run
+from offchain.sim.paths import PricePath, garch_path, gbm_jump_path, history_path
+from offchain.sim.policies import MarginPolicy, build_policy, per_asset
+from offchain.sim.population import Traders, draw_traders, open_accounts
+from offchain.sim.scenario import (
+    GarchPathSpec,
+    GbmJumpPathSpec,
+    HistoryPathSpec,
+    ModelSpec,
+    Scenario,
+    scenario_hash,
+)
+
+FloatArray = NDArray[np.float64]
+SEED_STREAMS = ("path", "traders", "dynamics")
+MAX_SEED = 2**63 - 1
+
+
+def seed_streams(seed: int) -> dict[str, np.random.SeedSequence]:
+    """The named child seed sequences of the root ``SeedSequence(seed)``."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise InputError("seed", f"must be an integer in [0, 2^63), got {seed!r}")
+    return dict(zip(SEED_STREAMS, np.random.SeedSequence(int(seed)).spawn(len(SEED_STREAMS))))
+
+
+def child_int(seq: np.random.SeedSequence) -> int:
+    """A 63-bit integer seed from a child sequence (for the path generators' ``seed``)."""
+    return int(seq.generate_state(2, dtype=np.uint32).astype(np.uint64) @ np.array([1, 2**31], dtype=np.uint64))
+
+
+def build_path(scenario: Scenario, seed: int) -> PricePath:
+    """The scenario's exogenous price path for the root ``seed``."""
+    spec = scenario.path
+    path_seed = child_int(seed_streams(seed)["path"])
+    if isinstance(spec, HistoryPathSpec):
+        return history_path(
+            spec.assets, spec.start, spec.end, spec.steps_per_day, path_seed, intraday_vol_daily=spec.intraday_vol_daily
+        )
+    if isinstance(spec, GbmJumpPathSpec):
+        return gbm_jump_path(
+            spec.s0,
+            days=spec.days,
+            steps_per_day=spec.steps_per_day,
+            seed=path_seed,
+            assets=spec.assets,
+            mu_annual=spec.mu_annual,
+            sigma_annual=spec.sigma_annual,
+            jump_intensity_per_day=spec.jump_intensity_per_day,
+            jump_mean=spec.jump_mean,
+            jump_std=spec.jump_std,
+            correlation=spec.correlation,
+            forced_jumps=[(j.day, j.log_return) for j in spec.forced_jumps],
+        )
+    if isinstance(spec, GarchPathSpec):
+        return garch_path(
+            spec.s0,
+            n_steps=spec.n_steps,
+            steps_per_day=spec.steps_per_day,
+            seed=path_seed,
+            assets=spec.assets,
+            omega=spec.omega,
+            alpha=spec.alpha,
+            beta=spec.beta,
+            mu=spec.mu,
+            correlation=spec.correlation,
+            shock_day=spec.shock_day,
+            shock_z=spec.shock_z,
+        )
+    raise InputError("path.kind", f"unknown path kind {spec!r}")  # pragma: no cover
+
+
+def engine_config(scenario: Scenario, dt_days: float, impact: bool) -> EngineConfig:
+    """Resolve the scenario's market, liquidation and agent numbers for one run."""
+    assets = scenario.assets
+    mk = scenario.market
+    return EngineConfig(
+        dt_days=dt_days,
+        depth_usd_per_pct=per_asset("market.depth_usd_per_pct", mk.depth_usd_per_pct, assets),
+        depth_vol_elasticity=mk.depth_vol_elasticity,
+        reference_vol_daily=per_asset("market.reference_vol_daily", mk.reference_vol_daily, assets),
+        market_ewma_lambda_daily=mk.ewma_lambda_daily,
+        max_move=mk.max_move_per_trade,
+        arb_recovery=scenario.arbitrageurs.recovery_per_step,
+        arb_capacity_usd=scenario.arbitrageurs.capacity_usd_per_step,
+        liquidator_latency=np.array([liq.latency_steps for liq in scenario.liquidators], dtype=np.int64),
+        liquidator_capital=np.array([liq.capital_usd for liq in scenario.liquidators], dtype=np.float64),
+        discount=scenario.liquidation.discount,
+        fee=scenario.liquidation.fee,
+        target_im=scenario.liquidation.target == "im",
+        insurance_fund_usd=scenario.liquidation.insurance_fund_usd,
+        topup_probability=scenario.traders.topup_probability_per_step,
+        market_maker_capital_usd=mk.market_maker_capital_usd,
+        impact=impact,
+    )
+
+
+def run_groups(
+    scenario: Scenario,
+    seed: int,
+    path: PricePath,
+    traders: Traders,
+    groups: Sequence[tuple[MarginPolicy, NDArray[np.int64]]],
+    impact: bool,
+    progress: Callable[[int], None] | None = None,
+) -> RunResult:
+    """One run of the engine with the given trader groups (policy, trader indices)."""
+    cfg = engine_config(scenario, path.dt_days, impact)
+    accounts = open_accounts(traders, groups, path.prices[0])
+    rng = np.random.default_rng(seed_streams(seed)["dynamics"])
+    return run(cfg, accounts, path.prices, rng, progress)
+
+
+def max_drawdown(prices: FloatArray) -> FloatArray:
+    """Largest fall from a running peak, as a fraction, per column: ``max_t 1 - P_t / max_{s<=t} P_s``."""
+    peak = np.maximum.accumulate(prices, axis=0)
+    return np.max(1.0 - prices / peak, axis=0)
+
+
+def max_fund_drawdown(fund: FloatArray) -> float:
+    """Largest peak-to-trough fall of the insurance fund, USD."""
+    return float(np.max(np.maximum.accumulate(fund) - fund))
+
+
+def summarize(
+    spec: ModelSpec, with_impact: RunResult, without_impact: RunResult | None, assets: Sequence[str]
+) -> dict[str, object]:
+    """The per-model row of the comparison table."""
+    s = with_impact.series
+    acc = with_impact.accounts
+    dd_venue = max_drawdown(s.price)
+    dd_exo = max_drawdown(s.exo)
+    impact = 1.0 - s.price / s.exo
+    row: dict[str, object] = {
+        "model": spec.name,
+        "kind": spec.kind,
+        "accounts": acc.m,
+        "initial_open_interest_usd": float(s.open_interest[0]),
+        "bad_debt_usd": float(s.bad_debt[-1]),
+        "socialized_loss_usd": float(s.socialized[-1]),
+        "liquidation_volume_usd": float(s.liq_volume.sum()),
+        "liquidations": int(s.liq_count.sum()),
+        "insurance_fund_start_usd": float(s.insurance[0]),
+        "insurance_fund_end_usd": float(s.insurance[-1]),
+        "insurance_fund_drawdown_usd": max_fund_drawdown(s.insurance),
+        "topups_usd": float(s.topups.sum()),
+        "final_open_interest_usd": float(s.open_interest[-1]),
+    }
+    for a, asset in enumerate(assets):
+        row[f"price_drawdown_pct_{asset}"] = 100.0 * float(dd_venue[a])
+        row[f"exogenous_drawdown_pct_{asset}"] = 100.0 * float(dd_exo[a])
+        row[f"cascade_amplification_pct_{asset}"] = 100.0 * float(dd_venue[a] - dd_exo[a])
+        row[f"max_impact_pct_{asset}"] = 100.0 * float(np.max(impact[:, a]))
+    if without_impact is not None:
+        s0 = without_impact.series
+        row["bad_debt_no_impact_usd"] = float(s0.bad_debt[-1])
+        row["liquidation_volume_no_impact_usd"] = float(s0.liq_volume.sum())
+        row["liquidations_no_impact"] = int(s0.liq_count.sum())
+        row["cascade_bad_debt_usd"] = float(s.bad_debt[-1] - s0.bad_debt[-1])
+    row["cash_conservation_error_usd"] = with_impact.cash_total() - with_impact.initial_cash_total
+    row["position_conservation_error"] = float(np.max(np.abs(with_impact.position_totals())))
+    return row
+
+
+@dataclass
+class Comparison:
+    """Every model's runs on one scenario and seed."""
+
+    scenario: Scenario
+    seed: int
+    scenario_sha256: str
+    path: PricePath
+    traders: Traders
+    models: list[ModelSpec]
+    with_impact: dict[str, RunResult]
+    without_impact: dict[str, RunResult]
+    summary: list[dict[str, object]]
+
+
+def compare_models(
+    scenario: Scenario,
+    seed: int,
+    model_names: Sequence[str] | None = None,
+    *,
+    no_impact_runs: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Comparison:
+    """Run every selected model on the same path and traders, with and without impact."""
+    seed_streams(seed)  # validates the seed
+    models = scenario.select_models(list(model_names) if model_names else None)
+    path = build_path(scenario, seed)
+    traders = draw_traders(scenario.traders, scenario.assets, seed_streams(seed)["traders"])
+    everyone = np.arange(traders.n, dtype=np.int64)
+    on: dict[str, RunResult] = {}
+    off: dict[str, RunResult] = {}
+    rows = []
+    for spec in models:
+        for impact in (True, False) if no_impact_runs else (True,):
+            label = f"{spec.name} ({'impact' if impact else 'no impact'})"
+            tick = (lambda t, _l=label: progress(_l, t, path.n_steps)) if progress else None
+            policy = build_policy(spec, scenario.assets, scenario.market)
+            result = run_groups(scenario, seed, path, traders, [(policy, everyone)], impact, tick)
+            (on if impact else off)[spec.name] = result
+        rows.append(summarize(spec, on[spec.name], off.get(spec.name), scenario.assets))
+    return Comparison(
+        scenario=scenario,
+        seed=int(seed),
+        scenario_sha256=scenario_hash(scenario),
+        path=path,
+        traders=traders,
+        models=models,
+        with_impact=on,
+        without_impact=off,
+        summary=rows,
+    )
+
+
+def mixed_groups(
+    scenario: Scenario, traders: Traders, seed: int, model_names: Sequence[str] | None = None
+) -> list[tuple[MarginPolicy, NDArray[np.int64]]]:
+    """Split the traders evenly (seeded shuffle) across the models: a mixed-venue run."""
+    models = scenario.select_models(list(model_names) if model_names else None)
+    order = np.random.default_rng(seed_streams(seed)["traders"].spawn(1)[0]).permutation(traders.n)
+    parts = np.array_split(order, len(models))
+    return [
+        (build_policy(spec, scenario.assets, scenario.market), np.sort(part).astype(np.int64))
+        for spec, part in zip(models, parts)
+    ]

@@ -1,0 +1,382 @@
+"""Scenario files for the agent-based simulator (pydantic v2 models, JSON or YAML).
+
+A scenario fixes everything but the seed: the exogenous price path (history, GBM with jumps
+or GARCH), the market (depth curve, volatility reference), arbitrageurs, liquidators, the
+liquidation rules, the trader population, and the margin models to compare. Unknown keys
+are rejected, so a typo is an error rather than a silent default.
+
+:func:`load_scenario` reads a file and raises :class:`~offchain.errors.InputError` whose
+``field`` is ``<file>:<dotted.path>`` of the first invalid entry. :func:`scenario_hash` is
+the SHA-256 of the canonical JSON of the validated scenario (so a JSON file and an
+equivalent YAML file have the same hash); it is recorded in every output.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from offchain.errors import InputError
+
+#: A per-asset value: one number for every asset, or a mapping asset -> number.
+PerAsset = Union[float, dict[str, float]]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ----------------------------------------------------------------------------- paths
+
+
+class HistoryPathSpec(_Strict):
+    """Real daily closes of ``assets`` from ``start`` to ``end`` with an intraday bridge."""
+
+    kind: Literal["history"]
+    assets: list[Literal["BTC", "ETH"]] = Field(min_length=1)
+    start: _dt.date
+    end: _dt.date
+    steps_per_day: int = Field(ge=1, le=86_400)
+    intraday_vol_daily: PerAsset | None = None
+
+
+class ForcedJump(_Strict):
+    day: Positive
+    log_return: PerAsset
+
+
+class GbmJumpPathSpec(_Strict):
+    """Merton jump diffusion (annualised drift/vol, jump intensity per day, log jump sizes)."""
+
+    kind: Literal["gbm_jump"]
+    assets: list[str] = Field(min_length=1)
+    s0: PerAsset
+    days: Positive
+    steps_per_day: int = Field(ge=1, le=86_400)
+    mu_annual: PerAsset = 0.0
+    sigma_annual: PerAsset = 0.8
+    jump_intensity_per_day: NonNegative = 0.0
+    jump_mean: PerAsset = 0.0
+    jump_std: PerAsset = 0.0
+    correlation: float | None = Field(default=None, gt=-1.0, lt=1.0)
+    forced_jumps: list[ForcedJump] = Field(default_factory=list)
+
+
+class GarchPathSpec(_Strict):
+    """GARCH(1,1) on per-step log returns, optionally with a forced crash innovation."""
+
+    kind: Literal["garch"]
+    assets: list[str] = Field(min_length=1)
+    s0: PerAsset
+    n_steps: int = Field(ge=1)
+    steps_per_day: int = Field(ge=1, le=86_400)
+    omega: PerAsset = 2e-7
+    alpha: PerAsset = 0.08
+    beta: PerAsset = 0.9
+    mu: PerAsset = 0.0
+    correlation: float | None = Field(default=None, gt=-1.0, lt=1.0)
+    shock_day: Positive | None = None
+    shock_z: PerAsset = -8.0
+
+
+PathSpec = Annotated[Union[HistoryPathSpec, GbmJumpPathSpec, GarchPathSpec], Field(discriminator="kind")]
+
+
+# ----------------------------------------------------------------------------- agents
+
+
+class MarketSpec(_Strict):
+    """Market makers' linear depth curve and the volatility reference.
+
+    Selling ``Q`` units at price ``P`` moves the price to ``P (1 - 0.01 Q P / d)`` where ``d``
+    is ``depth_usd_per_pct`` (USD notional per 1 % move); depth shrinks with volatility:
+    ``d_t = d (vol_ref / max(vol_ref, vol_t))^depth_vol_elasticity``.
+    """
+
+    depth_usd_per_pct: PerAsset
+    depth_vol_elasticity: NonNegative = 1.0
+    reference_vol_daily: PerAsset
+    ewma_lambda_daily: float = Field(default=0.94, gt=0.0, lt=1.0)
+    max_move_per_trade: float = Field(default=0.5, gt=0.0, lt=1.0)
+    market_maker_capital_usd: NonNegative = 1e8
+
+
+class ArbitrageurSpec(_Strict):
+    """Arbitrageurs close ``recovery_per_step`` of the gap to the exogenous price per step."""
+
+    recovery_per_step: Fraction = 0.1
+    capacity_usd_per_step: NonNegative = 1e6
+
+
+class LiquidatorSpec(_Strict):
+    name: str = Field(min_length=1)
+    latency_steps: int = Field(ge=0)
+    capital_usd: Positive
+
+
+class LiquidationSpec(_Strict):
+    """Auction discount to mark, fee to the insurance fund, partial-liquidation target."""
+
+    discount: Fraction = 0.02
+    fee: Fraction = 0.01
+    target: Literal["im", "mm"] = "im"
+    insurance_fund_usd: NonNegative = 1e6
+
+
+class LogNormalSpec(_Strict):
+    median: Positive
+    sigma_log: NonNegative = 0.0
+    max: Positive | None = None
+
+
+class TraderSpec(_Strict):
+    """The leveraged trader population (drawn once per seed, shared by every model)."""
+
+    n: int = Field(ge=1, le=10_000_000)
+    collateral_usd: LogNormalSpec
+    leverage: LogNormalSpec
+    long_fraction: Fraction = 0.7
+    asset_weights: dict[str, NonNegative] | None = None
+    multi_asset_fraction: Fraction = 0.0
+    wallet_reserve_fraction: NonNegative = 0.0
+    topup_probability_per_step: Fraction = 0.0
+
+
+# ----------------------------------------------------------------------------- margin models
+
+
+class _ModelBase(_Strict):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+
+
+class IsolatedModelSpec(_ModelBase):
+    """Each position has its own collateral: ``MM = mm_rate |q| P`` per position."""
+
+    kind: Literal["isolated"]
+    mm_rate: PerAsset = 0.05
+    im_rate: PerAsset = 0.1
+
+
+class CrossModelSpec(_ModelBase):
+    """One collateral pool per account: ``MM = sum_a mm_rate_a |q_a| P_a``."""
+
+    kind: Literal["cross"]
+    mm_rate: PerAsset = 0.05
+    im_rate: PerAsset = 0.1
+
+
+class StandardModelSpec(_ModelBase):
+    """Exchange standard margin for futures, rate growing with size (Deribit style):
+    ``MM = (mm_base + size_slope |q|) |q| P``, ``IM = (im_base + size_slope |q|) |q| P``."""
+
+    kind: Literal["standard"]
+    mm_base: PerAsset = 0.02
+    im_base: PerAsset = 0.04
+    size_slope_per_unit: PerAsset = 0.00005
+
+
+class RiskMatrixModelSpec(_ModelBase):
+    """Scenario grid: ``MM = max(0, max_s -sum_a q_a P_a shock_{s,a} w_s) + sum_a addon_a |q_a| P_a``."""
+
+    kind: Literal["risk_matrix"]
+    spot_shocks: list[float] = Field(min_length=1)
+    joint: Literal["grid", "same"] = "grid"
+    extreme_shock: float | None = None
+    extreme_weight: Fraction = 0.35
+    addon_rate: PerAsset = 0.0
+    im_factor: float = Field(default=1.5, ge=1.0)
+
+
+class VarModelSpec(_ModelBase):
+    """Delta-normal VaR or ES with static vols and correlation:
+    ``MM = k sqrt(h) sqrt(x' S x)``, ``x_a = q_a P_a``, ``k = z_c`` (VaR) or ``phi(z_c)/(1-c)`` (ES)."""
+
+    kind: Literal["var"]
+    measure: Literal["var", "es"] = "var"
+    confidence: float = Field(default=0.99, gt=0.5, lt=1.0)
+    horizon_days: Positive = 1.0
+    vol_daily: PerAsset
+    correlation: float = Field(default=0.0, gt=-1.0, lt=1.0)
+    im_factor: float = Field(default=1.5, ge=1.0)
+
+
+class AntiProcyclicalitySpec(_Strict):
+    """EMIR-style anti-procyclicality: 25 % weight on stressed vol and a long-run floor."""
+
+    stressed_vol_daily: PerAsset
+    stress_weight: Fraction = 0.25
+    floor_vol_daily: PerAsset = 0.0
+
+
+class DynamicModelSpec(_ModelBase):
+    """EWMA volatility margin with anti-procyclicality and a liquidity add-on.
+
+    ``vol_eff = max(floor, (1 - w) vol_ewma + w vol_stress)``; ``MM = k sqrt(h) sqrt(x' S x)
+    + liquidity_coef sum_a 0.005 x_a^2 / d_a`` with ``S`` built from ``vol_eff`` and the
+    correlation, ``d_a`` the reference depth (the slippage of closing through the book)."""
+
+    kind: Literal["dynamic"]
+    confidence: float = Field(default=0.99, gt=0.5, lt=1.0)
+    horizon_days: Positive = 1.0
+    ewma_lambda_daily: float = Field(default=0.94, gt=0.0, lt=1.0)
+    initial_vol_daily: PerAsset
+    correlation: float = Field(default=0.0, gt=-1.0, lt=1.0)
+    apc: AntiProcyclicalitySpec | None = None
+    liquidity_coef: NonNegative = 1.0
+    im_factor: float = Field(default=1.5, ge=1.0)
+
+
+ModelSpec = Annotated[
+    Union[
+        IsolatedModelSpec,
+        CrossModelSpec,
+        StandardModelSpec,
+        RiskMatrixModelSpec,
+        VarModelSpec,
+        DynamicModelSpec,
+    ],
+    Field(discriminator="kind"),
+]
+
+
+# ----------------------------------------------------------------------------- scenario
+
+
+class Scenario(_Strict):
+    """A whole simulation scenario; see ``docs/simulator.md`` and ``scenarios/``."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    seed: int = Field(default=0, ge=0)
+    path: PathSpec
+    market: MarketSpec
+    arbitrageurs: ArbitrageurSpec = ArbitrageurSpec()
+    liquidators: list[LiquidatorSpec] = Field(min_length=1)
+    liquidation: LiquidationSpec = LiquidationSpec()
+    traders: TraderSpec
+    models: list[ModelSpec] = Field(min_length=1)
+
+    @property
+    def assets(self) -> tuple[str, ...]:
+        return tuple(self.path.assets)
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Scenario:
+        assets = list(self.path.assets)
+        if len(set(assets)) != len(assets):
+            raise ValueError(f"path.assets has duplicates: {assets}")
+        _check_per_asset(self, assets)
+        names = [m.name for m in self.models]
+        if len(set(names)) != len(names):
+            raise ValueError(f"models: names must be unique, got {names}")
+        lnames = [liq.name for liq in self.liquidators]
+        if len(set(lnames)) != len(lnames):
+            raise ValueError(f"liquidators: names must be unique, got {lnames}")
+        if isinstance(self.path, HistoryPathSpec) and self.path.end <= self.path.start:
+            raise ValueError("path.end must be after path.start")
+        if self.traders.asset_weights is not None:
+            unknown = set(self.traders.asset_weights) - set(assets)
+            if unknown:
+                raise ValueError(f"traders.asset_weights: unknown asset(s) {sorted(unknown)}")
+            if sum(self.traders.asset_weights.values()) <= 0:
+                raise ValueError("traders.asset_weights: must not all be zero")
+        if self.traders.multi_asset_fraction > 0 and len(assets) < 2:
+            raise ValueError("traders.multi_asset_fraction needs at least two assets in path.assets")
+        return self
+
+    def select_models(self, names: list[str] | None) -> list[ModelSpec]:
+        """The models named in ``names`` (all if None), in scenario order."""
+        if not names:
+            return list(self.models)
+        known = {m.name: m for m in self.models}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise InputError("models", f"unknown model(s) {unknown}; the scenario has {list(known)}")
+        return [known[n] for n in names]
+
+
+def _check_per_asset(obj: BaseModel, assets: list[str], prefix: str = "") -> None:
+    """Every mapping-valued per-asset field must name exactly the scenario's assets."""
+    for name, value in obj:
+        where = f"{prefix}{name}"
+        if isinstance(value, BaseModel):
+            _check_per_asset(value, assets, where + ".")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    _check_per_asset(item, assets, f"{where}[{i}].")
+        elif isinstance(value, dict) and name != "asset_weights":
+            keys = set(value)
+            if keys != set(assets):
+                raise ValueError(f"{where}: needs exactly the assets {assets}, got {sorted(keys)}")
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def parse_scenario(data: object, source: str = "scenario") -> Scenario:
+    """Validate a decoded scenario document; errors name ``source:dotted.path``."""
+    if not isinstance(data, dict):
+        raise InputError(source, "must be a JSON/YAML object (mapping) at the top level")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = _loc(tuple(err["loc"]))
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
+        return _raise(source, field, msg + more)
+
+
+def _raise(source: str, field: str, msg: str) -> Scenario:
+    raise InputError(f"{source}:{field}" if field else source, msg)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file (``.json``, or ``.yaml``/``.yml`` when pyyaml is installed)."""
+    file = Path(path)
+    if not file.is_file():
+        raise InputError("scenario", f"file {file} does not exist")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError("scenario", f"cannot read {file}: {exc}") from None
+    suffix = file.suffix.lower()
+    if suffix in {".yaml", ".yml"}:
+        try:
+            import yaml
+        except ImportError:  # pragma: no cover - pyyaml is installed with the ape stack
+            raise InputError("scenario", "YAML scenarios need pyyaml; use JSON instead") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise InputError(file.name, f"invalid YAML: {exc}") from None
+    elif suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(file.name, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    else:
+        raise InputError("scenario", f"unsupported file type {suffix!r} (use .json, .yaml or .yml)")
+    return parse_scenario(data, file.name)
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """SHA-256 (hex) of the canonical JSON of the validated scenario."""
+    canonical = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
