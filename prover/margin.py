@@ -1,0 +1,172 @@
+"""The margin solvency circuit for ``n`` instruments and ``S`` scenarios.
+
+Public inputs ``[C, D, kind, account, collateral]``; private inputs ``q[i]``, ``cash``,
+``salt`` and the epoch data ``epoch_id``, ``im_factor_bps``, ``m[i]``, ``L[i][s]``, ``a[i]``.
+Constraints (see docs/ARCHITECTURE.md and docs/prover.md):
+
+* ``|q_i| < 2^64`` and ``|cash| < 2^128`` (strict signed range checks, giving the signs),
+  ``0 <= collateral < 2^128``, ``0 <= account < 2^160`` and ``account^2`` (the binding),
+  ``kind in {0, 1, 2}``;
+* ``C = sponge(2, [n] ++ q ++ [cash, salt])`` and
+  ``D = sponge(1, [n, S, epoch_id, f] ++ m ++ L ++ a)`` (the epoch data is bounded by the
+  on-chain ``RiskEpochs`` posting, so it needs no range checks here);
+* ``equity = b + c + sum q_i m_i``; ``loss_s = -sum_i q_i L[i][s]``;
+  ``worst = max(0, loss_0, ..., loss_{S-1})`` by comparisons on 138-bit operands;
+  ``requirement = worst + sum |q_i| a_i``;
+* ``excess = equity * (1 + is_im * 9999) - requirement * (1 + is_im * (f - 1))`` and
+  ``target = excess`` (kinds 0, 1) or ``-excess - 1`` (kind 2) is range-checked to
+  ``[0, 2^155)``: all magnitudes stay below 2^155 << r, so nothing wraps around r.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from prover import gadgets as g
+from prover.errors import ProverInputError, UnsatisfiedError
+from prover.field import R
+from prover.r1cs import LC, ConstraintSystem, combine
+from prover.statement import (
+    ACCOUNT_BITS,
+    BPS,
+    CASH_BITS,
+    COLLATERAL_BITS,
+    EXCESS_BITS,
+    MAX_INSTRUMENTS,
+    MAX_SCENARIOS,
+    POSITION_BITS,
+    PUBLIC_INPUT_NAMES,
+    TAG_ACCOUNT,
+    TAG_EPOCH,
+    VALUE_BITS,
+    Account,
+    Epoch,
+    public_inputs,
+    solvency_figures,
+)
+
+INV2 = pow(2, -1, R)
+
+
+@dataclass(frozen=True)
+class MarginCircuit:
+    """The constraint system for one ``(n, S)`` and the names of its private inputs."""
+
+    n: int
+    s: int
+    cs: ConstraintSystem
+
+    @property
+    def name(self) -> str:
+        return f"margin_n{self.n}_s{self.s}"
+
+    def private_inputs(self, epoch: Epoch, account: Account) -> dict[str, int]:
+        if epoch.n != self.n or epoch.s != self.s:
+            raise ProverInputError("epoch", f"has n={epoch.n}, S={epoch.s}; the circuit is n={self.n}, S={self.s}")
+        if len(account.q) != self.n:
+            raise ProverInputError("q", f"has {len(account.q)} positions, the circuit has n={self.n}")
+        priv = {"cash": account.cash, "salt": account.salt, "epoch_id": epoch.epoch_id, "im_factor_bps": epoch.im_factor_bps}
+        for i in range(self.n):
+            priv[f"q[{i}]"] = account.q[i]
+            priv[f"m[{i}]"] = epoch.marks[i]
+            priv[f"a[{i}]"] = epoch.addons[i]
+            for j in range(self.s):
+                priv[f"L[{i}][{j}]"] = epoch.scenario_pnl[i][j]
+        return priv
+
+    def public_inputs(self, epoch: Epoch, account: Account, kind: int, address: int, collateral: int) -> list[int]:
+        return public_inputs(account.commitment(), epoch.digest(), kind, address, collateral)
+
+    def witness(
+        self,
+        epoch: Epoch,
+        account: Account,
+        kind: int,
+        address: int,
+        collateral: int,
+        check: bool = True,
+    ) -> list[int]:
+        """The full witness; raises :class:`UnsatisfiedError` if the statement does not hold."""
+        pub = self.public_inputs(epoch, account, kind, address, collateral)
+        if check:
+            fig = solvency_figures(
+                kind,
+                q=account.q,
+                cash=account.cash,
+                collateral=collateral,
+                marks=epoch.marks,
+                scenario_pnl=epoch.scenario_pnl,
+                addons=epoch.addons,
+                im_factor_bps=epoch.im_factor_bps,
+            )
+            if not fig.holds:
+                what = "not insolvent" if kind == 2 else "not solvent"
+                raise UnsatisfiedError(
+                    "account", f"{what} for kind {kind}: excess {fig.excess} (equity {fig.equity}, requirement {fig.requirement})"
+                )
+        return self.cs.witness(pub, self.private_inputs(epoch, account), check=check)
+
+
+def _build(n: int, s: int) -> MarginCircuit:
+    cs = ConstraintSystem()
+    pub = {name: cs.public(name) for name in PUBLIC_INPUT_NAMES}
+    c_pub, d_pub, kind, account, b = (pub[k] for k in PUBLIC_INPUT_NAMES)
+    q = [cs.private_input(f"q[{i}]") for i in range(n)]
+    cash = cs.private_input("cash")
+    salt = cs.private_input("salt")
+    epoch_id = cs.private_input("epoch_id")
+    f = cs.private_input("im_factor_bps")
+    m = [cs.private_input(f"m[{i}]") for i in range(n)]
+    lmat = [[cs.private_input(f"L[{i}][{j}]") for j in range(s)] for i in range(n)]
+    a = [cs.private_input(f"a[{i}]") for i in range(n)]
+
+    # ranges of the private account values and public inputs
+    signs = [g.range_signed(cs, q[i], POSITION_BITS, f"q[{i}].range") for i in range(n)]
+    g.range_signed(cs, cash, CASH_BITS, "cash.range")
+    g.range_unsigned(cs, b, COLLATERAL_BITS, "collateral.range")
+    g.range_unsigned(cs, account, ACCOUNT_BITS, "account.range")
+    cs.mul(account, account, "account.binding")
+    # kind in {0, 1, 2}: t = kind*(kind-1); t*(kind-2) = 0; is_im = kind*(2-kind); is_ins = t/2
+    t = cs.mul(kind, kind - 1, "kind.t")
+    cs.constrain(t, kind - 2, 0, "kind in {0,1,2}")
+    is_im = cs.mul(kind, 2 - kind, "kind.is_im")
+    is_ins = t * INV2
+
+    # commitment and digest
+    c_calc = g.sponge(cs, TAG_ACCOUNT, [LC.const(n), *q, cash, salt], "commitment")
+    cs.assert_equal(c_calc, c_pub, "commitment matches C")
+    flat = [x for row in lmat for x in row]
+    d_calc = g.sponge(cs, TAG_EPOCH, [LC.const(n), LC.const(s), epoch_id, f, *m, *flat, *a], "digest")
+    cs.assert_equal(d_calc, d_pub, "digest matches D")
+
+    # equity, losses, requirement
+    qm = [cs.mul(q[i], m[i], f"q[{i}]*m[{i}]") for i in range(n)]
+    equity = combine([1] * (n + 2), [b, cash, *qm])
+    worst: LC = LC.const(0)
+    for j in range(s):
+        prods = [cs.mul(q[i], lmat[i][j], f"q[{i}]*L[{i}][{j}]") for i in range(n)]
+        loss = combine([-1] * n, prods)
+        worst = g.max_(cs, loss, worst, VALUE_BITS, f"worst[{j}]")
+    absq = [g.abs_(cs, q[i], signs[i], f"|q[{i}]|") for i in range(n)]
+    addon = combine([1] * n, [cs.mul(absq[i], a[i], f"|q[{i}]|*a[{i}]") for i in range(n)])
+    requirement = worst + addon
+
+    # excess by kind, then the final range check
+    eq_scaled = cs.mul(equity, is_im * (BPS - 1) + 1, "equity scaled")
+    im_f = cs.mul(is_im, f - 1, "is_im*(f-1)")
+    req_scaled = cs.mul(requirement, im_f + 1, "requirement scaled")
+    excess = eq_scaled - req_scaled
+    flip = cs.mul(is_ins, excess * (-2) - 1, "insolvency flip")
+    g.range_unsigned(cs, excess + flip, EXCESS_BITS, "excess >= 0 (kind 0/1) or excess < 0 (kind 2)")
+    return MarginCircuit(n, s, cs)
+
+
+@lru_cache(maxsize=8)
+def margin_circuit(n: int, s: int) -> MarginCircuit:
+    """The (cached) margin circuit for ``n`` instruments and ``s`` scenarios."""
+    if not 1 <= n <= MAX_INSTRUMENTS:
+        raise ProverInputError("n", f"must be in 1..{MAX_INSTRUMENTS}, got {n}")
+    if not 1 <= s <= MAX_SCENARIOS:
+        raise ProverInputError("S", f"must be in 1..{MAX_SCENARIOS}, got {s}")
+    return _build(n, s)
