@@ -1,0 +1,247 @@
+"""Risk-epoch export: the integer artefact (``epoch.json``) the prover and contracts consume.
+
+Normative format and quantization: ``docs/ARCHITECTURE.md`` ("Risk epoch artefact"). From the
+risk-matrix engine's floats (USD per unit of underlying), per listed instrument ``i`` with lot
+size ``lot_i`` and ``VALUE_SCALE = 10**value_decimals`` base units per USD:
+
+    mark_i      = value per unit * lot_i * VALUE_SCALE            ->  m_i    = round_half_even(mark_i)
+    pnl_i_s     = weighted scenario PnL per unit * lot_i * SCALE  ->  L[i][s] = round_half_even(pnl_i_s)
+    addon_i     = contingency per unit * lot_i * SCALE            ->  a_i    = ceil(addon_i) + 1
+    im_factor_bps = ceil(im_factor * 10000)                       (rounded against the account)
+
+The scenarios are the preset's grid applied jointly to every underlying (extreme moves already
+multiplied by their weight in ``L``). Only the linear form of the risk matrix can be exported:
+a preset with ``static_discount < 1`` or a ``short_option_minimum`` raises ``ConfigError``
+(pass ``linearize=True`` to export the preset without those two terms; the artefact then
+records ``"linearized": true``).
+
+Consequence (proved in docs/risk-engine.md): for any positions ``q`` (lots), with the float
+engine's excess ``E_f`` and the statement's integer excess ``E_i`` (both in base units),
+``E_i <= E_f`` and ``E_f - E_i < 3 * sum_i |q_i|`` for MM; for IM (both scaled by 10000)
+``E_f - E_i < (5000 + 2.5 f) * sum_i |q_i|``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from offchain.errors import ConfigError, InputError, ZkMarginError
+from offchain.instruments import Future, Option, Perp, Portfolio
+from offchain.margin.risk_matrix import (
+    RiskMatrixConfig,
+    contingency_per_unit,
+    preset_config,
+    scenario_pnl_matrix,
+)
+from offchain.market import MarketState
+from offchain.valuation import InstrumentTable
+from offchain.validation import write_atomic
+
+EPOCH_VERSION = 1
+VALUE_DECIMALS = 6
+BPS = 10_000
+EPOCH_VALUE_LIMIT = 1 << 64  # |m|, |L|, a < 2^64
+MAX_INSTRUMENTS = 256
+MAX_SCENARIOS = 256
+IM_FACTOR_BPS_LIMIT = 1 << 16
+KIND_MM, KIND_IM = 0, 1
+
+
+class EpochError(ZkMarginError):
+    """The epoch cannot be exported (bounds exceeded)."""
+
+
+def round_half_even(x: float) -> int:
+    """Round to the nearest integer, ties to even (Python's ``round`` on floats)."""
+    if not math.isfinite(x):
+        raise EpochError(f"cannot quantize non-finite value {x}")
+    return int(round(x))
+
+
+def _lot_str(lot: float) -> str:
+    return format(lot, ".12g")
+
+
+def instrument_json(inst: Perp | Future | Option) -> dict[str, Any]:
+    d: dict[str, Any] = {"symbol": inst.symbol, "kind": inst.kind, "underlying": inst.underlying,
+                         "lot_size": _lot_str(inst.lot_size)}
+    if isinstance(inst, (Future, Option)):
+        d["expiry"] = inst.expiry
+    if isinstance(inst, Option):
+        d["strike"] = inst.strike
+        d["option_type"] = inst.option_type
+    return d
+
+
+@dataclass(frozen=True)
+class RiskEpoch:
+    """The epoch artefact (integers as Python ints) plus the floats it was quantized from."""
+
+    epoch_id: int
+    oracle_round: int
+    timestamp: int
+    im_factor_bps: int
+    instruments: tuple[Perp | Future | Option, ...]
+    scenarios: tuple[dict[str, Any], ...]
+    marks: tuple[int, ...]
+    scenario_pnl: tuple[tuple[int, ...], ...]  # [i][s]
+    addons: tuple[int, ...]
+    digest: int
+    preset: str
+    linearized: bool
+    value_decimals: int = VALUE_DECIMALS
+
+    @property
+    def n(self) -> int:
+        return len(self.marks)
+
+    @property
+    def s(self) -> int:
+        return len(self.scenario_pnl[0])
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "version": EPOCH_VERSION,
+            "epoch_id": self.epoch_id,
+            "oracle_round": self.oracle_round,
+            "timestamp": self.timestamp,
+            "value_decimals": self.value_decimals,
+            "im_factor_bps": self.im_factor_bps,
+            "preset": self.preset,
+            "linearized": self.linearized,
+            "instruments": [instrument_json(i) for i in self.instruments],
+            "scenarios": list(self.scenarios),
+            "marks": list(self.marks),
+            "scenario_pnl": [list(r) for r in self.scenario_pnl],
+            "addons": list(self.addons),
+            "digest": str(self.digest),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_json_dict(), indent=1) + "\n"
+
+    def write(self, path: str) -> None:
+        """Write ``epoch.json`` atomically."""
+        write_atomic(path, self.to_json())
+
+
+def _digest(epoch_id: int, f: int, m: Sequence[int], L: Sequence[Sequence[int]], a: Sequence[int]) -> int:
+    from prover.statement import epoch_digest
+
+    return int(epoch_digest(epoch_id, f, list(m), [list(r) for r in L], list(a)))
+
+
+def build_epoch(
+    market: MarketState,
+    instruments: Sequence[Perp | Future | Option],
+    config: RiskMatrixConfig | str = "deribit_pm",
+    *,
+    epoch_id: int,
+    oracle_round: int = 0,
+    timestamp: int | None = None,
+    linearize: bool = False,
+) -> RiskEpoch:
+    """Build the epoch artefact for the listed ``instruments`` at ``market`` (module docstring)."""
+    cfg = preset_config(config) if isinstance(config, str) else config
+    if not cfg.linear:
+        if not linearize:
+            field = "config.static_discount" if cfg.static_discount != 1.0 else "config.short_option_minimum"
+            raise ConfigError(field, "not expressible in the epoch's linear statement (use linearize=True)")
+        cfg = cfg.model_copy(update={"static_discount": 1.0, "short_option_minimum": 0.0})
+    if isinstance(epoch_id, bool) or not isinstance(epoch_id, int) or not 1 <= epoch_id < (1 << 64):
+        raise InputError("epoch_id", "must be an integer in [1, 2^64)")
+    if not isinstance(oracle_round, int) or oracle_round < 0:
+        raise InputError("oracle_round", "must be an integer >= 0")
+    if not instruments:
+        raise InputError("instruments", "no listed instruments")
+    if len(instruments) > MAX_INSTRUMENTS:
+        raise InputError("instruments", f"at most {MAX_INSTRUMENTS} instruments per epoch")
+    symbols = [i.symbol for i in instruments]
+    if len(set(symbols)) != len(symbols):
+        raise InputError("instruments", "duplicate symbols")
+    table = InstrumentTable.build(instruments, market, prefix="instruments")
+    scen, pnl = scenario_pnl_matrix(cfg, table)  # (S, n) per unit
+    if scen.size > MAX_SCENARIOS:
+        raise ConfigError("config.price_steps", f"{scen.size} scenarios exceed the epoch limit {MAX_SCENARIOS}")
+    addon = contingency_per_unit(cfg, table)
+    scale = np.array([i.lot_size for i in instruments]) * 10**VALUE_DECIMALS
+    m = tuple(round_half_even(x) for x in table.mark * scale)
+    L = tuple(tuple(round_half_even(x) for x in pnl[:, i] * scale[i]) for i in range(table.n))
+    a = tuple(math.ceil(x) + 1 for x in addon * scale)
+    for name, vals in (("marks", m), ("addons", a)):
+        if any(abs(v) >= EPOCH_VALUE_LIMIT for v in vals):
+            raise EpochError(f"{name} exceed 2^64 base units; use a smaller lot_size")
+    if any(abs(v) >= EPOCH_VALUE_LIMIT for row in L for v in row):
+        raise EpochError("scenario_pnl exceeds 2^64 base units; use a smaller lot_size")
+    f = math.ceil(round(cfg.im_factor * BPS, 9))
+    if not BPS <= f < IM_FACTOR_BPS_LIMIT:
+        raise ConfigError("config.im_factor", f"im_factor_bps {f} outside [10000, 65536)")
+    return RiskEpoch(
+        epoch_id=epoch_id,
+        oracle_round=oracle_round,
+        timestamp=market.timestamp if timestamp is None else int(timestamp),
+        im_factor_bps=f,
+        instruments=tuple(instruments),
+        scenarios=tuple(scen.metadata()),
+        marks=m,
+        scenario_pnl=L,
+        addons=a,
+        digest=_digest(epoch_id, f, m, L, a),
+        preset=cfg.preset or cfg.name,
+        linearized=not (config if isinstance(config, RiskMatrixConfig) else preset_config(config)).linear,
+    )
+
+
+@dataclass(frozen=True)
+class IntegerFigures:
+    equity: int
+    worst_loss: int
+    addon: int
+    requirement: int
+    excess: int  # MM: equity - requirement; IM: equity * 10000 - requirement * f
+
+
+def integer_figures(epoch: RiskEpoch, q: Sequence[int], cash: int, collateral: int = 0, kind: int = KIND_MM) -> IntegerFigures:
+    """The solvency statement's integer figures (mirrors ``prover.statement``)."""
+    if len(q) != epoch.n:
+        raise InputError("q", f"has {len(q)} entries, the epoch has {epoch.n} instruments")
+    qs = [int(x) for x in q]
+    eq = int(collateral) + int(cash) + sum(qi * mi for qi, mi in zip(qs, epoch.marks))
+    worst = 0
+    for s in range(epoch.s):
+        loss = -sum(qs[i] * epoch.scenario_pnl[i][s] for i in range(epoch.n) if qs[i])
+        worst = max(worst, loss)
+    add = sum(abs(qi) * ai for qi, ai in zip(qs, epoch.addons))
+    req = worst + add
+    excess = eq * BPS - req * epoch.im_factor_bps if kind == KIND_IM else eq - req
+    return IntegerFigures(eq, worst, add, req, excess)
+
+
+def integer_requirement(epoch: RiskEpoch, q: Sequence[int], kind: int = KIND_MM) -> int:
+    """``max(0, max_s -sum_i q_i L[i][s]) + sum_i |q_i| a_i`` in base units (times f/10000
+    rounded up for IM)."""
+    req = integer_figures(epoch, q, 0, 0, KIND_MM).requirement
+    if kind == KIND_IM:
+        return -((-req * epoch.im_factor_bps) // BPS)
+    return req
+
+
+def portfolio_lots(portfolio: Portfolio, epoch: RiskEpoch) -> list[int]:
+    """Positions of ``portfolio`` as integer lots over the epoch's instrument list."""
+    index = {inst.symbol: i for i, inst in enumerate(epoch.instruments)}
+    q = [0] * epoch.n
+    for k, pos in enumerate(portfolio.positions):
+        if pos.instrument not in index:
+            raise InputError(f"positions[{k}].instrument", f"{pos.instrument!r} is not listed in the epoch")
+        lot = epoch.instruments[index[pos.instrument]].lot_size
+        lots = pos.size / lot
+        if abs(lots - round(lots)) > 1e-9 * max(1.0, abs(lots)):
+            raise InputError(f"positions[{k}].size", f"{pos.size} is not a whole number of lots of {lot}")
+        q[index[pos.instrument]] += int(round(lots))
+    return q
