@@ -67,8 +67,10 @@ class QAP:
     n_public: int
     n_constraints: int
     domain_size: int
-    a: list[list[tuple[int, int]]]  # per constraint: (signal, coeff)
+    #: rows of A (per constraint: (signal, coeff)), followed by the n_public + 1 extra rows
+    a: list[list[tuple[int, int]]]
     b: list[list[tuple[int, int]]]
+    #: rows of C (empty when the QAP was read from a .zkey: the prover does not need them)
     c: list[list[tuple[int, int]]]
 
     @classmethod
@@ -97,7 +99,8 @@ class QAP:
             size <<= 1
         # snarkjs: cirPower = log2(nConstraints + nPublic + 1 - 1) + 1 (so at least 2 points)
         size = max(size, 2)
-        return cls(n_vars, n_public, m, size, a, b, c)
+        extra = [[(i, 1)] for i in range(n_public + 1)]
+        return cls(n_vars, n_public, m, size, [*a, *extra], list(b), list(c))
 
 
 @dataclass
@@ -166,16 +169,13 @@ def setup(qap: QAP, toxic: Toxic) -> ProvingKey:
     u = [0] * qap.n_vars
     v = [0] * qap.n_vars
     wv = [0] * qap.n_vars
-    for j in range(qap.n_constraints):
-        lj = lag[j]
-        for s, coef in qap.a[j]:
-            u[s] = (u[s] + coef * lj) % R
-        for s, coef in qap.b[j]:
-            v[s] = (v[s] + coef * lj) % R
-        for s, coef in qap.c[j]:
-            wv[s] = (wv[s] + coef * lj) % R
-    for i in range(qap.n_public + 1):
-        u[i] = (u[i] + lag[qap.n_constraints + i]) % R
+    if len(qap.c) != qap.n_constraints:
+        raise ProverInputError("qap", "setup needs the C matrix (build the QAP from the circuit or the .r1cs)")
+    for rows, acc in ((qap.a, u), (qap.b, v), (qap.c, wv)):
+        for j, row in enumerate(rows):
+            lj = lag[j]
+            for s, coef in row:
+                acc[s] = (acc[s] + coef * lj) % R
     g_inv = pow(gamma, -1, R)
     d_inv = pow(delta, -1, R)
     comb = [(beta * u[i] + alpha * v[i] + wv[i]) % R for i in range(qap.n_vars)]
@@ -220,11 +220,10 @@ def evaluate_abc(qap: QAP, w: Sequence[int]) -> tuple[list[int], list[int], list
     n = qap.domain_size
     a_t = [0] * n
     b_t = [0] * n
-    for j in range(qap.n_constraints):
-        a_t[j] = sum(coef * w[s] for s, coef in qap.a[j]) % R
-        b_t[j] = sum(coef * w[s] for s, coef in qap.b[j]) % R
-    for i in range(qap.n_public + 1):
-        a_t[qap.n_constraints + i] = w[i] % R
+    for j, row in enumerate(qap.a):
+        a_t[j] = sum(coef * w[s] for s, coef in row) % R
+    for j, row in enumerate(qap.b):
+        b_t[j] = sum(coef * w[s] for s, coef in row) % R
     c_t = [x * y % R for x, y in zip(a_t, b_t)]
     return a_t, b_t, c_t
 

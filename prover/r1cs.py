@@ -117,6 +117,14 @@ class ConstraintSystem:
         return len(self.public_names)
 
     @property
+    def n_private_inputs(self) -> int:
+        return len(self._inputs)
+
+    def r1cs_constraints(self) -> list[tuple[list[tuple[int, int]], list[tuple[int, int]], list[tuple[int, int]]]]:
+        """``[(A, B, C)]`` rows as ``(signal, coeff)`` lists (for :func:`prover.formats.write_r1cs`)."""
+        return [(k.a, k.b, k.c) for k in self.constraints]
+
+    @property
     def n_signals(self) -> int:
         return 1 + len(self.public_names) + len(self.private_names)
 
