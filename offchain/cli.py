@@ -28,6 +28,7 @@ def _register() -> None:
     from offchain.cli_info import commands as info_commands
     from offchain.cli_risk import commands as risk_commands; info_commands = [*info_commands, *risk_commands]  # noqa: E702,E501
     from offchain.sim.cli import commands as sim_commands; info_commands = [*info_commands, *sim_commands]  # noqa: E702,E501
+    from prover.cli import commands as prover_commands; info_commands = [*info_commands, *prover_commands]  # noqa: E702,E501
 
     for command in info_commands:
         cli.add_command(command)

@@ -1,0 +1,138 @@
+"""``zkmargin setup | prove | verify | export-verifier``: the prover's commands.
+
+Errors about files and values raise :class:`prover.errors.ProverInputError` (an
+``InputError``), which ``offchain.cli`` prints as ``error: <field>: <problem>`` (exit 2).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from prover import formats
+from prover.errors import ArtefactError, ProverInputError
+
+KIND_NAMES = {"mm": 0, "im": 1, "insolvency": 2, "0": 0, "1": 1, "2": 2}
+
+
+def _parse_int(field: str, text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise ProverInputError(field, f"not an integer: {text!r}") from None
+
+
+@click.command("setup")
+@click.option("--n", "n", type=int, help="Number of instruments (or take it from --epoch).")
+@click.option("--scenarios", "s", type=int, help="Number of scenarios S (or take it from --epoch).")
+@click.option("--epoch", "epoch_path", type=click.Path(dir_okay=False), help="epoch.json to take n and S from.")
+@click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Artefact root folder.")
+@click.option("--seed", default="zkmargin-devnet", show_default=True, help="Public seed of the devnet trapdoor.")
+@click.option("--force", is_flag=True, help="Redo the setup even if matching keys exist.")
+def setup(n: int | None, s: int | None, epoch_path: str | None, out: str, seed: str, force: bool) -> None:
+    """INSECURE single-party devnet setup for the margin circuit (n instruments x S scenarios)."""
+    from prover.api import devnet_setup
+    from prover.statement import Epoch
+
+    if epoch_path:
+        ep = Epoch.load(epoch_path)
+        n, s = n or ep.n, s or ep.s
+    if n is None or s is None:
+        raise ProverInputError("--n/--scenarios", "give both sizes or an --epoch file")
+    click.echo("warning: INSECURE devnet setup (the trapdoor is derived from a public seed)", err=True)
+    keys = devnet_setup(n, s, out, seed=seed, force=force)
+    click.echo(f"keys for n={n}, S={s} in {keys.directory}")
+
+
+@click.command("prove")
+@click.option("--keys", "keys_dir", type=click.Path(file_okay=False), required=True, help="Folder with circuit.zkey (from setup).")
+@click.option("--witness", "witness_path", type=click.Path(dir_okay=False), help="Prove from this .wtns instead of the inputs below.")
+@click.option("--epoch", "epoch_path", type=click.Path(dir_okay=False), help="epoch.json")
+@click.option("--account", "account_path", type=click.Path(dir_okay=False), help="account JSON: {q: [...], cash, salt}")
+@click.option("--kind", type=click.Choice(sorted(KIND_NAMES)), default="mm", show_default=True)
+@click.option("--address", help="Account address (0x... or decimal).")
+@click.option("--collateral", help="Vault balance b in token base units.")
+@click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Where proof.json, public.json, witness.wtns go.")
+def prove(
+    keys_dir: str,
+    witness_path: str | None,
+    epoch_path: str | None,
+    account_path: str | None,
+    kind: str,
+    address: str | None,
+    collateral: str | None,
+    out: str,
+) -> None:
+    """Make a Groth16 solvency proof (writes proof.json and public.json in snarkjs layout)."""
+    from prover.groth16 import prove as groth16_prove
+
+    keys = Path(keys_dir)
+    zkey = keys / "circuit.zkey"
+    pk = formats.read_zkey(zkey)
+    out_dir = Path(out)
+    if witness_path:
+        w = formats.read_wtns(witness_path)
+        if len(w) != pk.qap.n_vars:
+            raise ArtefactError(witness_path, f"has {len(w)} values, the key's circuit has {pk.qap.n_vars} signals")
+    else:
+        from prover.margin import margin_circuit
+        from prover.statement import Account, Epoch
+
+        for name, value in (("--epoch", epoch_path), ("--account", account_path), ("--address", address), ("--collateral", collateral)):
+            if value is None:
+                raise ProverInputError(name, "required unless --witness is given")
+        assert epoch_path and account_path and address and collateral
+        ep = Epoch.load(epoch_path)
+        acc_data = formats.read_json(account_path, "account")
+        try:
+            acc = Account.create([int(x) for x in acc_data["q"]], int(acc_data["cash"]), int(acc_data["salt"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, ProverInputError):
+                raise
+            raise ArtefactError(account_path, f"account file needs integer fields q (list), cash, salt ({exc})") from None
+        mc = margin_circuit(ep.n, ep.s)
+        if mc.cs.n_signals != pk.qap.n_vars:
+            raise ArtefactError(str(zkey), f"the key is not for a margin circuit with n={ep.n}, S={ep.s}")
+        w = mc.witness(ep, acc, KIND_NAMES[kind], _parse_int("--address", address), _parse_int("--collateral", collateral))
+        formats.write_wtns(out_dir / "witness.wtns", w)
+    proof, public = groth16_prove(pk, w)
+    formats.write_proof(out_dir / "proof.json", proof)
+    formats.write_public(out_dir / "public.json", public)
+    click.echo(f"proof written to {out_dir / 'proof.json'}")
+
+
+@click.command("verify")
+@click.option("--vk", "vk_path", type=click.Path(dir_okay=False), required=True, help="verification_key.json")
+@click.option("--proof", "proof_path", type=click.Path(dir_okay=False), required=True, help="proof.json")
+@click.option("--public", "public_path", type=click.Path(dir_okay=False), required=True, help="public.json")
+def verify(vk_path: str, proof_path: str, public_path: str) -> None:
+    """Verify a Groth16 proof (exit 0 when valid, 1 when not)."""
+    from prover.groth16 import verify as groth16_verify
+
+    vk = formats.read_verification_key(vk_path)
+    proof = formats.read_proof(proof_path)
+    public = formats.read_public(public_path)
+    if len(public) != vk.n_public:
+        raise ProverInputError(public_path, f"has {len(public)} public inputs, the key expects {vk.n_public}")
+    if groth16_verify(vk, proof, public):
+        click.echo("OK: proof is valid")
+        return
+    click.echo("INVALID: proof does not verify", err=True)
+    raise click.exceptions.Exit(1)
+
+
+@click.command("export-verifier")
+@click.option("--vk", "vk_path", type=click.Path(dir_okay=False), required=True, help="verification_key.json")
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Solidity file to write.")
+@click.option("--name", "name", default="Groth16Verifier", show_default=True, help="Contract name.")
+def export_verifier(vk_path: str, out: str, name: str) -> None:
+    """Write a Solidity verifier (IGroth16Verifier) for a verification key."""
+    from prover.solidity import generate_verifier
+
+    vk = formats.read_verification_key(vk_path)
+    formats.write_atomic(out, generate_verifier(vk, name))
+    click.echo(f"verifier {name} written to {out}")
+
+
+commands = [setup, prove, verify, export_verifier]
