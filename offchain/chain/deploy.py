@@ -15,12 +15,11 @@ All amounts are integers in the collateral token's base units (6 decimals).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from offchain.chain.manifest import write_json_atomic
 from offchain.errors import DevnetError, InputError
 
 COLLATERAL_DECIMALS = 6
@@ -126,9 +125,4 @@ def write_registry(path: Path, d: Deployment) -> None:
         except json.JSONDecodeError as exc:
             raise InputError(str(path), f"deployment registry is not valid JSON: {exc}") from exc
     registry[str(d.chain_id)] = {"owner": str(d.owner.address), "contracts": d.addresses()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(registry, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-    os.replace(tmp, path)
+    write_json_atomic(path, registry)
