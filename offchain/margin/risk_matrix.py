@@ -120,7 +120,7 @@ class RiskMatrixConfig(ModelConfig):
 def load_preset_dict(name: str) -> dict[str, Any]:
     """The JSON of a shipped preset (``offchain/presets/<name>.json``)."""
     if name not in PRESETS:
-        raise ConfigError("config.preset", f"unknown preset {name!r} (known: {', '.join(PRESETS)})")
+        raise ConfigError("preset", f"unknown preset {name!r} (known: {', '.join(PRESETS)})")
     text = resources.files("offchain.presets").joinpath(f"{name}.json").read_text(encoding="utf-8")
     data: dict[str, Any] = json.loads(text)
     data.pop("worked_examples", None)
