@@ -222,5 +222,22 @@ class ConstraintSystem:
                 return (i, con.label)
         return None
 
+    def constraints_using(self) -> list[list[int]]:
+        """For each signal, the indices of the constraints it appears in (any of A, B, C)."""
+        uses: list[list[int]] = [[] for _ in range(self.n_signals)]
+        for i, con in enumerate(self.constraints):
+            for k in {s for s, _ in (*con.a, *con.b, *con.c)}:
+                uses[k].append(i)
+        return uses
+
+    def violated(self, w: Sequence[int], indices: Iterable[int]) -> list[int]:
+        """Which of the constraints ``indices`` the witness ``w`` violates."""
+        out = []
+        for i in indices:
+            con = self.constraints[i]
+            if _lc_eval(con.a, w) * _lc_eval(con.b, w) % R != _lc_eval(con.c, w):
+                out.append(i)
+        return out
+
     def is_satisfied(self, w: Sequence[int]) -> bool:
         return self.first_violation(w) is None
