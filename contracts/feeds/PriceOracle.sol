@@ -1,49 +1,204 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {GuardianPausable} from "../libraries/GuardianPausable.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 
 /// @title PriceOracle
-/// @notice Prices per feed (e.g. keccak256("BTC/USD")) pushed by allowed reporters, with
-///         strictly increasing rounds and timestamps.
-contract PriceOracle is IPriceOracle, Ownable {
+/// @notice Multi-feed USD price oracle (8 decimals) fed by EIP-712 reports signed by a threshold
+///         of reporters, with per-feed bounds, report-age and heartbeat checks, a deviation bound
+///         that trips a circuit breaker, and strictly increasing rounds.
+/// @dev Every accepted report also advances `globalRound`, the oracle-wide round number that a
+///      risk epoch refers to ("the oracle state after global round g").
+contract PriceOracle is IPriceOracle, EIP712, GuardianPausable {
     /// @notice Decimals of every answer (USD prices with 8 decimals, as Chainlink USD feeds).
     uint8 public constant PRICE_DECIMALS = 8;
+    /// @notice Basis-point denominator of the deviation bound.
+    uint256 public constant BPS = 10_000;
+    /// @notice EIP-712 type hash of `PriceReport`.
+    bytes32 public constant REPORT_TYPEHASH =
+        keccak256("PriceReport(bytes32 feedId,uint64 round,int256 price,uint64 observedAt)");
 
+    struct Packed {
+        uint64 roundId;
+        uint64 updatedAt;
+        int128 answer;
+    }
+
+    /// @inheritdoc IPriceOracle
     mapping(address reporter => bool allowed) public isReporter;
-    mapping(bytes32 feedId => Round) private _latest;
+    /// @notice Number of reporters.
+    uint64 public reporterCount;
+    /// @notice Signatures a report needs.
+    uint64 public threshold;
+    /// @inheritdoc IPriceOracle
+    uint64 public globalRound;
 
-    /// @param owner_ The account that manages reporters.
-    constructor(address owner_) Ownable(owner_) {}
+    mapping(bytes32 feedId => FeedConfig) private _config;
+    mapping(bytes32 feedId => Packed) private _latest;
+    mapping(bytes32 feedId => mapping(uint64 roundId => Packed)) private _history;
+
+    /// @param owner_ The account that manages reporters, the threshold and feeds.
+    constructor(address owner_) EIP712("zkmargin PriceOracle", "1") GuardianPausable(owner_) {}
 
     /// @inheritdoc IPriceOracle
     function decimals() external pure returns (uint8) {
         return PRICE_DECIMALS;
     }
 
+    /// @notice The configuration of `feedId`.
+    function feedConfig(bytes32 feedId) external view returns (FeedConfig memory) {
+        return _config[feedId];
+    }
+
     /// @inheritdoc IPriceOracle
     function setReporter(address reporter, bool allowed) external onlyOwner {
         if (reporter == address(0)) revert Oracle_ZeroAddress("reporter");
+        if (isReporter[reporter] == allowed) {
+            emit ReporterSet(reporter, allowed);
+            return;
+        }
+        uint64 count = allowed ? reporterCount + 1 : reporterCount - 1;
+        if (count < threshold) revert Oracle_BadThreshold(threshold, count);
         isReporter[reporter] = allowed;
+        reporterCount = count;
+        if (threshold == 0) {
+            threshold = 1; // the first reporter makes the oracle usable with threshold 1
+            emit ThresholdSet(1);
+        }
         emit ReporterSet(reporter, allowed);
     }
 
     /// @inheritdoc IPriceOracle
-    function pushPrice(bytes32 feedId, int256 answer, uint64 updatedAt) external returns (uint64 roundId) {
-        if (!isReporter[msg.sender]) revert Oracle_Unauthorized(msg.sender);
-        if (answer <= 0) revert Oracle_InvalidPrice(feedId, answer);
-        if (updatedAt > block.timestamp) revert Oracle_FutureTimestamp(feedId, updatedAt, block.timestamp);
-        Round storage latest = _latest[feedId];
-        if (updatedAt <= latest.updatedAt) revert Oracle_StaleTimestamp(feedId, updatedAt, latest.updatedAt);
-        roundId = latest.roundId + 1;
-        _latest[feedId] = Round({answer: answer, updatedAt: updatedAt, roundId: roundId});
-        emit PriceUpdated(feedId, roundId, answer, updatedAt, msg.sender);
+    function setThreshold(uint256 threshold_) external onlyOwner {
+        if (threshold_ == 0 || threshold_ > reporterCount) revert Oracle_BadThreshold(threshold_, reporterCount);
+        threshold = uint64(threshold_);
+        emit ThresholdSet(threshold_);
     }
 
     /// @inheritdoc IPriceOracle
-    function latestRound(bytes32 feedId) external view returns (Round memory round) {
-        round = _latest[feedId];
-        if (round.roundId == 0) revert Oracle_NoData(feedId);
+    function configureFeed(bytes32 feedId, FeedConfig calldata config) external onlyOwner {
+        if (
+            config.minPrice <= 0 || config.maxPrice < config.minPrice || config.maxPrice > type(int128).max
+                || config.maxDeviationBps > BPS || config.heartbeatSeconds == 0 || config.maxReportAgeSeconds == 0
+        ) revert Oracle_BadFeedConfig(feedId);
+        FeedConfig memory c = config;
+        // keep the breaker state: reconfiguring is not a reset
+        c.tripped = _config[feedId].tripped;
+        c.skipDeviationOnce = _config[feedId].skipDeviationOnce;
+        _config[feedId] = c;
+        emit FeedConfigured(feedId, c);
+    }
+
+    /// @inheritdoc IPriceOracle
+    function resetCircuitBreaker(bytes32 feedId) external onlyOwner {
+        FeedConfig storage c = _config[feedId];
+        if (!c.enabled) revert Oracle_UnknownFeed(feedId);
+        c.tripped = false;
+        c.skipDeviationOnce = true;
+        emit CircuitBreakerReset(feedId);
+    }
+
+    /// @inheritdoc IPriceOracle
+    function reportDigest(PriceReport calldata report) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(abi.encode(REPORT_TYPEHASH, report.feedId, report.round, report.price, report.observedAt))
+        );
+    }
+
+    /// @inheritdoc IPriceOracle
+    function submitReport(PriceReport calldata report, Signature[] calldata signatures)
+        external
+        whenNotPaused
+        returns (uint64)
+    {
+        uint256 t = threshold;
+        if (signatures.length < t || t == 0) revert Oracle_NotEnoughSignatures(signatures.length, t);
+        bytes32 digest = reportDigest(report);
+        address previous = address(0);
+        for (uint256 i = 0; i < signatures.length; ++i) {
+            Signature calldata sig = signatures[i];
+            // reject malleable (high-s) signatures and bad v, like OpenZeppelin's ECDSA
+            if (
+                uint256(sig.s) > 0x7FFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
+                    || (sig.v != 27 && sig.v != 28)
+            ) revert Oracle_InvalidSignature(i);
+            address signer = ecrecover(digest, sig.v, sig.r, sig.s);
+            if (signer == address(0)) revert Oracle_InvalidSignature(i);
+            if (signer == previous) revert Oracle_DuplicateSigner(signer);
+            if (signer < previous) revert Oracle_SignersNotSorted(previous, signer);
+            if (!isReporter[signer]) revert Oracle_UnknownSigner(signer);
+            previous = signer;
+        }
+        return _accept(report.feedId, report.round, report.price, report.observedAt, msg.sender);
+    }
+
+    /// @inheritdoc IPriceOracle
+    function pushPrice(bytes32 feedId, int256 answer, uint64 updatedAt) external whenNotPaused returns (uint64 roundId) {
+        if (!isReporter[msg.sender]) revert Oracle_Unauthorized(msg.sender);
+        if (threshold != 1) revert Oracle_NotEnoughSignatures(1, threshold);
+        roundId = _latest[feedId].roundId + 1;
+        _accept(feedId, roundId, answer, updatedAt, msg.sender);
+    }
+
+    function _accept(bytes32 feedId, uint64 round, int256 price, uint64 observedAt, address reporter)
+        private
+        returns (uint64 g)
+    {
+        FeedConfig memory c = _config[feedId];
+        if (!c.enabled) revert Oracle_UnknownFeed(feedId);
+        if (c.tripped) revert Oracle_CircuitBreakerActive(feedId);
+        Packed memory last = _latest[feedId];
+        if (round <= last.roundId) revert Oracle_RoundNotIncreasing(feedId, round, last.roundId);
+        if (observedAt <= last.updatedAt) revert Oracle_StaleTimestamp(feedId, observedAt, last.updatedAt);
+        if (observedAt > block.timestamp) revert Oracle_FutureTimestamp(feedId, observedAt, block.timestamp);
+        if (block.timestamp - observedAt > c.maxReportAgeSeconds) {
+            revert Oracle_StaleReport(feedId, observedAt, block.timestamp);
+        }
+        if (price <= 0) revert Oracle_InvalidPrice(feedId, price);
+        if (price < c.minPrice || price > c.maxPrice) revert Oracle_PriceOutOfBounds(feedId, price, c.minPrice, c.maxPrice);
+        if (c.skipDeviationOnce) {
+            _config[feedId].skipDeviationOnce = false;
+        } else if (last.roundId != 0 && c.maxDeviationBps != 0) {
+            int256 lastPrice = last.answer;
+            uint256 diff = uint256(price > lastPrice ? price - lastPrice : lastPrice - price);
+            if (diff * BPS > uint256(c.maxDeviationBps) * uint256(lastPrice)) {
+                _config[feedId].tripped = true;
+                emit CircuitBreakerTripped(feedId, round, price, lastPrice);
+                return 0;
+            }
+        }
+        Packed memory p = Packed({roundId: round, updatedAt: observedAt, answer: int128(price)});
+        _latest[feedId] = p;
+        _history[feedId][round] = p;
+        g = globalRound + 1;
+        globalRound = g;
+        emit PriceUpdated(feedId, round, price, observedAt, reporter);
+        emit GlobalRound(g, feedId, round);
+    }
+
+    /// @inheritdoc IPriceOracle
+    function latestRound(bytes32 feedId) public view returns (Round memory round) {
+        Packed memory p = _latest[feedId];
+        if (p.roundId == 0) revert Oracle_NoData(feedId);
+        round = Round({answer: p.answer, updatedAt: p.updatedAt, roundId: p.roundId});
+    }
+
+    /// @inheritdoc IPriceOracle
+    function latestPrice(bytes32 feedId) external view returns (Round memory round) {
+        FeedConfig memory c = _config[feedId];
+        if (c.tripped) revert Oracle_CircuitBreakerActive(feedId);
+        round = latestRound(feedId);
+        if (block.timestamp - round.updatedAt > c.heartbeatSeconds) {
+            revert Oracle_StalePrice(feedId, round.updatedAt, block.timestamp);
+        }
+    }
+
+    /// @inheritdoc IPriceOracle
+    function getRound(bytes32 feedId, uint64 roundId) external view returns (Round memory) {
+        Packed memory p = _history[feedId][roundId];
+        if (p.roundId == 0) revert Oracle_NoData(feedId);
+        return Round({answer: p.answer, updatedAt: p.updatedAt, roundId: p.roundId});
     }
 }

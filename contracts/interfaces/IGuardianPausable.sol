@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title IGuardianPausable
+/// @notice A pause switch held by a guardian (pause) and the owner (pause and unpause).
+interface IGuardianPausable {
+    /// @notice Emitted when the guardian changes.
+    event GuardianSet(address indexed guardian);
+    /// @notice Emitted when the contract is paused or unpaused.
+    event PausedSet(bool paused, address by);
+
+    /// @notice The contract is paused.
+    error Guard_Paused();
+    /// @notice The caller is neither the guardian nor the owner.
+    error Guard_NotGuardian(address caller);
+
+    /// @notice The pause guardian.
+    function guardian() external view returns (address);
+    /// @notice Whether state-changing user functions are paused.
+    function paused() external view returns (bool);
+    /// @notice Set the guardian (owner only).
+    function setGuardian(address guardian) external;
+    /// @notice Pause (guardian or owner).
+    function pause() external;
+    /// @notice Unpause (owner only).
+    function unpause() external;
+}

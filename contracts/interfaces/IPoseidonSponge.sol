@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title IPoseidonSponge
+/// @notice circomlib Poseidon over BN254 and the sponge of docs/ARCHITECTURE.md.
+interface IPoseidonSponge {
+    /// @notice An input is not a field element (`>= r`); index `type(uint256).max` is the sponge tag.
+    error Poseidon_InputNotInField(uint256 index);
+
+    /// @notice circomlib `Poseidon(16)` of 16 field elements.
+    function hash16(uint256[16] calldata inputs) external view returns (uint256);
+    /// @notice `h = tag`; per zero-padded chunk of 15 elements, `h = Poseidon(h, chunk)`.
+    function sponge(uint256 tag, uint256[] calldata xs) external view returns (uint256);
+}

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title AuctionMath
+/// @notice The integer formulas of the liquidation Dutch auction (mirrored exactly by
+///         `offchain.protocol.auction`; golden vectors in tests/vectors/auction.json).
+library AuctionMath {
+    /// @notice Fixed-point one for fill fractions.
+    uint256 internal constant WAD = 1e18;
+    /// @notice Basis-point denominator.
+    uint256 internal constant BPS = 10_000;
+
+    /// @notice Discount to mark at time `nowTs`: linear from `startBps` at `startTime` to `maxBps`
+    ///         at `startTime + duration`, constant after; floor.
+    function discountBps(uint256 startTime, uint256 nowTs, uint256 duration, uint256 startBps, uint256 maxBps)
+        internal
+        pure
+        returns (uint256)
+    {
+        if (nowTs <= startTime) return startBps;
+        uint256 elapsed = nowTs - startTime;
+        if (elapsed >= duration) return maxBps;
+        return startBps + (maxBps - startBps) * elapsed / duration;
+    }
+
+    /// @notice The part of `amount` a fill of `fractionWad` of the remaining book takes: the whole
+    ///         remainder at `WAD`, else `amount * fraction / WAD` truncated toward zero.
+    function slice(int256 amount, uint256 fractionWad) internal pure returns (int256) {
+        if (fractionWad == WAD) return amount;
+        return amount * int256(fractionWad) / int256(WAD);
+    }
+
+    /// @notice Terms of a fill whose slice has mark value `value` (cash + sum x_i m_i) and gross
+    ///         notional `gross` (sum |x_i| |m_i|): the bidder pays `cost = value - discount`
+    ///         (receives `-cost` if negative), `discount = gross * dBps / BPS` (floor), and the fill
+    ///         adds `fee = gross * feeBps / BPS` (floor) to the liquidation fee due.
+    function fillTerms(int256 value, uint256 gross, uint256 dBps, uint256 feeBps)
+        internal
+        pure
+        returns (int256 cost, uint256 discount, uint256 fee)
+    {
+        discount = gross * dBps / BPS;
+        cost = value - int256(discount);
+        fee = gross * feeBps / BPS;
+    }
+}

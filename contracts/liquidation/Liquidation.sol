@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {GuardianPausable} from "../libraries/GuardianPausable.sol";
+import {FieldMath} from "../libraries/FieldMath.sol";
+import {AuctionMath} from "../libraries/AuctionMath.sol";
+import {ILiquidation} from "../interfaces/ILiquidation.sol";
+import {IMarginAccounts} from "../interfaces/IMarginAccounts.sol";
+import {IRiskEpochs} from "../interfaces/IRiskEpochs.sol";
+import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
+import {IPoseidonSponge} from "../interfaces/IPoseidonSponge.sol";
+
+/// @title Liquidation
+/// @notice Liquidates accounts without a fresh proof after the grace window, or proven insolvent:
+///         the commitment is opened, and the book (positions and cash) is sold in a Dutch auction at
+///         a discount to the epoch marks, in proportional partial fills. A fill of positive value is
+///         paid by the bidder to the account; a fill of negative value (a liability) is paid to the
+///         bidder by the account, then the insurance fund, then socialized over all balances.
+///         The liquidation fee (on gross notional) goes to the insurance fund when the book is empty.
+/// @dev Bidders settle through their vault balance and must hold no commitment, so a bid never
+///      weakens a proof-bound balance.
+contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient {
+    /// @notice Sponge domain tag of account commitments.
+    uint256 public constant COMMITMENT_TAG = 2;
+    /// @notice Exclusive bound on |q_i|.
+    uint256 public constant POSITION_BOUND = 2 ** 64;
+    /// @notice Exclusive bound on |c|.
+    uint256 public constant CASH_BOUND = 2 ** 128;
+    /// @notice Fixed-point one for fill fractions.
+    uint256 public constant WAD = 1e18;
+    /// @notice Basis-point denominator.
+    uint256 public constant BPS = 10_000;
+
+    /// @notice The collateral vault.
+    ICollateralVault public immutable vault;
+    /// @notice The margin accounts.
+    IMarginAccounts public immutable accounts;
+    /// @notice The risk-epoch registry.
+    IRiskEpochs public immutable epochs;
+    /// @notice The Poseidon sponge that opens commitments.
+    IPoseidonSponge public immutable poseidon;
+
+    AuctionParams private _params;
+    mapping(address account => Auction) private _auctions;
+    mapping(address account => int256[]) private _positions;
+    mapping(address account => int256[]) private _marks;
+
+    /// @param owner_ Owner (auction parameters, guardian).
+    /// @param vault_ The collateral vault.
+    /// @param accounts_ The margin accounts.
+    /// @param epochs_ The risk-epoch registry.
+    /// @param poseidon_ The Poseidon sponge.
+    /// @param params_ The initial auction parameters.
+    constructor(
+        address owner_,
+        ICollateralVault vault_,
+        IMarginAccounts accounts_,
+        IRiskEpochs epochs_,
+        IPoseidonSponge poseidon_,
+        AuctionParams memory params_
+    ) GuardianPausable(owner_) {
+        vault = vault_;
+        accounts = accounts_;
+        epochs = epochs_;
+        poseidon = poseidon_;
+        _setParams(params_);
+    }
+
+    /// @inheritdoc ILiquidation
+    function setAuctionParams(AuctionParams calldata params) external onlyOwner {
+        _setParams(params);
+    }
+
+    /// @notice The auction parameters.
+    function auctionParams() external view returns (AuctionParams memory) {
+        return _params;
+    }
+
+    /// @notice The auction of `account` (inactive if none).
+    function getAuction(address account) external view returns (Auction memory) {
+        return _auctions[account];
+    }
+
+    /// @notice Remaining positions and the marks of `account`'s auction.
+    function getBook(address account) external view returns (int256[] memory positions, int256[] memory marks) {
+        return (_positions[account], _marks[account]);
+    }
+
+    /// @notice The discount to mark of `account`'s auction at time `timestamp`.
+    function discountBpsAt(address account, uint256 timestamp) public view returns (uint256) {
+        Auction storage a = _auctions[account];
+        if (!a.active) revert Liquidation_NotInLiquidation(account);
+        AuctionParams memory p = _params;
+        return AuctionMath.discountBps(a.startTime, timestamp, p.durationSeconds, p.startDiscountBps, p.maxDiscountBps);
+    }
+
+    /// @inheritdoc ILiquidation
+    function startLiquidation(address account, int256[] calldata q, int256 cash, uint256 salt, int256[] calldata marks)
+        external
+        whenNotPaused
+        nonReentrant
+    {
+        Auction storage a = _auctions[account];
+        if (a.active) revert Liquidation_AlreadyInLiquidation(account);
+        uint256 stored = accounts.commitmentOf(account);
+        if (stored == 0) revert Liquidation_NoCommitment(account);
+        if (accounts.liquidationReason(account) == 0) revert Liquidation_AccountHealthy(account);
+        uint64 epochId = _checkOpening(stored, q, cash, salt, marks);
+        (,, uint8 reason) = accounts.beginLiquidation(account);
+        a.epochId = epochId;
+        a.startTime = uint64(block.timestamp);
+        a.numInstruments = uint16(q.length);
+        a.reason = reason;
+        a.active = true;
+        a.cash = cash;
+        a.feeDue = 0;
+        a.shortfall = 0;
+        _positions[account] = q;
+        _marks[account] = marks;
+        _emitStarted(account, stored);
+    }
+
+    function _emitStarted(address account, uint256 commitment) private {
+        Auction storage a = _auctions[account];
+        emit LiquidationStarted(
+            account,
+            a.epochId,
+            a.reason,
+            commitment,
+            _positions[account],
+            a.cash,
+            _marks[account],
+            vault.balanceOf(account),
+            a.startTime
+        );
+    }
+
+    /// @dev Checks the opening `(q, cash, salt)` against `stored` and `marks` against the current epoch.
+    function _checkOpening(uint256 stored, int256[] calldata q, int256 cash, uint256 salt, int256[] calldata marks)
+        private
+        view
+        returns (uint64 epochId)
+    {
+        epochId = epochs.currentEpochId();
+        IRiskEpochs.Epoch memory e = epochs.getEpoch(epochId);
+        uint256 n = e.numInstruments;
+        if (q.length != n) revert Liquidation_BadLength(n, q.length);
+        if (marks.length != n) revert Liquidation_BadLength(n, marks.length);
+        if (keccak256(abi.encodePacked(marks)) != e.marksHash) revert Liquidation_MarksMismatch();
+        if (!(cash > -int256(CASH_BOUND) && cash < int256(CASH_BOUND)) || salt >= FieldMath.SNARK_SCALAR_FIELD) {
+            revert Liquidation_OpeningOutOfBounds();
+        }
+        uint256[] memory xs = new uint256[](n + 3);
+        xs[0] = n;
+        for (uint256 i = 0; i < n; ++i) {
+            int256 qi = q[i];
+            if (!(qi > -int256(POSITION_BOUND) && qi < int256(POSITION_BOUND))) revert Liquidation_OpeningOutOfBounds();
+            xs[i + 1] = FieldMath.toField(qi);
+        }
+        xs[n + 1] = FieldMath.toField(cash);
+        xs[n + 2] = salt;
+        uint256 computed = poseidon.sponge(COMMITMENT_TAG, xs);
+        if (computed != stored) revert Liquidation_CommitmentMismatch(computed, stored);
+    }
+
+    /// @inheritdoc ILiquidation
+    function bid(address account, uint256 fractionWad, int256 maxCost)
+        external
+        whenNotPaused
+        nonReentrant
+        returns (int256 cost)
+    {
+        Auction storage a = _auctions[account];
+        if (!a.active) revert Liquidation_NotInLiquidation(account);
+        if (fractionWad == 0 || fractionWad > WAD) revert Liquidation_BadFraction(fractionWad);
+        if (msg.sender == account) revert Liquidation_SelfBid();
+        if (accounts.hasCommitment(msg.sender)) revert Liquidation_BidderHasPositions(msg.sender);
+        AuctionParams memory p = _params;
+        Fill memory f = _takeSlice(a, account, fractionWad);
+        f.discountBps =
+            AuctionMath.discountBps(a.startTime, block.timestamp, p.durationSeconds, p.startDiscountBps, p.maxDiscountBps);
+        uint256 fee;
+        (cost,, fee) = AuctionMath.fillTerms(f.value, f.gross, f.discountBps, p.liquidationFeeBps);
+        if (cost > maxCost) revert Liquidation_PriceAboveLimit(cost, maxCost);
+        a.feeDue += fee;
+        if (cost > 0) {
+            vault.transferBalance(msg.sender, account, uint256(cost));
+        } else if (cost < 0) {
+            (, uint256 fromInsurance, uint256 socialized, uint256 uncovered) =
+                vault.coverShortfall(account, msg.sender, uint256(-cost));
+            a.shortfall += fromInsurance + socialized + uncovered;
+        }
+        emit AuctionFill(
+            account, a.epochId, msg.sender, fractionWad, f.lots, f.cashTaken, f.value, f.discountBps, cost, f.empty
+        );
+    }
+
+    struct Fill {
+        int256[] lots;
+        int256 cashTaken;
+        int256 value;
+        uint256 gross;
+        uint256 discountBps;
+        bool empty;
+    }
+
+    /// @dev Removes `fractionWad` of the remaining book of `account` and values it at the marks.
+    function _takeSlice(Auction storage a, address account, uint256 fractionWad) private returns (Fill memory f) {
+        int256[] storage pos = _positions[account];
+        int256[] storage mk = _marks[account];
+        uint256 n = a.numInstruments;
+        f.lots = new int256[](n);
+        int256 cash = a.cash;
+        f.cashTaken = AuctionMath.slice(cash, fractionWad);
+        a.cash = cash - f.cashTaken;
+        int256 value = f.cashTaken;
+        uint256 gross = 0;
+        bool empty = cash == f.cashTaken;
+        bool nonzero = f.cashTaken != 0;
+        for (uint256 i = 0; i < n; ++i) {
+            int256 qi = pos[i];
+            if (qi == 0) continue;
+            int256 x = AuctionMath.slice(qi, fractionWad);
+            if (x != 0) {
+                nonzero = true;
+                int256 m = mk[i];
+                f.lots[i] = x;
+                value += x * m;
+                gross += _abs(x) * _abs(m);
+                pos[i] = qi - x;
+            }
+            if (qi != x) empty = false;
+        }
+        if (!nonzero) revert Liquidation_EmptyFill();
+        f.value = value;
+        f.gross = gross;
+        f.empty = empty;
+    }
+
+    /// @inheritdoc ILiquidation
+    function finishLiquidation(address account) external whenNotPaused nonReentrant {
+        Auction storage a = _auctions[account];
+        if (!a.active) revert Liquidation_NotInLiquidation(account);
+        if (a.cash != 0) revert Liquidation_AuctionNotComplete(account);
+        int256[] storage pos = _positions[account];
+        uint256 n = a.numInstruments;
+        for (uint256 i = 0; i < n; ++i) {
+            if (pos[i] != 0) revert Liquidation_AuctionNotComplete(account);
+        }
+        uint64 epochId = a.epochId;
+        uint256 shortfall = a.shortfall;
+        uint256 fee = vault.collectFee(account, a.feeDue, _params.protocolFeeShareBps);
+        delete _auctions[account];
+        delete _positions[account];
+        delete _marks[account];
+        accounts.endLiquidation(account);
+        emit LiquidationFinished(account, epochId, fee, shortfall, vault.balanceOf(account));
+    }
+
+    function _setParams(AuctionParams memory p) private {
+        if (
+            p.startDiscountBps > p.maxDiscountBps || p.maxDiscountBps >= BPS || p.durationSeconds == 0
+                || p.liquidationFeeBps > BPS || p.protocolFeeShareBps > BPS
+        ) revert Liquidation_BadParams();
+        _params = p;
+        emit AuctionParamsSet(p);
+    }
+
+    function _abs(int256 x) private pure returns (uint256) {
+        return x >= 0 ? uint256(x) : uint256(-x);
+    }
+}

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+
+/// @title ReentrantToken
+/// @notice A 6-decimals token that, when armed, calls `target` with `payload` from inside every
+///         transfer (before moving the balance), to attack the vault's accounting. The outcome of
+///         the reentrant call is recorded, not propagated, so the test can see it was refused.
+contract ReentrantToken is ERC20 {
+    /// @notice Where the reentrant call goes.
+    address public target;
+    /// @notice The reentrant call's calldata.
+    bytes public payload;
+    /// @notice Number of reentrant calls attempted / that succeeded.
+    uint256 public attempts;
+    /// @notice Number of reentrant calls that succeeded.
+    uint256 public successes;
+
+    /// @notice Emitted when the attack is armed.
+    event Armed(address target, bytes payload);
+
+    constructor() ERC20("Reentrant USD", "rUSD") {}
+
+    /// @notice 6 decimals.
+    function decimals() public pure override returns (uint8) {
+        return 6;
+    }
+
+    /// @notice Anyone mints (test token).
+    function mint(address to, uint256 amount) external {
+        _mint(to, amount);
+    }
+
+    /// @notice Arm (non-empty payload) or disarm the reentrant call.
+    function arm(address target_, bytes calldata payload_) external {
+        target = target_;
+        payload = payload_;
+        emit Armed(target_, payload_);
+    }
+
+    function _update(address from, address to, uint256 value) internal override {
+        if (payload.length != 0 && from != address(0)) {
+            bytes memory p = payload;
+            delete payload; // one shot
+            attempts += 1;
+            (bool ok,) = target.call(p);
+            if (ok) successes += 1;
+        }
+        super._update(from, to, value);
+    }
+}
+
+/// @title FalseReturningToken
+/// @notice A token whose `transfer`/`transferFrom` return false (without reverting) when `failing`.
+contract FalseReturningToken is ERC20 {
+    /// @notice Whether transfers fail silently.
+    bool public failing;
+
+    constructor() ERC20("False USD", "fUSD") {}
+
+    /// @notice 6 decimals.
+    function decimals() public pure override returns (uint8) {
+        return 6;
+    }
+
+    /// @notice Anyone mints (test token).
+    function mint(address to, uint256 amount) external {
+        _mint(to, amount);
+    }
+
+    /// @notice Switch silent failure on or off.
+    function setFailing(bool failing_) external {
+        failing = failing_;
+    }
+
+    /// @notice Returns false without moving anything when failing.
+    function transfer(address to, uint256 value) public override returns (bool) {
+        if (failing) return false;
+        return super.transfer(to, value);
+    }
+
+    /// @notice Returns false without moving anything when failing.
+    function transferFrom(address from, address to, uint256 value) public override returns (bool) {
+        if (failing) return false;
+        return super.transferFrom(from, to, value);
+    }
+}
+
+/// @title FeeOnTransferToken
+/// @notice A token that burns `feeBps` of every transfer, so the receiver gets less than sent.
+contract FeeOnTransferToken is ERC20 {
+    /// @notice Fee in basis points.
+    uint256 public immutable feeBps;
+
+    constructor(uint256 feeBps_) ERC20("Fee USD", "feeUSD") {
+        feeBps = feeBps_;
+    }
+
+    /// @notice 6 decimals.
+    function decimals() public pure override returns (uint8) {
+        return 6;
+    }
+
+    /// @notice Anyone mints (test token).
+    function mint(address to, uint256 amount) external {
+        _mint(to, amount);
+    }
+
+    function _update(address from, address to, uint256 value) internal override {
+        if (from != address(0) && to != address(0)) {
+            uint256 fee = value * feeBps / 10_000;
+            super._update(from, address(0), fee);
+            super._update(from, to, value - fee);
+        } else {
+            super._update(from, to, value);
+        }
+    }
+}

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IGroth16Verifier} from "../interfaces/IGroth16Verifier.sol";
+
+/// @title MockVerifier
+/// @notice A Groth16 verifier stand-in whose answers the test controls: it accepts exactly the
+///         statements (public-input vectors) the owner allowed, or everything in `acceptAll` mode,
+///         and checks input length and field membership like the generated verifier.
+contract MockVerifier is IGroth16Verifier {
+    /// @notice BN254 scalar field modulus.
+    uint256 public constant R = 21888242871839275222246405745257275088548364400416422680319988817632740413441;
+    /// @notice Number of public inputs of the solvency circuit.
+    uint256 public constant NUM_INPUTS = 5;
+
+    /// @notice The account that controls the answers.
+    address public immutable controller;
+    /// @notice Accept every well-formed input.
+    bool public acceptAll;
+    /// @notice Allowed statements: keccak256(abi.encode(publicInputs)).
+    mapping(bytes32 statement => bool) public allowed;
+
+    /// @notice Emitted when a statement is allowed or disallowed.
+    event StatementSet(bytes32 indexed statement, bool allowed);
+    /// @notice Emitted when `acceptAll` changes.
+    event AcceptAllSet(bool acceptAll);
+
+    /// @notice Only the controller sets answers.
+    error MockVerifier_Unauthorized(address caller);
+
+    constructor() {
+        controller = msg.sender;
+    }
+
+    /// @notice Allow or disallow the statement `publicInputs`.
+    function setStatement(uint256[] calldata publicInputs, bool ok) external {
+        if (msg.sender != controller) revert MockVerifier_Unauthorized(msg.sender);
+        bytes32 h = keccak256(abi.encode(publicInputs));
+        allowed[h] = ok;
+        emit StatementSet(h, ok);
+    }
+
+    /// @notice Switch accept-everything mode.
+    function setAcceptAll(bool ok) external {
+        if (msg.sender != controller) revert MockVerifier_Unauthorized(msg.sender);
+        acceptAll = ok;
+        emit AcceptAllSet(ok);
+    }
+
+    /// @inheritdoc IGroth16Verifier
+    function verifyProof(uint256[8] calldata, uint256[] calldata publicInputs) external view returns (bool) {
+        if (publicInputs.length != NUM_INPUTS) revert Verifier_InvalidInputLength(NUM_INPUTS, publicInputs.length);
+        for (uint256 i = 0; i < publicInputs.length; ++i) {
+            if (publicInputs[i] >= R) revert Verifier_InputNotInField(i);
+        }
+        return acceptAll || allowed[keccak256(abi.encode(publicInputs))];
+    }
+}

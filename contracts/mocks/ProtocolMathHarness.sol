@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {AuctionMath} from "../libraries/AuctionMath.sol";
+import {ShareMath} from "../libraries/ShareMath.sol";
+import {FieldMath} from "../libraries/FieldMath.sol";
+
+/// @title ProtocolMathHarness
+/// @notice Exposes the protocol's pure integer libraries so the golden vectors produced by
+///         `offchain.protocol` can be replayed against the exact on-chain code.
+contract ProtocolMathHarness {
+    /// @notice `AuctionMath.discountBps`.
+    function discountBps(uint256 startTime, uint256 nowTs, uint256 duration, uint256 startBps, uint256 maxBps)
+        external
+        pure
+        returns (uint256)
+    {
+        return AuctionMath.discountBps(startTime, nowTs, duration, startBps, maxBps);
+    }
+
+    /// @notice `AuctionMath.slice`.
+    function slice(int256 amount, uint256 fractionWad) external pure returns (int256) {
+        return AuctionMath.slice(amount, fractionWad);
+    }
+
+    /// @notice `AuctionMath.fillTerms`.
+    function fillTerms(int256 value, uint256 gross, uint256 dBps, uint256 feeBps)
+        external
+        pure
+        returns (int256 cost, uint256 discount, uint256 fee)
+    {
+        return AuctionMath.fillTerms(value, gross, dBps, feeBps);
+    }
+
+    /// @notice `ShareMath.sharesForDeposit`.
+    function sharesForDeposit(uint256 amount, uint256 assets, uint256 shares) external pure returns (uint256) {
+        return ShareMath.sharesForDeposit(amount, assets, shares);
+    }
+
+    /// @notice `ShareMath.sharesForWithdrawal`.
+    function sharesForWithdrawal(uint256 amount, uint256 assets, uint256 shares) external pure returns (uint256) {
+        return ShareMath.sharesForWithdrawal(amount, assets, shares);
+    }
+
+    /// @notice `ShareMath.unitsOf`.
+    function unitsOf(uint256 s, uint256 assets, uint256 shares) external pure returns (uint256) {
+        return ShareMath.unitsOf(s, assets, shares);
+    }
+
+    /// @notice `FieldMath.toField`.
+    function toField(int256 x) external pure returns (uint256) {
+        return FieldMath.toField(x);
+    }
+}

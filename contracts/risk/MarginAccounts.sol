@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {GuardianPausable} from "../libraries/GuardianPausable.sol";
+import {FieldMath} from "../libraries/FieldMath.sol";
+import {IMarginAccounts} from "../interfaces/IMarginAccounts.sol";
+import {IRiskEpochs} from "../interfaces/IRiskEpochs.sol";
+import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
+import {IGroth16Verifier} from "../interfaces/IGroth16Verifier.sol";
+
+/// @title MarginAccounts
+/// @notice Per-account position commitments and their solvency proofs.
+/// @dev Public inputs of every proof: `[C, D_e, kind, account, collateral]` (docs/ARCHITECTURE.md).
+///      An MM (or IM) proof for the current epoch marks the account fresh (`provenEpoch`); this
+///      marker is also the per-(account, epoch) nullifier, so `submitProof` stays one
+///      verification plus a few slots. IM statements used for withdrawals and commitment updates
+///      are nullified by their hash. A solvency proof's `collateral` must not exceed the balance
+///      (equity grows with collateral), an insolvency proof's must not be below it.
+contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTransient {
+    /// @notice Proof kind: maintenance margin.
+    uint8 public constant KIND_MM = 0;
+    /// @notice Proof kind: initial margin.
+    uint8 public constant KIND_IM = 1;
+    /// @notice Proof kind: insolvency.
+    uint8 public constant KIND_INSOLVENCY = 2;
+    /// @notice Liquidation reason: no fresh proof after the grace window.
+    uint8 public constant REASON_NO_FRESH_PROOF = 1;
+    /// @notice Liquidation reason: proven insolvent.
+    uint8 public constant REASON_INSOLVENT = 2;
+
+    /// @notice The collateral vault.
+    ICollateralVault public immutable vault;
+    /// @notice The risk-epoch registry.
+    IRiskEpochs public immutable epochs;
+    /// @notice The Groth16 verifier of the solvency circuit.
+    IGroth16Verifier public immutable verifier;
+    /// @notice The liquidation module.
+    address public liquidation;
+    /// @notice Seconds after an epoch is posted during which a missing proof is tolerated.
+    uint64 public gracePeriodSeconds;
+
+    /// @inheritdoc IMarginAccounts
+    mapping(address account => uint256) public commitmentOf;
+    mapping(address account => AccountState) private _state;
+    mapping(address account => uint256) private _insolventCollateral;
+    /// @notice Hashes of accepted IM statements (withdrawals and commitment updates).
+    mapping(bytes32 statement => bool) public statementUsed;
+
+    /// @param owner_ Owner (grace window, liquidation module, guardian).
+    /// @param vault_ The collateral vault.
+    /// @param epochs_ The risk-epoch registry.
+    /// @param verifier_ The solvency verifier.
+    /// @param gracePeriodSeconds_ The initial grace window.
+    constructor(
+        address owner_,
+        ICollateralVault vault_,
+        IRiskEpochs epochs_,
+        IGroth16Verifier verifier_,
+        uint64 gracePeriodSeconds_
+    ) GuardianPausable(owner_) {
+        vault = vault_;
+        epochs = epochs_;
+        verifier = verifier_;
+        gracePeriodSeconds = gracePeriodSeconds_;
+        emit GracePeriodSet(gracePeriodSeconds_);
+    }
+
+    /// @notice Wire the liquidation module (owner, once).
+    function setLiquidation(address liquidation_) external onlyOwner {
+        if (liquidation != address(0) || liquidation_ == address(0)) revert Accounts_BadLiquidationModule(liquidation_);
+        liquidation = liquidation_;
+        emit LiquidationModuleSet(liquidation_);
+    }
+
+    /// @notice Set the grace window (owner only).
+    function setGracePeriod(uint64 seconds_) external onlyOwner {
+        gracePeriodSeconds = seconds_;
+        emit GracePeriodSet(seconds_);
+    }
+
+    /// @inheritdoc IMarginAccounts
+    function hasCommitment(address account) external view returns (bool) {
+        return commitmentOf[account] != 0;
+    }
+
+    /// @inheritdoc IMarginAccounts
+    function accountState(address account) external view returns (AccountState memory) {
+        return _state[account];
+    }
+
+    /// @inheritdoc IMarginAccounts
+    function submitProof(address account, uint64 epochId, uint8 kind, uint256 collateral, uint256[8] calldata proof)
+        external
+        whenNotPaused
+    {
+        uint256 c = commitmentOf[account];
+        if (c == 0) revert Accounts_NoCommitment(account);
+        AccountState memory st = _state[account];
+        if (st.inLiquidation) revert Accounts_InLiquidation(account);
+        if (kind > KIND_INSOLVENCY) revert Accounts_BadKind(kind);
+        if (collateral >= FieldMath.SNARK_SCALAR_FIELD) revert Accounts_InputNotInField(4);
+        (uint64 current, uint256 digest,) = epochs.currentEpoch();
+        if (epochId != current) revert Accounts_WrongEpoch(epochId, current);
+        uint256 balance = vault.balanceOf(account);
+        if (kind == KIND_INSOLVENCY) {
+            if (st.insolventEpoch >= current) revert Accounts_ProofReplayed(account, current, kind);
+            if (collateral < balance) revert Accounts_CollateralBelowBalance(collateral, balance);
+        } else {
+            if (st.provenEpoch >= current) revert Accounts_ProofReplayed(account, current, kind);
+            if (collateral > balance) revert Accounts_CollateralAboveBalance(collateral, balance);
+        }
+        _verify(c, digest, kind, account, collateral, proof);
+        if (kind == KIND_INSOLVENCY) {
+            _state[account].insolventEpoch = current;
+            _insolventCollateral[account] = collateral;
+        } else {
+            _state[account].provenEpoch = current;
+        }
+        emit ProofAccepted(account, current, kind, c, collateral, msg.sender);
+    }
+
+    /// @inheritdoc IMarginAccounts
+    function updateCommitment(uint256 newCommitment, uint64 epochId, uint256 collateral, uint256[8] calldata proof)
+        external
+        whenNotPaused
+        nonReentrant
+    {
+        address account = msg.sender;
+        if (newCommitment == 0) revert Accounts_ZeroCommitment();
+        if (newCommitment >= FieldMath.SNARK_SCALAR_FIELD) revert Accounts_InputNotInField(0);
+        if (_state[account].inLiquidation) revert Accounts_InLiquidation(account);
+        uint64 current = _useImStatement(account, newCommitment, epochId, collateral);
+        uint256 balance = vault.balanceOf(account);
+        if (collateral > balance) revert Accounts_CollateralAboveBalance(collateral, balance);
+        (, uint256 digest,) = epochs.currentEpoch();
+        _verify(newCommitment, digest, KIND_IM, account, collateral, proof);
+        uint256 old = commitmentOf[account];
+        commitmentOf[account] = newCommitment;
+        _state[account].provenEpoch = current;
+        emit CommitmentUpdated(account, current, old, newCommitment);
+        emit ProofAccepted(account, current, KIND_IM, newCommitment, collateral, account);
+    }
+
+    /// @inheritdoc IMarginAccounts
+    function withdraw(uint256 amount, address to, uint64 epochId, uint256 collateral, uint256[8] calldata proof)
+        external
+        whenNotPaused
+        nonReentrant
+    {
+        address account = msg.sender;
+        uint256 c = commitmentOf[account];
+        if (c == 0) revert Accounts_NoCommitment(account);
+        if (_state[account].inLiquidation) revert Accounts_InLiquidation(account);
+        uint64 current = _useImStatement(account, c, epochId, collateral);
+        uint256 balance = vault.balanceOf(account);
+        uint256 free = balance > collateral ? balance - collateral : 0;
+        if (amount > free) revert Accounts_InsufficientFreeCollateral(account, amount, free);
+        (, uint256 digest,) = epochs.currentEpoch();
+        _verify(c, digest, KIND_IM, account, collateral, proof);
+        _state[account].provenEpoch = current;
+        vault.withdrawFor(account, amount, to);
+        emit ProofAccepted(account, current, KIND_IM, c, collateral, account);
+        emit MarginWithdrawal(account, to, amount, collateral, current);
+    }
+
+    /// @inheritdoc IMarginAccounts
+    function liquidationReason(address account) public view returns (uint8) {
+        if (commitmentOf[account] == 0) return 0;
+        AccountState memory st = _state[account];
+        if (st.inLiquidation) return 0;
+        uint64 current = epochs.currentEpochId();
+        if (current == 0) return 0;
+        if (st.insolventEpoch == current && _insolventCollateral[account] >= vault.balanceOf(account)) {
+            return REASON_INSOLVENT;
+        }
+        if (st.provenEpoch < current) {
+            (,, uint64 postedAt) = epochs.currentEpoch();
+            if (block.timestamp > uint256(postedAt) + gracePeriodSeconds) return REASON_NO_FRESH_PROOF;
+        }
+        return 0;
+    }
+
+    /// @inheritdoc IMarginAccounts
+    function beginLiquidation(address account) external returns (uint256 commitment, uint64 epochId, uint8 reason) {
+        if (msg.sender != liquidation) revert Accounts_Unauthorized(msg.sender);
+        reason = liquidationReason(account);
+        if (reason == 0) revert Accounts_NotLiquidatable(account);
+        _state[account].inLiquidation = true;
+        epochId = epochs.currentEpochId();
+        commitment = commitmentOf[account];
+        emit AccountFrozen(account, epochId, reason);
+    }
+
+    /// @inheritdoc IMarginAccounts
+    function endLiquidation(address account) external {
+        if (msg.sender != liquidation) revert Accounts_Unauthorized(msg.sender);
+        commitmentOf[account] = 0;
+        _state[account].inLiquidation = false;
+        emit AccountClosed(account);
+    }
+
+    function _useImStatement(address account, uint256 commitment, uint64 epochId, uint256 collateral)
+        private
+        returns (uint64 current)
+    {
+        if (collateral >= FieldMath.SNARK_SCALAR_FIELD) revert Accounts_InputNotInField(4);
+        current = epochs.currentEpochId();
+        if (epochId != current || current == 0) revert Accounts_WrongEpoch(epochId, current);
+        bytes32 statement = keccak256(abi.encode(commitment, current, account, collateral));
+        if (statementUsed[statement]) revert Accounts_ProofReplayed(account, current, KIND_IM);
+        statementUsed[statement] = true;
+    }
+
+    function _verify(
+        uint256 c,
+        uint256 digest,
+        uint8 kind,
+        address account,
+        uint256 collateral,
+        uint256[8] calldata proof
+    ) private view {
+        uint256[] memory inputs = new uint256[](5);
+        inputs[0] = c;
+        inputs[1] = digest;
+        inputs[2] = kind;
+        inputs[3] = uint256(uint160(account));
+        inputs[4] = collateral;
+        if (!verifier.verifyProof(proof, inputs)) revert Accounts_InvalidProof();
+    }
+}
