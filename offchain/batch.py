@@ -15,7 +15,6 @@ The short-option minimum is applied per account from the short option sizes.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,7 +24,12 @@ from numpy.typing import NDArray
 
 from offchain.errors import InputError
 from offchain.instruments import Future, Option, Perp
-from offchain.margin.risk_matrix import RiskMatrixConfig, contingency_per_unit, preset_config, scenario_pnl_matrix
+from offchain.margin.risk_matrix import (
+    RiskMatrixConfig,
+    contingency_per_unit,
+    preset_config,
+    scenario_pnl_matrix,
+)
 from offchain.market import MarketState
 from offchain.valuation import InstrumentTable
 
@@ -167,4 +171,4 @@ def synthetic_accounts(
     return indptr, idx.ravel(), sizes.ravel()
 
 
-__all__ = ["BatchEngine", "BatchResult", "synthetic_accounts", "synthetic_listing", "math"]
+__all__ = ["BatchEngine", "BatchResult", "synthetic_accounts", "synthetic_listing"]

@@ -174,8 +174,9 @@ def price_cmd(
         raise InputError("--vol", "give exactly one of --vol and --premium")
     if premium is not None:
         vol = float(implied_vol(premium, f, strike, t, rate, option_type == "call"))
+    assert vol is not None
     g = black76_greeks(f, strike, vol, t, rate, option_type == "call")
-    out = {"type": option_type, "forward": f, "strike": strike, "years": t, "rate": rate, "vol": vol,
+    out: dict[str, Any] = {"type": option_type, "forward": f, "strike": strike, "years": t, "rate": rate, "vol": vol,
            "price": float(g.price), "delta": float(g.delta), "gamma": float(g.gamma),
            "vega": float(g.vega), "theta": float(g.theta)}
     if as_json:
@@ -211,7 +212,8 @@ def var_cmd(
     """VaR and ES (historical, filtered historical, Monte Carlo) and backtests."""
     from offchain.io import load_history, load_portfolio
     from offchain.margin import load_config
-    from offchain.margin.var import VaRConfig, VaRMargin, backtest as run_backtest, var_es
+    from offchain.margin.var import VaRConfig, VaRMargin, var_es
+    from offchain.margin.var import backtest as run_backtest
 
     history = load_history(history_file)
     cfg = load_config("var", {"method": method, "confidence": confidence, "horizon_days": horizon_days,
@@ -257,9 +259,9 @@ def var_cmd(
         rets = np.diff(np.log(prices), axis=0)
         scen = scenario_returns(rets, cfg)
         w = np.array([exp[u] for u in exp])
-        v, es = var_es((np.expm1(scen) * w).sum(axis=1), confidence)
+        var_v, es_v = var_es((np.expm1(scen) * w).sum(axis=1), confidence)
         out["exposure"] = exp
-        out["linear"] = {"var": v, "es": es, "scenarios": int(scen.shape[0])}
+        out["linear"] = {"var": var_v, "es": es_v, "scenarios": int(scen.shape[0])}
     if backtest:
         out["backtest"] = run_backtest(history, exp, cfg).to_dict()
         out["backtest"]["exposure"] = exp

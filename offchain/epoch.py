@@ -40,8 +40,8 @@ from offchain.margin.risk_matrix import (
     scenario_pnl_matrix,
 )
 from offchain.market import MarketState
-from offchain.valuation import InstrumentTable
 from offchain.validation import write_atomic
+from offchain.valuation import InstrumentTable
 
 EPOCH_VERSION = 1
 VALUE_DECIMALS = 6
@@ -61,7 +61,7 @@ def round_half_even(x: float) -> int:
     """Round to the nearest integer, ties to even (Python's ``round`` on floats)."""
     if not math.isfinite(x):
         raise EpochError(f"cannot quantize non-finite value {x}")
-    return int(round(x))
+    return round(x)
 
 
 def _lot_str(lot: float) -> str:

@@ -19,8 +19,8 @@ sum(option values)``.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
-from typing import Annotated, Any, Literal, Union
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -44,7 +44,7 @@ def parse_expiry(value: Any) -> int:
         except ValueError:
             raise ValueError(f"expiry {value!r} is not an ISO-8601 date") from None
         if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=timezone.utc)
+            dt = dt.replace(tzinfo=UTC)
         return int(dt.timestamp())
     raise ValueError("expiry must be unix seconds or an ISO-8601 date")
 
@@ -105,7 +105,7 @@ class Option(_InstrumentBase):
         return self.option_type == "call"
 
 
-Instrument = Annotated[Union[Perp, Future, Option], Field(discriminator="kind")]
+Instrument = Annotated[Perp | Future | Option, Field(discriminator="kind")]
 
 
 class Position(_Model):

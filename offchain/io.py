@@ -11,12 +11,12 @@ Every problem raises :class:`~offchain.errors.InputError` naming the field.
 from __future__ import annotations
 
 import csv
-import math
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from offchain.errors import InputError
 from offchain.instruments import Portfolio
@@ -51,7 +51,7 @@ def load_market(path: str | os.PathLike[str]) -> MarketState:
     return parse_market(load_json(path, field="market"), prefix="market")
 
 
-def load_history(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+def load_history(path: str | os.PathLike[str]) -> dict[str, NDArray[np.float64]]:
     """Daily close prices per underlying from a CSV or JSON history file.
 
     CSV: a header ``date,BTC,ETH,...`` (one column per underlying), or the CoinGecko-style
@@ -82,7 +82,7 @@ def load_history(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
                 series.setdefault(u, []).append(row["price"])
         else:
             series = {c: [row[c] for row in rows] for c in cols if c not in ("date", "timestamp", "time")}
-    out: dict[str, np.ndarray] = {}
+    out: dict[str, NDArray[np.float64]] = {}
     lengths = set()
     for u, vals in series.items():
         if not isinstance(vals, list):
@@ -105,8 +105,8 @@ def load_history(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     return out
 
 
-def log_returns(prices: np.ndarray) -> np.ndarray:
-    return np.diff(np.log(prices))
+def log_returns(prices: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.asarray(np.diff(np.log(prices)), dtype=np.float64)
 
 
-__all__ = ["load_history", "load_market", "load_portfolio", "log_returns", "parse_market", "parse_portfolio", "math"]
+__all__ = ["load_history", "load_market", "load_portfolio", "log_returns", "parse_market", "parse_portfolio"]

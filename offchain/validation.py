@@ -44,8 +44,7 @@ def parse_model(cls: type[M], data: Any, prefix: str = "") -> M:
             field = f"{prefix}.{inner.field}" if prefix else inner.field
             raise InputError(field, inner.problem) from None
         msg = str(err.get("msg", "invalid"))
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, ") :]
+        msg = msg.removeprefix("Value error, ")
         raise InputError(_loc_to_field(prefix, tuple(err.get("loc", ()))), msg) from None
 
 

@@ -23,8 +23,8 @@ the whole entry value has no liquidation price (``None``).
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
-import numpy as np
 from pydantic import Field, model_validator
 
 from offchain.errors import InputError
@@ -79,16 +79,16 @@ def _check_brackets(brs: list[Bracket], name: str) -> None:
     if any(c is None for c in caps[:-1]):
         raise ValueError(f"{name}: only the last bracket may be unbounded")
     finite_caps = [float(c) for c in caps[:-1] if c is not None]
-    if any(b <= a for a, b in zip(finite_caps, finite_caps[1:])):
+    if any(b <= a for a, b in pairwise(finite_caps)):
         raise ValueError(f"{name}: max_notional must increase")
-    for a, b in zip(brs, brs[1:]):
+    for a, b in pairwise(brs):
         if b.mmr < a.mmr or b.imr < a.imr:
             raise ValueError(f"{name}: rates must not decrease with notional")
 
 
 def _deductions(brs: list[Bracket], attr: str) -> list[float]:
     out = [0.0]
-    for prev, cur in zip(brs, brs[1:]):
+    for prev, cur in pairwise(brs):
         assert prev.max_notional is not None
         out.append(out[-1] + prev.max_notional * (getattr(cur, attr) - getattr(prev, attr)))
     return out
@@ -158,4 +158,4 @@ class IsolatedMargin(MarginModel[IsolatedConfig]):
         return MarginResult(model=self.name, im=im, mm=mm, details={"positions": len(rows)}, per_position=rows)
 
 
-__all__ = ["Bracket", "IsolatedConfig", "IsolatedMargin", "liquidation_price", "tiered_requirement", "np"]
+__all__ = ["Bracket", "IsolatedConfig", "IsolatedMargin", "liquidation_price", "tiered_requirement"]

@@ -82,14 +82,14 @@ def _overlapping_sums(x: FloatArray, h: int) -> FloatArray:
     if h == 1:
         return x
     c = np.cumsum(np.vstack([np.zeros((1, x.shape[1])), x]), axis=0)
-    return c[h:] - c[:-h]
+    return np.asarray(c[h:] - c[:-h], dtype=np.float64)
 
 
 def scenario_returns(returns: FloatArray, cfg: VaRConfig) -> FloatArray:
     """Joint ``h``-day log-return scenarios ``(N, U)`` from daily log returns ``(T, U)``."""
     r = returns[-cfg.lookback_days - cfg.horizon_days + 1 :] if cfg.method != "monte_carlo" else returns
     if cfg.method == "historical":
-        return _overlapping_sums(r, cfg.horizon_days)[-cfg.lookback_days :]
+        return np.asarray(_overlapping_sums(r, cfg.horizon_days)[-cfg.lookback_days :], dtype=np.float64)
     var = ewma_variance(returns, cfg.ewma_lambda)
     sigma = np.sqrt(var)
     z = returns / sigma[:-1]

@@ -43,7 +43,7 @@ IV_MAX_ITER = 200
 
 
 def _pdf(x: FloatArray) -> FloatArray:
-    return np.exp(-0.5 * x * x) / SQRT_2PI
+    return np.asarray(np.exp(-0.5 * x * x) / SQRT_2PI, dtype=np.float64)
 
 
 def _as_arrays(*xs: ArrayLike) -> list[FloatArray]:
