@@ -5,6 +5,8 @@ so cash and positions are conserved exactly, which the tests check):
 
 * **traders' accounts** (``Accounts``): positions ``q``, cash ``c`` (holding the entry
   price), a wallet reserve; equity ``E = c + q . P`` at the venue price ``P``.
+* **margin policies** (:mod:`offchain.sim.policies`): MM and IM of every account each step;
+  stateful ones (EWMA, VaR history) get the venue close at every simulated day end.
 * **market makers**: the linear depth curve of :mod:`offchain.sim.market`; they take the
   other side of every trade on the venue and hold the inventory.
 * **liquidators** (capital, latency): an account with ``E < MM`` first seen at step ``f``
@@ -48,6 +50,7 @@ class EngineConfig:
     """Numbers of one run, resolved from the scenario (per-asset arrays are ``(A,)``)."""
 
     dt_days: float
+    steps_per_day: int
     depth_usd_per_pct: FloatArray
     depth_vol_elasticity: float
     reference_vol_daily: FloatArray
@@ -169,7 +172,7 @@ def run(
         cash.sum() + wallet.sum() + ledgers.liq_cash.sum() + ledgers.mm_cash + ledgers.insurance
     )
     for policy, _ in accounts.groups:
-        policy.reset()
+        policy.reset(exo_prices[0])
 
     ser = Series(
         price=np.empty((n_steps + 1, n_assets)),
@@ -206,9 +209,11 @@ def run(
         market_var = decay * market_var + (1.0 - decay) * ret * ret / cfg.dt_days
         depth = depth_at_vol(cfg.depth_usd_per_pct, np.sqrt(market_var), cfg.reference_vol_daily, cfg.depth_vol_elasticity)
 
+        day_end = t % cfg.steps_per_day == 0
         equity = cash + q @ price
         for policy, sl in accounts.groups:
-            policy.observe(ret, cfg.dt_days)
+            if day_end:
+                policy.observe_close(price)
             mm_req[sl], im_req[sl] = policy.requirements(q[sl], price)
 
         # traders answer margin calls from their wallets

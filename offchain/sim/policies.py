@@ -1,60 +1,65 @@
-"""Vectorized margin policies: the simulator's view of each margin model.
+"""Vectorized margin policies: the risk engine's margin models for many perp accounts at once.
 
-A policy maps the positions of many accounts at once to their maintenance (MM) and initial
-(IM) requirements in USD. Positions ``q`` are an ``(M, A)`` array of signed units of each
-asset, ``prices`` an ``(A,)`` array, and ``x = q * prices`` the USD exposures. A policy may
-carry state (the EWMA volatility of the dynamic model) updated once per step by
-:meth:`MarginPolicy.observe` from the venue's log returns; all accounts share that state,
-so one step costs a handful of array operations whatever the number of accounts.
+Each policy is built from a validated risk-engine config (``offchain.margin.load_config``) and
+evaluates, for an ``(M, A)`` array of signed positions ``q`` (units of each asset) at venue
+prices ``P`` (``(A,)``, perp mark = index = venue price), the same IM and MM as the engine's
+``model.requirement(portfolio, market)`` for the portfolio of those perp positions; the tests
+check this account by account. Notation: ``x_a = q_a P_a`` (USD exposure), ``N_a = |x_a|``.
 
-Formulas (rates per asset ``a``, ``N_a = |x_a|``):
+* ``isolated`` (:mod:`offchain.margin.isolated`): per position, tiered brackets,
+  ``MM = N mmr_k - d_k`` with ``k`` the bracket of ``N`` and ``d_k`` Binance's maintenance
+  amount (continuity deduction); accounts hold one position each (isolated collateral).
+* ``cross`` (:mod:`offchain.margin.cross`): ``MM = sum_a N_a mmf``, ``IM = sum_a N_a imf_a``
+  with ``imf`` flat, size-scaled ``max(imf_base, imf_factor sqrt|q_a|)`` or open-interest based.
+* ``standard_options`` (linear part): ``MM = sum_a N_a (linear_mm_rate + rate_per_unit |q_a|)``,
+  IM likewise with ``linear_im_rate``.
+* ``risk_matrix``: the engine's scenario set (joint spot grid and weighted extreme moves; vol
+  shocks do not move a perp, so duplicates are dropped): ``loss_s = -sum_a D(x_a c_{s,a})`` with
+  ``c_{s,a} = shock_{s,a} w_s`` and ``D(y) = y * static_discount`` for gains, ``y`` for losses;
+  ``MM = max(0, max_s loss_s) + sum_a |q_a| P_a contingency_perp``; ``IM = im_factor MM``.
+* ``var``: the engine's joint scenario returns ``R`` (``N x A``; historical, filtered historical
+  or Monte Carlo) from the calibration history; the account's PnL sample is
+  ``X = expm1(R) x``; ``VaR = -quantile(X, 1 - c)``, ``ES = -mean(X | X <= -VaR)``,
+  ``MM = max(0, VaR or ES)``, ``IM = im_factor MM``. Both are positively homogeneous in ``x``,
+  so for one asset ``MM = |x| m_sign`` exactly, and for two assets
+  ``MM = |x| g(theta)`` with ``g`` tabulated on :data:`VAR_ANGLES` exposure directions and
+  interpolated linearly (relative error below 1e-4 in the tests); more assets are computed
+  exactly. Each simulated day-end appends the venue close to the history and rebuilds ``R``.
+* ``dynamic``: wraps the engine's ``DynamicMargin`` (EWMA state, APC tool) and feeds it one
+  venue close per simulated day; per step ``MM = sum_a N_a base_a + L``,
+  ``IM = max(sum_a N_a apc_a + L, MM)`` (the engine's ``{-r, 0, r}^A`` grid loss of linear
+  positions) with the liquidity add-on ``L = sum_a cost_a(N_a)`` of the depth curves.
 
-* isolated / cross: ``MM = sum_a mm_rate_a N_a``, ``IM = sum_a im_rate_a N_a``
-  (isolated accounts hold one position each; the population splits traders accordingly).
-* standard: ``MM = sum_a (mm_base_a + slope_a |q_a|) N_a`` (and ``im_base`` for IM).
-* risk_matrix: ``MM = max(0, max_s -sum_a x_a shock_{s,a} w_s) + sum_a addon_a N_a``,
-  ``IM = im_factor MM``; scenarios are the spot-shock grid (``joint="grid"``: every
-  combination across assets, ``"same"``: one shock for all assets) with weight 1, plus
-  the two extreme moves ``+-extreme_shock`` (all assets) with weight ``extreme_weight``.
-* var: ``MM = k sqrt(h) sqrt(x' S x)``, ``S_ab = rho_ab v_a v_b`` (daily vols), ``k = z_c``
-  for VaR, ``phi(z_c) / (1 - c)`` for expected shortfall; ``IM = im_factor MM``.
-* dynamic: like var with ``v_a`` the effective EWMA vol
-  ``v_eff = max(floor, (1 - w) v_ewma + w v_stress)`` (anti-procyclicality), plus the
-  liquidity add-on ``liquidity_coef sum_a 0.005 x_a^2 / d_a`` = the slippage of selling the
-  position through the linear depth curve of ``d_a`` USD per 1 % move.
-  EWMA update per step of ``dt`` days: ``v^2 <- l^dt v^2 + (1 - l^dt) r^2 / dt``.
+The calibration history of ``var``/``dynamic`` is rebased so that it ends at the path's first
+price (returns unchanged), so the first simulated day continues the history smoothly.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import norm
 
 from offchain.errors import InputError
-from offchain.sim.scenario import (
-    CrossModelSpec,
-    DynamicModelSpec,
-    IsolatedModelSpec,
-    MarketSpec,
-    ModelSpec,
-    PerAsset,
-    RiskMatrixModelSpec,
-    StandardModelSpec,
-    VarModelSpec,
-)
+from offchain.margin import load_config
+from offchain.margin.cross import CrossConfig
+from offchain.margin.dynamic import DepthCurve, DynamicConfig, DynamicMargin
+from offchain.margin.isolated import Bracket, IsolatedConfig
+from offchain.margin.risk_matrix import RiskMatrixConfig, ScenarioSet
+from offchain.margin.standard_options import StandardOptionsConfig
+from offchain.margin.var import VaRConfig, scenario_returns
 
 FloatArray = NDArray[np.float64]
-#: Price impact of selling notional N through a linear book of depth d (USD per 1 %):
-#: average slippage fraction = 0.5 * 0.01 * N / d, so the cost is LIQUIDITY_COST * N^2 / d.
-LIQUIDITY_COST = 0.005
+#: Exposure directions tabulated for two-asset VaR/ES (interpolated linearly in the angle).
+VAR_ANGLES = 4096
+#: Rows per chunk when VaR/ES is computed exactly (more than two assets).
+VAR_CHUNK = 2048
 
 
-def per_asset(name: str, value: PerAsset | Sequence[float], assets: Sequence[str]) -> FloatArray:
-    """A per-asset scenario value (scalar or mapping) as an ``(A,)`` float array."""
+def per_asset(name: str, value: float | Mapping[str, float] | Sequence[float], assets: Sequence[str]) -> FloatArray:
+    """A per-asset scenario value (scalar, mapping or sequence) as an ``(A,)`` float array."""
     if isinstance(value, Mapping):
         missing = [a for a in assets if a not in value]
         if missing:
@@ -68,32 +73,10 @@ def per_asset(name: str, value: PerAsset | Sequence[float], assets: Sequence[str
     return arr
 
 
-def risk_multiplier(confidence: float, measure: str) -> float:
-    """``z_c`` (VaR) or ``phi(z_c) / (1 - c)`` (expected shortfall) of a standard normal."""
-    z = float(norm.ppf(confidence))
-    if measure == "var":
-        return z
-    if measure == "es":
-        return float(norm.pdf(z) / (1.0 - confidence))
-    raise InputError("measure", f"must be 'var' or 'es', got {measure!r}")
-
-
-def _quad_form(x: FloatArray, cov: FloatArray) -> FloatArray:
-    """``sqrt(x' S x)`` for each row of ``x``."""
-    if x.shape[1] == 1:
-        return np.abs(x[:, 0]) * np.sqrt(cov[0, 0])
-    return np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", x, cov, x), 0.0))
-
-
-def _cov(vols: FloatArray, rho: float) -> FloatArray:
-    corr = np.full((vols.size, vols.size), rho)
-    np.fill_diagonal(corr, 1.0)
-    return corr * np.outer(vols, vols)
-
-
 class MarginPolicy:
     """Base class: a named, possibly stateful, vectorized requirement function."""
 
+    #: the risk engine's model name
     kind = "base"
     #: True when each position must sit in its own account (isolated margin).
     isolated = False
@@ -102,222 +85,310 @@ class MarginPolicy:
         self.name = name
         self.assets = tuple(assets)
 
-    def reset(self) -> None:
-        """Restore the state at the start of a run."""
+    def reset(self, prices0: FloatArray) -> None:
+        """Restore the state at the start of a run (``prices0``: the path's first prices)."""
 
-    def observe(self, log_returns: FloatArray, dt_days: float) -> None:
-        """Update the state with the venue's log returns of one step (``(A,)``)."""
+    def observe_close(self, prices: FloatArray) -> None:
+        """Feed one daily close per asset (called at each simulated day end)."""
 
     def requirements(self, q: FloatArray, prices: FloatArray) -> tuple[FloatArray, FloatArray]:
         """``(MM, IM)`` in USD for each row of ``q`` (``(M, A)`` units) at ``prices`` (``(A,)``)."""
         raise NotImplementedError
 
-    def state(self) -> dict[str, list[float]]:
-        """The policy's state for the time series (empty when stateless)."""
-        return {}
+
+# ----------------------------------------------------------------------------- isolated
 
 
-class LinearRatePolicy(MarginPolicy):
-    """``MM = sum_a mm_rate_a |q_a| P_a`` (cross); isolated is the same per position."""
+def bracket_tables(brackets: Sequence[Bracket]) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """``(caps, mmr, imr, mm_deduction, im_deduction)``; the last cap is ``inf``.
 
-    kind = "cross"
+    ``d_0 = 0``, ``d_k = d_{k-1} + cap_{k-1} (rate_k - rate_{k-1})`` (continuity at each cap).
+    """
+    caps = np.array([np.inf if b.max_notional is None else float(b.max_notional) for b in brackets])
+    mmr = np.array([b.mmr for b in brackets])
+    imr = np.array([b.imr for b in brackets])
+    d_mm = np.concatenate([[0.0], np.cumsum(caps[:-1] * np.diff(mmr))])
+    d_im = np.concatenate([[0.0], np.cumsum(caps[:-1] * np.diff(imr))])
+    return caps, mmr, imr, d_mm, d_im
 
-    def __init__(self, name: str, assets: Sequence[str], mm_rate: FloatArray, im_rate: FloatArray, isolated: bool):
+
+class TieredIsolatedPolicy(MarginPolicy):
+    """Per-position tiered margin (isolated accounts)."""
+
+    kind = "isolated"
+    isolated = True
+
+    def __init__(self, name: str, assets: Sequence[str], config: IsolatedConfig) -> None:
         super().__init__(name, assets)
-        if np.any(mm_rate <= 0) or np.any(im_rate < mm_rate):
-            raise InputError(f"models.{name}", "needs 0 < mm_rate <= im_rate")
-        self.mm_rate = mm_rate
-        self.im_rate = im_rate
-        self.isolated = isolated
-        self.kind = "isolated" if isolated else "cross"
+        self.config = config
+        self.tables = [bracket_tables(config.for_underlying(a)) for a in self.assets]
 
     def requirements(self, q: FloatArray, prices: FloatArray) -> tuple[FloatArray, FloatArray]:
         n = np.abs(q) * prices
-        return n @ self.mm_rate, n @ self.im_rate
+        mm = np.zeros(q.shape[0])
+        im = np.zeros(q.shape[0])
+        for a, (caps, mmr, imr, d_mm, d_im) in enumerate(self.tables):
+            na = n[:, a]
+            if caps.size == 1:
+                mm += na * mmr[0]
+                im += na * imr[0]
+                continue
+            k = np.searchsorted(caps, na, side="left")  # first bracket with na <= cap
+            mm += na * mmr[k] - d_mm[k]
+            im += na * imr[k] - d_im[k]
+        return mm, im
+
+
+# ----------------------------------------------------------------------------- cross
+
+
+class CrossPolicy(MarginPolicy):
+    """Account-level cross margin over linear positions."""
+
+    kind = "cross"
+
+    def __init__(self, name: str, assets: Sequence[str], config: CrossConfig) -> None:
+        super().__init__(name, assets)
+        self.config = config
+        self.flat_imf = np.array([config.imf(a, 1.0) if config.scaling != "size" else config.imf_base for a in assets])
+
+    def requirements(self, q: FloatArray, prices: FloatArray) -> tuple[FloatArray, FloatArray]:
+        aq = np.abs(q)
+        n = aq * prices
+        mm = n.sum(axis=1) * self.config.mmf
+        if self.config.scaling == "size":
+            imf = np.maximum(self.config.imf_base, self.config.imf_factor * np.sqrt(aq))
+            im = (n * imf).sum(axis=1)
+        else:
+            im = n @ self.flat_imf
+        return mm, im
+
+
+# ----------------------------------------------------------------------------- standard
 
 
 class StandardPolicy(MarginPolicy):
-    """Size-dependent rates: ``(base_a + slope_a |q_a|) |q_a| P_a`` summed over assets."""
+    """Deribit-style standard margin of linear positions: rate growing with size."""
 
-    kind = "standard"
+    kind = "standard_options"
 
-    def __init__(self, name: str, assets: Sequence[str], mm_base: FloatArray, im_base: FloatArray, slope: FloatArray):
+    def __init__(self, name: str, assets: Sequence[str], config: StandardOptionsConfig) -> None:
         super().__init__(name, assets)
-        if np.any(mm_base <= 0) or np.any(im_base < mm_base) or np.any(slope < 0):
-            raise InputError(f"models.{name}", "needs 0 < mm_base <= im_base and size_slope_per_unit >= 0")
-        self.mm_base, self.im_base, self.slope = mm_base, im_base, slope
+        self.config = config
 
     def requirements(self, q: FloatArray, prices: FloatArray) -> tuple[FloatArray, FloatArray]:
-        a = np.abs(q)
-        n = a * prices
-        extra = (self.slope * a * n).sum(axis=1)
-        return n @ self.mm_base + extra, n @ self.im_base + extra
+        c = self.config
+        aq = np.abs(q)
+        n = aq * prices
+        extra = (c.linear_rate_per_unit * aq * n).sum(axis=1)
+        total = n.sum(axis=1)
+        return total * c.linear_mm_rate + extra, total * c.linear_im_rate + extra
+
+
+# ----------------------------------------------------------------------------- risk matrix
 
 
 class RiskMatrixPolicy(MarginPolicy):
-    """Worst weighted scenario loss plus a linear add-on (the epoch format's requirement)."""
+    """Worst weighted scenario loss plus the perp contingency (the epoch's requirement form)."""
 
     kind = "risk_matrix"
 
-    def __init__(
-        self,
-        name: str,
-        assets: Sequence[str],
-        shocks: FloatArray,
-        weights: FloatArray,
-        addon_rate: FloatArray,
-        im_factor: float,
-    ) -> None:
+    def __init__(self, name: str, assets: Sequence[str], config: RiskMatrixConfig) -> None:
         super().__init__(name, assets)
-        self.shocks = shocks  # (S, A)
-        self.weights = weights  # (S,)
-        self.addon_rate = addon_rate
-        self.im_factor = im_factor
-        self._w = (shocks * weights[:, None]).T.copy()  # (A, S)
-
-    @classmethod
-    def from_spec(cls, spec: RiskMatrixModelSpec, assets: Sequence[str]) -> RiskMatrixPolicy:
-        base = np.asarray(spec.spot_shocks, dtype=np.float64)
-        if spec.joint == "grid":
-            rows = np.array(list(itertools.product(base, repeat=len(assets))), dtype=np.float64)
-        else:
-            rows = np.repeat(base[:, None], len(assets), axis=1)
-        weights = np.ones(rows.shape[0])
-        if spec.extreme_shock is not None:
-            ext = abs(spec.extreme_shock)
-            rows = np.vstack([rows, np.full((1, len(assets)), ext), np.full((1, len(assets)), -ext)])
-            weights = np.concatenate([weights, [spec.extreme_weight, spec.extreme_weight]])
-        return cls(spec.name, assets, rows, weights, per_asset("addon_rate", spec.addon_rate, assets), spec.im_factor)
+        self.config = config
+        scen = ScenarioSet(config, self.assets)
+        rows = scen.spot_shock * scen.weight[:, None]  # (S, A) PnL per USD of exposure
+        self.coef = np.unique(rows, axis=0).T.copy()  # (A, S'): vol shocks do not move a perp
+        self.contingency = config.contingency.perp
+        self.discount = config.static_discount
 
     def requirements(self, q: FloatArray, prices: FloatArray) -> tuple[FloatArray, FloatArray]:
         x = q * prices
-        worst = np.max(-(x @ self._w), axis=1)
-        mm = np.maximum(worst, 0.0) + np.abs(x) @ self.addon_rate
-        return mm, self.im_factor * mm
+        if self.discount == 1.0:
+            pnl = x @ self.coef
+        else:
+            per = x[:, :, None] * self.coef[None, :, :]
+            pnl = np.where(per > 0, per * self.discount, per).sum(axis=1)
+        mm = np.maximum(np.max(-pnl, axis=1), 0.0) + np.abs(x).sum(axis=1) * self.contingency
+        return mm, self.config.im_factor * mm
+
+
+# ----------------------------------------------------------------------------- VaR / ES
+
+
+def _risk_of_samples(pnl: FloatArray, confidence: float, measure: str) -> FloatArray:
+    """Row-wise ``max(0, VaR or ES)`` of PnL samples ``(M, N)`` (engine's ``var_es``)."""
+    q = np.quantile(pnl, 1.0 - confidence, axis=1)
+    if measure == "var":
+        return np.maximum(-q, 0.0)
+    tail = pnl <= q[:, None]
+    es = -(np.where(tail, pnl, 0.0).sum(axis=1) / tail.sum(axis=1))
+    return np.maximum(es, 0.0)
 
 
 class VarPolicy(MarginPolicy):
-    """Delta-normal VaR/ES with a static covariance."""
+    """Historical / filtered historical / Monte Carlo VaR or ES of linear exposures."""
 
     kind = "var"
 
-    def __init__(self, name: str, assets: Sequence[str], multiplier: float, horizon_days: float, cov: FloatArray, im_factor: float):
+    def __init__(self, name: str, assets: Sequence[str], config: VaRConfig, history: Mapping[str, FloatArray]) -> None:
         super().__init__(name, assets)
-        self.scale = multiplier * np.sqrt(horizon_days)
-        self.cov = cov
-        self.im_factor = im_factor
+        self.config = config
+        self.base_history = np.column_stack([np.asarray(history[a], dtype=np.float64) for a in self.assets])
+        self.reset(self.base_history[-1])
 
-    def requirements(self, q: FloatArray, prices: FloatArray) -> tuple[FloatArray, FloatArray]:
-        mm = self.scale * _quad_form(q * prices, self.cov)
-        return mm, self.im_factor * mm
+    def reset(self, prices0: FloatArray) -> None:
+        self.history = self.base_history * (prices0 / self.base_history[-1])[None, :]
+        self._rebuild()
 
+    def observe_close(self, prices: FloatArray) -> None:
+        self.history = np.vstack([self.history, prices[None, :]])
+        self._rebuild()
 
-class DynamicPolicy(MarginPolicy):
-    """EWMA-vol margin with anti-procyclicality and a liquidity add-on (see module docstring)."""
+    def _rebuild(self) -> None:
+        rets = np.diff(np.log(self.history), axis=0)
+        self.unit_pnl = np.expm1(scenario_returns(rets, self.config))  # (N, A)
+        cfg = self.config
+        if len(self.assets) == 1:
+            u = self.unit_pnl[:, 0][None, :]
+            self.long_short = np.array(
+                [_risk_of_samples(u, cfg.confidence, cfg.measure)[0], _risk_of_samples(-u, cfg.confidence, cfg.measure)[0]]
+            )
+        elif len(self.assets) == 2:
+            theta = np.linspace(-np.pi, np.pi, VAR_ANGLES + 1)
+            dirs = np.stack([np.cos(theta), np.sin(theta)], axis=1)  # (K+1, 2)
+            self.theta = theta
+            self.g = _risk_of_samples(dirs @ self.unit_pnl.T, cfg.confidence, cfg.measure)
 
-    kind = "dynamic"
-
-    def __init__(
-        self,
-        name: str,
-        assets: Sequence[str],
-        multiplier: float,
-        horizon_days: float,
-        ewma_lambda_daily: float,
-        initial_vol_daily: FloatArray,
-        correlation: float,
-        stressed_vol_daily: FloatArray | None,
-        stress_weight: float,
-        floor_vol_daily: FloatArray,
-        liquidity_coef: float,
-        reference_depth_usd_per_pct: FloatArray,
-        im_factor: float,
-    ) -> None:
-        super().__init__(name, assets)
-        self.scale = multiplier * np.sqrt(horizon_days)
-        self.lam = ewma_lambda_daily
-        self.initial_var = initial_vol_daily**2
-        self.rho = correlation
-        self.stressed = stressed_vol_daily
-        self.stress_weight = stress_weight if stressed_vol_daily is not None else 0.0
-        self.floor = floor_vol_daily
-        self.liq = liquidity_coef * LIQUIDITY_COST / reference_depth_usd_per_pct
-        self.im_factor = im_factor
-        self.var = self.initial_var.copy()
-        self._cov = self._effective_cov()
-
-    def effective_vol(self) -> FloatArray:
-        vol = np.sqrt(self.var)
-        if self.stressed is not None:
-            vol = (1.0 - self.stress_weight) * vol + self.stress_weight * self.stressed
-        return np.maximum(vol, self.floor)
-
-    def _effective_cov(self) -> FloatArray:
-        return _cov(self.effective_vol(), self.rho)
-
-    def reset(self) -> None:
-        self.var = self.initial_var.copy()
-        self._cov = self._effective_cov()
-
-    def observe(self, log_returns: FloatArray, dt_days: float) -> None:
-        decay = self.lam**dt_days
-        self.var = decay * self.var + (1.0 - decay) * log_returns**2 / dt_days
-        self._cov = self._effective_cov()
+    def exact(self, x: FloatArray) -> FloatArray:
+        """Exact ``max(0, VaR or ES)`` of exposures ``x`` (``(M, A)`` USD), chunked."""
+        out = np.empty(x.shape[0])
+        for s in range(0, x.shape[0], VAR_CHUNK):
+            out[s : s + VAR_CHUNK] = _risk_of_samples(x[s : s + VAR_CHUNK] @ self.unit_pnl.T, self.config.confidence, self.config.measure)
+        return out
 
     def requirements(self, q: FloatArray, prices: FloatArray) -> tuple[FloatArray, FloatArray]:
         x = q * prices
-        mm = self.scale * _quad_form(x, self._cov) + (x * x) @ self.liq
-        return mm, self.im_factor * mm
+        if len(self.assets) == 1:
+            mm = np.where(x[:, 0] >= 0, x[:, 0] * self.long_short[0], -x[:, 0] * self.long_short[1])
+        elif len(self.assets) == 2:
+            r = np.hypot(x[:, 0], x[:, 1])
+            mm = r * np.interp(np.arctan2(x[:, 1], x[:, 0]), self.theta, self.g)
+        else:
+            mm = self.exact(x)
+        return mm, self.config.im_factor * mm
 
-    def state(self) -> dict[str, list[float]]:
-        return {"vol_eff": self.effective_vol().tolist()}
+
+# ----------------------------------------------------------------------------- dynamic
 
 
-def build_policy(spec: ModelSpec, assets: Sequence[str], market: MarketSpec) -> MarginPolicy:
-    """The vectorized policy for one scenario model."""
-    if isinstance(spec, (IsolatedModelSpec, CrossModelSpec)):
-        return LinearRatePolicy(
-            spec.name,
-            assets,
-            per_asset("mm_rate", spec.mm_rate, assets),
-            per_asset("im_rate", spec.im_rate, assets),
-            isolated=isinstance(spec, IsolatedModelSpec),
-        )
-    if isinstance(spec, StandardModelSpec):
-        return StandardPolicy(
-            spec.name,
-            assets,
-            per_asset("mm_base", spec.mm_base, assets),
-            per_asset("im_base", spec.im_base, assets),
-            per_asset("size_slope_per_unit", spec.size_slope_per_unit, assets),
-        )
-    if isinstance(spec, RiskMatrixModelSpec):
-        return RiskMatrixPolicy.from_spec(spec, assets)
-    if isinstance(spec, VarModelSpec):
-        vols = per_asset("vol_daily", spec.vol_daily, assets)
-        return VarPolicy(
-            spec.name,
-            assets,
-            risk_multiplier(spec.confidence, spec.measure),
-            spec.horizon_days,
-            _cov(vols, spec.correlation),
-            spec.im_factor,
-        )
-    if isinstance(spec, DynamicModelSpec):
-        apc = spec.apc
-        return DynamicPolicy(
-            spec.name,
-            assets,
-            risk_multiplier(spec.confidence, "var"),
-            spec.horizon_days,
-            spec.ewma_lambda_daily,
-            per_asset("initial_vol_daily", spec.initial_vol_daily, assets),
-            spec.correlation,
-            per_asset("apc.stressed_vol_daily", apc.stressed_vol_daily, assets) if apc else None,
-            apc.stress_weight if apc else 0.0,
-            per_asset("apc.floor_vol_daily", apc.floor_vol_daily, assets) if apc else np.zeros(len(assets)),
-            spec.liquidity_coef,
-            per_asset("market.depth_usd_per_pct", market.depth_usd_per_pct, assets),
-            spec.im_factor,
-        )
-    raise InputError("models", f"unknown model kind {getattr(spec, 'kind', spec)!r}")  # pragma: no cover
+def liquidity_tables(curve: DepthCurve) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Knots ``x``, impacts ``y``, slopes and cumulative costs of a piecewise-linear depth curve."""
+    xs = np.array([0.0] + [p[0] for p in curve.points])
+    ys = np.array([0.0] + [p[1] for p in curve.points])
+    slopes = np.diff(ys) / np.diff(xs)
+    slopes = np.append(slopes, slopes[-1])  # extrapolate with the last slope
+    cum = np.concatenate([[0.0], np.cumsum(0.5 * (ys[:-1] + ys[1:]) * np.diff(xs))])
+    return xs, ys, slopes, cum
+
+
+def liquidity_cost(n: FloatArray, tables: tuple[FloatArray, FloatArray, FloatArray, FloatArray]) -> FloatArray:
+    """``integral_0^n impact`` for each notional in ``n`` (vectorized ``DepthCurve.liquidation_cost``)."""
+    xs, ys, slopes, cum = tables
+    k = np.searchsorted(xs, n, side="right") - 1  # segment start index, last knot beyond
+    d = n - xs[k]
+    return cum[k] + ys[k] * d + 0.5 * slopes[k] * d * d
+
+
+class DynamicPolicy(MarginPolicy):
+    """The engine's EWMA/APC dynamic margin, fed one venue close per simulated day."""
+
+    kind = "dynamic"
+
+    def __init__(self, name: str, assets: Sequence[str], config: DynamicConfig, history: Mapping[str, FloatArray]) -> None:
+        super().__init__(name, assets)
+        self.config = config
+        self.base_history = {a: np.asarray(history[a], dtype=np.float64) for a in self.assets}
+        self.liq = [liquidity_tables(config.liquidity[a]) if a in config.liquidity else None for a in self.assets]
+        self.reset(np.array([h[-1] for h in self.base_history.values()]))
+
+    def reset(self, prices0: FloatArray) -> None:
+        rebased = {a: h * (float(prices0[i]) / h[-1]) for i, (a, h) in enumerate(self.base_history.items())}
+        self.model = DynamicMargin(self.config, history=rebased)
+        self._refresh()
+
+    def observe_close(self, prices: FloatArray) -> None:
+        self.model.observe({a: float(prices[i]) for i, a in enumerate(self.assets)})
+        self._refresh()
+
+    def _refresh(self) -> None:
+        rates = [self.model.rates(a) for a in self.assets]
+        self.base = np.array([float(r["base_rate"]) for r in rates])
+        self.apc = np.array([float(r["apc_rate"]) for r in rates])
+
+    def requirements(self, q: FloatArray, prices: FloatArray) -> tuple[FloatArray, FloatArray]:
+        n = np.abs(q) * prices
+        liq = np.zeros(q.shape[0])
+        for a, tables in enumerate(self.liq):
+            if tables is not None:
+                liq += liquidity_cost(n[:, a], tables)
+        mm = n @ self.base + liq
+        im = np.maximum(n @ self.apc + liq, mm)
+        return mm, im
+
+
+# ----------------------------------------------------------------------------- factory
+
+ENGINE_MODELS = ("isolated", "cross", "standard_options", "risk_matrix", "var", "dynamic")
+NEEDS_HISTORY = ("var", "dynamic")
+
+
+def engine_config(model: str, config: Mapping[str, Any] | None) -> Any:
+    """The risk engine's validated config object for ``model`` (its errors name ``config.*``)."""
+    if model not in ENGINE_MODELS:
+        raise InputError("model", f"unknown margin model {model!r} (known: {', '.join(ENGINE_MODELS)})")
+    return load_config(model, dict(config or {}))
+
+
+def build_policy(
+    name: str,
+    model: str,
+    config: Mapping[str, Any] | None,
+    assets: Sequence[str],
+    history: Mapping[str, FloatArray] | None = None,
+) -> MarginPolicy:
+    """The vectorized policy of engine model ``model`` with ``config``.
+
+    ``history`` (daily closes per asset, oldest first) calibrates ``var`` and ``dynamic`` when
+    their config has neither ``history`` nor ``history_file``.
+    """
+    cfg = engine_config(model, config)
+    if model == "isolated":
+        return TieredIsolatedPolicy(name, assets, cfg)
+    if model == "cross":
+        return CrossPolicy(name, assets, cfg)
+    if model == "standard_options":
+        return StandardPolicy(name, assets, cfg)
+    if model == "risk_matrix":
+        return RiskMatrixPolicy(name, assets, cfg)
+    hist = _model_history(cfg, history, assets)
+    if model == "var":
+        return VarPolicy(name, assets, cfg, hist)
+    return DynamicPolicy(name, assets, cfg, hist)
+
+
+def _model_history(cfg: Any, history: Mapping[str, FloatArray] | None, assets: Sequence[str]) -> dict[str, FloatArray]:
+    if cfg.history is not None:
+        source: Mapping[str, Any] = cfg.history
+    elif cfg.history_file is not None:
+        from offchain.io import load_history
+
+        source = load_history(cfg.history_file)
+    elif history is not None:
+        source = history
+    else:
+        raise InputError("calibration", "var and dynamic models need a price history: set 'calibration' in the scenario")
+    missing = [a for a in assets if a not in source]
+    if missing:
+        raise InputError("calibration", f"no history for asset(s) {missing}")
+    return {a: np.asarray(source[a], dtype=np.float64) for a in assets}

@@ -130,7 +130,7 @@ def open_accounts(
             desired, coll, wal, own = d, coll[rows] * frac, wal[rows] * frac, idx[rows]
         else:
             own = idx
-        policy.reset()
+        policy.reset(prices0)
         q = size_positions(policy, desired / prices0, coll, prices0)
         qs.append(q)
         cash.append(coll - q @ prices0)

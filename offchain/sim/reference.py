@@ -30,7 +30,7 @@ def run_reference(cfg: EngineConfig, accounts: Accounts, exo_prices: FloatArray,
     init_total = float(cash.sum() + wallet.sum() + ledgers.liq_cash.sum() + ledgers.mm_cash + ledgers.insurance)
     policy_of = [None] * m
     for policy, sl in accounts.groups:
-        policy.reset()
+        policy.reset(exo_prices[0])
         for i in range(sl.start, sl.stop):
             policy_of[i] = policy  # type: ignore[call-overload]
 
@@ -65,8 +65,9 @@ def run_reference(cfg: EngineConfig, accounts: Accounts, exo_prices: FloatArray,
         ret = np.log(price / prev_price)
         market_var = decay * market_var + (1.0 - decay) * ret * ret / cfg.dt_days
         depth = depth_at_vol(cfg.depth_usd_per_pct, np.sqrt(market_var), cfg.reference_vol_daily, cfg.depth_vol_elasticity)
-        for policy, _ in accounts.groups:
-            policy.observe(ret, cfg.dt_days)
+        if t % cfg.steps_per_day == 0:
+            for policy, _ in accounts.groups:
+                policy.observe_close(price)
 
         equity = [0.0] * m
         mm = [0.0] * m

@@ -22,14 +22,14 @@ from numpy.typing import NDArray
 
 from offchain.errors import InputError
 from offchain.sim.engine import EngineConfig, RunResult, run
-from offchain.sim.paths import PricePath, garch_path, gbm_jump_path, history_path
+from offchain.sim.paths import PricePath, daily_closes, garch_path, gbm_jump_path, history_path
 from offchain.sim.policies import MarginPolicy, build_policy, per_asset
 from offchain.sim.population import Traders, draw_traders, open_accounts
 from offchain.sim.scenario import (
     GarchPathSpec,
     GbmJumpPathSpec,
     HistoryPathSpec,
-    ModelSpec,
+    ModelEntry,
     Scenario,
     scenario_hash,
 )
@@ -98,6 +98,7 @@ def engine_config(scenario: Scenario, dt_days: float, impact: bool) -> EngineCon
     mk = scenario.market
     return EngineConfig(
         dt_days=dt_days,
+        steps_per_day=max(1, int(round(1.0 / dt_days))),
         depth_usd_per_pct=per_asset("market.depth_usd_per_pct", mk.depth_usd_per_pct, assets),
         depth_vol_elasticity=mk.depth_vol_elasticity,
         reference_vol_daily=per_asset("market.reference_vol_daily", mk.reference_vol_daily, assets),
@@ -115,6 +116,22 @@ def engine_config(scenario: Scenario, dt_days: float, impact: bool) -> EngineCon
         market_maker_capital_usd=mk.market_maker_capital_usd,
         impact=impact,
     )
+
+
+def calibration_history(scenario: Scenario) -> dict[str, FloatArray] | None:
+    """Daily closes of the scenario's assets over ``calibration`` (None when not set)."""
+    cal = scenario.calibration
+    if cal is None:
+        return None
+    return {a: daily_closes(a, cal.start, cal.end)[1] for a in scenario.assets}
+
+
+def policy_for(scenario: Scenario, entry: ModelEntry, history: dict[str, FloatArray] | None) -> MarginPolicy:
+    """The vectorized policy of one scenario model."""
+    try:
+        return build_policy(entry.name, entry.model, entry.config, scenario.assets, history)
+    except InputError as exc:
+        raise InputError(f"models.{entry.name}.{exc.field}", exc.problem) from None
 
 
 def run_groups(
@@ -145,7 +162,7 @@ def max_fund_drawdown(fund: FloatArray) -> float:
 
 
 def summarize(
-    spec: ModelSpec, with_impact: RunResult, without_impact: RunResult | None, assets: Sequence[str]
+    spec: ModelEntry, with_impact: RunResult, without_impact: RunResult | None, assets: Sequence[str]
 ) -> dict[str, object]:
     """The per-model row of the comparison table."""
     s = with_impact.series
@@ -155,7 +172,7 @@ def summarize(
     impact = 1.0 - s.price / s.exo
     row: dict[str, object] = {
         "model": spec.name,
-        "kind": spec.kind,
+        "kind": spec.model,
         "accounts": acc.m,
         "initial_open_interest_usd": float(s.open_interest[0]),
         "bad_debt_usd": float(s.bad_debt[-1]),
@@ -193,7 +210,7 @@ class Comparison:
     scenario_sha256: str
     path: PricePath
     traders: Traders
-    models: list[ModelSpec]
+    models: list[ModelEntry]
     with_impact: dict[str, RunResult]
     without_impact: dict[str, RunResult]
     summary: list[dict[str, object]]
@@ -213,6 +230,7 @@ def compare_models(
     path = build_path(scenario, seed)
     traders = draw_traders(scenario.traders, scenario.assets, seed_streams(seed)["traders"])
     everyone = np.arange(traders.n, dtype=np.int64)
+    history = calibration_history(scenario)
     on: dict[str, RunResult] = {}
     off: dict[str, RunResult] = {}
     rows = []
@@ -220,7 +238,7 @@ def compare_models(
         for impact in (True, False) if no_impact_runs else (True,):
             label = f"{spec.name} ({'impact' if impact else 'no impact'})"
             tick = (lambda t, _l=label: progress(_l, t, path.n_steps)) if progress else None
-            policy = build_policy(spec, scenario.assets, scenario.market)
+            policy = policy_for(scenario, spec, history)
             result = run_groups(scenario, seed, path, traders, [(policy, everyone)], impact, tick)
             (on if impact else off)[spec.name] = result
         rows.append(summarize(spec, on[spec.name], off.get(spec.name), scenario.assets))
@@ -244,7 +262,8 @@ def mixed_groups(
     models = scenario.select_models(list(model_names) if model_names else None)
     order = np.random.default_rng(seed_streams(seed)["traders"].spawn(1)[0]).permutation(traders.n)
     parts = np.array_split(order, len(models))
+    history = calibration_history(scenario)
     return [
-        (build_policy(spec, scenario.assets, scenario.market), np.sort(part).astype(np.int64))
+        (policy_for(scenario, spec, history), np.sort(part).astype(np.int64))
         for spec, part in zip(models, parts)
     ]

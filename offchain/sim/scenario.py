@@ -17,7 +17,7 @@ import datetime as _dt
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -153,98 +153,24 @@ class TraderSpec(_Strict):
 # ----------------------------------------------------------------------------- margin models
 
 
-class _ModelBase(_Strict):
+class ModelEntry(_Strict):
+    """One margin model to compare: a risk-engine model name and its config.
+
+    ``config`` is validated by the risk engine (``offchain.margin.load_config``), see
+    ``docs/risk-engine.md`` for every model's parameters. ``var`` and ``dynamic`` are
+    calibrated on the scenario's ``calibration`` history unless their config has its own.
+    """
+
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    model: Literal["isolated", "cross", "standard_options", "risk_matrix", "var", "dynamic"]
+    config: dict[str, Any] = Field(default_factory=dict)
 
 
-class IsolatedModelSpec(_ModelBase):
-    """Each position has its own collateral: ``MM = mm_rate |q| P`` per position."""
+class CalibrationSpec(_Strict):
+    """Daily closes (``data/prices``) from ``start`` to ``end`` that calibrate var/dynamic models."""
 
-    kind: Literal["isolated"]
-    mm_rate: PerAsset = 0.05
-    im_rate: PerAsset = 0.1
-
-
-class CrossModelSpec(_ModelBase):
-    """One collateral pool per account: ``MM = sum_a mm_rate_a |q_a| P_a``."""
-
-    kind: Literal["cross"]
-    mm_rate: PerAsset = 0.05
-    im_rate: PerAsset = 0.1
-
-
-class StandardModelSpec(_ModelBase):
-    """Exchange standard margin for futures, rate growing with size (Deribit style):
-    ``MM = (mm_base + size_slope |q|) |q| P``, ``IM = (im_base + size_slope |q|) |q| P``."""
-
-    kind: Literal["standard"]
-    mm_base: PerAsset = 0.02
-    im_base: PerAsset = 0.04
-    size_slope_per_unit: PerAsset = 0.00005
-
-
-class RiskMatrixModelSpec(_ModelBase):
-    """Scenario grid: ``MM = max(0, max_s -sum_a q_a P_a shock_{s,a} w_s) + sum_a addon_a |q_a| P_a``."""
-
-    kind: Literal["risk_matrix"]
-    spot_shocks: list[float] = Field(min_length=1)
-    joint: Literal["grid", "same"] = "grid"
-    extreme_shock: float | None = None
-    extreme_weight: Fraction = 0.35
-    addon_rate: PerAsset = 0.0
-    im_factor: float = Field(default=1.5, ge=1.0)
-
-
-class VarModelSpec(_ModelBase):
-    """Delta-normal VaR or ES with static vols and correlation:
-    ``MM = k sqrt(h) sqrt(x' S x)``, ``x_a = q_a P_a``, ``k = z_c`` (VaR) or ``phi(z_c)/(1-c)`` (ES)."""
-
-    kind: Literal["var"]
-    measure: Literal["var", "es"] = "var"
-    confidence: float = Field(default=0.99, gt=0.5, lt=1.0)
-    horizon_days: Positive = 1.0
-    vol_daily: PerAsset
-    correlation: float = Field(default=0.0, gt=-1.0, lt=1.0)
-    im_factor: float = Field(default=1.5, ge=1.0)
-
-
-class AntiProcyclicalitySpec(_Strict):
-    """EMIR-style anti-procyclicality: 25 % weight on stressed vol and a long-run floor."""
-
-    stressed_vol_daily: PerAsset
-    stress_weight: Fraction = 0.25
-    floor_vol_daily: PerAsset = 0.0
-
-
-class DynamicModelSpec(_ModelBase):
-    """EWMA volatility margin with anti-procyclicality and a liquidity add-on.
-
-    ``vol_eff = max(floor, (1 - w) vol_ewma + w vol_stress)``; ``MM = k sqrt(h) sqrt(x' S x)
-    + liquidity_coef sum_a 0.005 x_a^2 / d_a`` with ``S`` built from ``vol_eff`` and the
-    correlation, ``d_a`` the reference depth (the slippage of closing through the book)."""
-
-    kind: Literal["dynamic"]
-    confidence: float = Field(default=0.99, gt=0.5, lt=1.0)
-    horizon_days: Positive = 1.0
-    ewma_lambda_daily: float = Field(default=0.94, gt=0.0, lt=1.0)
-    initial_vol_daily: PerAsset
-    correlation: float = Field(default=0.0, gt=-1.0, lt=1.0)
-    apc: AntiProcyclicalitySpec | None = None
-    liquidity_coef: NonNegative = 1.0
-    im_factor: float = Field(default=1.5, ge=1.0)
-
-
-ModelSpec = Annotated[
-    Union[
-        IsolatedModelSpec,
-        CrossModelSpec,
-        StandardModelSpec,
-        RiskMatrixModelSpec,
-        VarModelSpec,
-        DynamicModelSpec,
-    ],
-    Field(discriminator="kind"),
-]
+    start: _dt.date
+    end: _dt.date
 
 
 # ----------------------------------------------------------------------------- scenario
@@ -262,7 +188,8 @@ class Scenario(_Strict):
     liquidators: list[LiquidatorSpec] = Field(min_length=1)
     liquidation: LiquidationSpec = LiquidationSpec()
     traders: TraderSpec
-    models: list[ModelSpec] = Field(min_length=1)
+    calibration: CalibrationSpec | None = None
+    models: list[ModelEntry] = Field(min_length=1)
 
     @property
     def assets(self) -> tuple[str, ...]:
@@ -282,6 +209,8 @@ class Scenario(_Strict):
             raise ValueError(f"liquidators: names must be unique, got {lnames}")
         if isinstance(self.path, HistoryPathSpec) and self.path.end <= self.path.start:
             raise ValueError("path.end must be after path.start")
+        if self.calibration is not None and self.calibration.end <= self.calibration.start:
+            raise ValueError("calibration.end must be after calibration.start")
         if self.traders.asset_weights is not None:
             unknown = set(self.traders.asset_weights) - set(assets)
             if unknown:
@@ -292,7 +221,7 @@ class Scenario(_Strict):
             raise ValueError("traders.multi_asset_fraction needs at least two assets in path.assets")
         return self
 
-    def select_models(self, names: list[str] | None) -> list[ModelSpec]:
+    def select_models(self, names: list[str] | None) -> list[ModelEntry]:
         """The models named in ``names`` (all if None), in scenario order."""
         if not names:
             return list(self.models)
@@ -313,7 +242,7 @@ def _check_per_asset(obj: BaseModel, assets: list[str], prefix: str = "") -> Non
             for i, item in enumerate(value):
                 if isinstance(item, BaseModel):
                     _check_per_asset(item, assets, f"{where}[{i}].")
-        elif isinstance(value, dict) and name != "asset_weights":
+        elif isinstance(value, dict) and name not in ("asset_weights", "config"):
             keys = set(value)
             if keys != set(assets):
                 raise ValueError(f"{where}: needs exactly the assets {assets}, got {sorted(keys)}")
@@ -334,13 +263,23 @@ def parse_scenario(data: object, source: str = "scenario") -> Scenario:
     if not isinstance(data, dict):
         raise InputError(source, "must be a JSON/YAML object (mapping) at the top level")
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = _loc(tuple(err["loc"]))
         msg = str(err["msg"]).removeprefix("Value error, ")
         more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
         return _raise(source, field, msg + more)
+    from offchain.sim.policies import NEEDS_HISTORY, engine_config
+
+    for i, entry in enumerate(scenario.models):
+        try:
+            cfg = engine_config(entry.model, entry.config)
+        except InputError as exc:
+            return _raise(source, f"models[{i}].{exc.field}", exc.problem)
+        if entry.model in NEEDS_HISTORY and cfg.history is None and cfg.history_file is None and scenario.calibration is None:
+            return _raise(source, f"models[{i}]", f"model {entry.model!r} needs a price history: add 'calibration'")
+    return scenario
 
 
 def _raise(source: str, field: str, msg: str) -> Scenario:

@@ -8,10 +8,19 @@ import numpy as np
 import pytest
 
 from offchain.sim.engine import EngineConfig, liquidation_fraction, run
-from offchain.sim.policies import LinearRatePolicy, build_policy
+from offchain.margin.cross import CrossConfig
+from offchain.sim.policies import CrossPolicy
 from offchain.sim.population import Accounts, draw_traders, open_accounts
 from offchain.sim.reference import run_reference
-from offchain.sim.runner import build_path, compare_models, engine_config, mixed_groups, seed_streams
+from offchain.sim.runner import (
+    build_path,
+    calibration_history,
+    compare_models,
+    engine_config,
+    mixed_groups,
+    policy_for,
+    seed_streams,
+)
 from offchain.sim.scenario import Scenario
 
 DEPTH = 5_000.0  # USD per 1 %
@@ -20,6 +29,7 @@ DEPTH = 5_000.0  # USD per 1 %
 def _cfg(**kw: object) -> EngineConfig:
     base = dict(
         dt_days=1.0,
+        steps_per_day=1,
         depth_usd_per_pct=np.array([DEPTH]),
         depth_vol_elasticity=0.0,
         reference_vol_daily=np.array([0.05]),
@@ -43,7 +53,7 @@ def _cfg(**kw: object) -> EngineConfig:
 
 def _accounts(q: list[float], collateral: list[float], p0: float = 100.0) -> Accounts:
     qa = np.array(q, dtype=np.float64)[:, None]
-    policy = LinearRatePolicy("cross", ["BTC"], np.array([0.05]), np.array([0.1]), isolated=False)
+    policy = CrossPolicy("cross", ["BTC"], CrossConfig(imf_base=0.1, mmf=0.05))
     return Accounts(
         q=qa,
         cash=np.array(collateral) - qa[:, 0] * p0,
@@ -159,7 +169,7 @@ def _fresh(accounts: Accounts) -> Accounts:
     )
 
 
-@pytest.mark.parametrize("model", ["isolated", "cross", "standard", "risk_matrix", "var99", "dynamic", "mixed"])
+@pytest.mark.parametrize("model", ["isolated", "cross", "standard", "risk_matrix", "var", "dynamic", "mixed"])
 @pytest.mark.parametrize("impact", [True, False])
 def test_vectorized_engine_equals_the_per_account_loop(small: Scenario, model: str, impact: bool) -> None:
     seed = 7
@@ -169,7 +179,7 @@ def test_vectorized_engine_equals_the_per_account_loop(small: Scenario, model: s
         groups = mixed_groups(small, traders, seed)
     else:
         spec = small.select_models([model])[0]
-        groups = [(build_policy(spec, small.assets, small.market), np.arange(traders.n))]
+        groups = [(policy_for(small, spec, calibration_history(small)), np.arange(traders.n))]
     accounts = open_accounts(traders, groups, path.prices[0])
     cfg = engine_config(small, path.dt_days, impact)
     fast = run(cfg, _fresh(accounts), path.prices, np.random.default_rng(seed_streams(seed)["dynamics"]))

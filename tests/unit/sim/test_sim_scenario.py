@@ -19,8 +19,8 @@ SCENARIOS = Path(__file__).resolve().parents[3] / "scenarios"
 def test_shipped_scenarios_load(name: str) -> None:
     sc = load_scenario(SCENARIOS / name)
     assert sc.assets == ("BTC", "ETH")
-    kinds = {m.kind for m in sc.models}
-    assert kinds == {"isolated", "cross", "standard", "risk_matrix", "var", "dynamic"}
+    kinds = {m.model for m in sc.models}
+    assert kinds == {"isolated", "cross", "standard_options", "risk_matrix", "var", "dynamic"}
 
 
 def _write(tmp_path: Path, data: Any, name: str = "s.json") -> Path:
@@ -59,8 +59,16 @@ def test_missing_field_and_bad_values_name_the_field(tmp_path: Path, make_small:
     data["traders"]["long_fraction"] = 1.5
     assert _err(tmp_path, data).field == "s.json:traders.long_fraction"
     data = make_small()
-    data["models"][0]["kind"] = "magic"
-    assert _err(tmp_path, data).field.startswith("s.json:models[0]")
+    data["models"][0]["model"] = "magic"
+    assert _err(tmp_path, data).field == "s.json:models[0].model"
+    data = make_small()
+    data["models"][1]["config"]["mmf"] = 2.0
+    err = _err(tmp_path, data)
+    assert err.field == "s.json:models[1].config.mmf"
+    data = make_small()
+    del data["calibration"]
+    err = _err(tmp_path, data)
+    assert err.field == "s.json:models[4]" and "calibration" in err.problem
     data = make_small()
     data["liquidators"] = []
     assert _err(tmp_path, data).field == "s.json:liquidators"
@@ -100,7 +108,7 @@ def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
 
 def test_select_models(make_small: Any) -> None:
     sc = parse_scenario(make_small())
-    assert [m.name for m in sc.select_models(["var99", "cross"])] == ["var99", "cross"]
+    assert [m.name for m in sc.select_models(["var", "cross"])] == ["var", "cross"]
     with pytest.raises(InputError) as exc:
         sc.select_models(["nope"])
     assert exc.value.field == "models"
