@@ -424,4 +424,43 @@ def epoch_cmd(
         _console().print(t)
 
 
-commands = [margin_cmd, price_cmd, var_cmd, batch_cmd, epoch_cmd]
+# ------------------------------------------------------------------------------- compare
+@click.command("compare")
+@click.option("--portfolio", "portfolio_file", required=True, type=click.Path(dir_okay=False))
+@click.option("--market", "market_file", type=click.Path(dir_okay=False))
+@click.option("--history", "history_file", type=click.Path(dir_okay=False), help="enables the var and dynamic models")
+@click.option("--json", "as_json", is_flag=True)
+def compare_cmd(portfolio_file: str, market_file: str | None, history_file: str | None, as_json: bool) -> None:
+    """IM and MM of one portfolio under every model (risk-matrix presets separately)."""
+    from offchain.account import equity
+    from offchain.instruments import Option
+    from offchain.io import load_portfolio
+    from offchain.margin import get_model
+
+    portfolio, pm = load_portfolio(portfolio_file)
+    market = _market(pm, market_file)
+    runs: list[tuple[str, str, Any]] = []
+    has_options = any(isinstance(i, Option) for i, _ in portfolio.resolved())
+    if not has_options:
+        runs.append(("isolated", "isolated", None))
+    runs += [("cross", "cross", None), ("standard_options", "standard_options", None)]
+    runs += [(f"risk_matrix:{p}", "risk_matrix", {"preset": p}) for p in ("deribit_pm", "cme_span", "derive_pmrm")]
+    if history_file:
+        runs += [("var", "var", {"history_file": history_file}), ("dynamic", "dynamic", {"history_file": history_file})]
+    eq = equity(portfolio, market)
+    rows = []
+    for label, name, cfg in runs:
+        res = get_model(name, cfg).requirement(portfolio, market)
+        rows.append({"model": label, "im": res.im, "mm": res.mm, "free_collateral": eq - res.im})
+    if as_json:
+        _emit_json(_clean({"equity": eq, "models": rows}))
+        return
+    t = Table(title=f"margin models compared: {Path(portfolio_file).name} (equity {eq:,.2f})")
+    for c in ("model", "IM", "MM", "free collateral"):
+        t.add_column(c, justify="left" if c == "model" else "right")
+    for r in rows:
+        t.add_row(r["model"], f"{r['im']:,.2f}", f"{r['mm']:,.2f}", f"{r['free_collateral']:,.2f}")
+    _console().print(t)
+
+
+commands = [margin_cmd, price_cmd, var_cmd, batch_cmd, epoch_cmd, compare_cmd]

@@ -141,3 +141,17 @@ def test_nothing_partial_written_on_error(capsys: pytest.CaptureFixture[str], tm
                      str(tmp_path / "r.txt"))
     assert rc == 2 and err.startswith("error: --out:")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]
+
+
+def test_compare_every_model(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, err = run(capsys, "compare", "--portfolio", str(EX / "portfolio_hedged.json"), "--history",
+                       str(EX / "history_btc_eth_2021.csv"), "--json")
+    assert rc == 0, err
+    d = json.loads(out)
+    names = [r["model"] for r in d["models"]]
+    assert names == ["cross", "standard_options", "risk_matrix:deribit_pm", "risk_matrix:cme_span",
+                     "risk_matrix:derive_pmrm", "var", "dynamic"]
+    assert all(r["im"] >= r["mm"] >= 0 for r in d["models"])
+    # the portfolio margin of a hedged book is below the per-position standard margin
+    by = {r["model"]: r["mm"] for r in d["models"]}
+    assert by["risk_matrix:deribit_pm"] < by["standard_options"]
