@@ -20,11 +20,12 @@ check this account by account. Notation: ``x_a = q_a P_a`` (USD exposure), ``N_a
 * ``var``: the engine's joint scenario returns ``R`` (``N x A``; historical, filtered historical
   or Monte Carlo) from the calibration history; the account's PnL sample is
   ``X = expm1(R) x``; ``VaR = -quantile(X, 1 - c)``, ``ES = -mean(X | X <= -VaR)``,
-  ``MM = max(0, VaR or ES)``, ``IM = im_factor MM``. Both are positively homogeneous in ``x``,
-  so for one asset ``MM = |x| m_sign`` exactly, and for two assets
-  ``MM = |x| g(theta)`` with ``g`` tabulated on :data:`VAR_ANGLES` exposure directions and
-  interpolated linearly (relative error below 1e-4 in the tests); more assets are computed
-  exactly. Each simulated day-end appends the venue close to the history and rebuilds ``R``.
+  ``MM = max(0, VaR or ES)``, ``IM = im_factor MM``. Exact and fast: for one asset
+  ``MM = |x| m_sign`` (positive homogeneity); for two assets the order of the few lowest
+  scenario PnLs is tabulated over :data:`VAR_ANGLES` exposure directions, and inside a cell
+  whose two ends agree the quantile is the same linear combination of the same scenarios
+  (accounts in the rare cells where the order changes, and more than two assets, are
+  computed directly). Each simulated day-end appends the venue close and rebuilds ``R``.
 * ``dynamic``: wraps the engine's ``DynamicMargin`` (EWMA state, APC tool) and feeds it one
   venue close per simulated day; per step ``MM = sum_a N_a base_a + L``,
   ``IM = max(sum_a N_a apc_a + L, MM)`` (the engine's ``{-r, 0, r}^A`` grid loss of linear
@@ -52,7 +53,7 @@ from offchain.margin.standard_options import StandardOptionsConfig
 from offchain.margin.var import VaRConfig, scenario_returns
 
 FloatArray = NDArray[np.float64]
-#: Exposure directions tabulated for two-asset VaR/ES (interpolated linearly in the angle).
+#: Exposure directions at which the order of the lowest two-asset scenario PnLs is tabulated.
 VAR_ANGLES = 4096
 #: Rows per chunk when VaR/ES is computed exactly (more than two assets).
 VAR_CHUNK = 2048
@@ -248,23 +249,41 @@ class VarPolicy(MarginPolicy):
     def _rebuild(self) -> None:
         rets = np.diff(np.log(self.history), axis=0)
         self.unit_pnl = np.expm1(scenario_returns(rets, self.config))  # (N, A)
-        cfg = self.config
+        n = self.unit_pnl.shape[0]
+        pos = (n - 1) * (1.0 - self.config.confidence)  # numpy's "linear" quantile position
+        self.j = int(np.floor(pos))
+        self.w = pos - self.j
+        self.m = min(self.j + 2, n)
         if len(self.assets) == 1:
             u = self.unit_pnl[:, 0][None, :]
-            self.long_short = np.array(
-                [_risk_of_samples(u, cfg.confidence, cfg.measure)[0], _risk_of_samples(-u, cfg.confidence, cfg.measure)[0]]
-            )
+            self.long_short = np.array([self._exact_rows(u)[0], self._exact_rows(-u)[0]])
         elif len(self.assets) == 2:
-            theta = np.linspace(-np.pi, np.pi, VAR_ANGLES + 1)
-            dirs = np.stack([np.cos(theta), np.sin(theta)], axis=1)  # (K+1, 2)
-            self.theta = theta
-            self.g = _risk_of_samples(dirs @ self.unit_pnl.T, cfg.confidence, cfg.measure)
+            # Order of the m lowest scenario PnLs along VAR_ANGLES + 1 exposure directions. Two
+            # scenario PnLs r A_n cos(theta - phi_n) cross at most once in a cell, so where both
+            # ends of a cell agree the order is the same in the whole cell (a "clean" cell).
+            self.theta = np.linspace(-np.pi, np.pi, VAR_ANGLES + 1)
+            vals = np.stack([np.cos(self.theta), np.sin(self.theta)], axis=1) @ self.unit_pnl.T
+            low = np.argsort(vals, axis=1, kind="stable")[:, : self.m]
+            self.cell_order = low[:-1]
+            self.clean = np.all(low[:-1] == low[1:], axis=1)
+
+    def _exact_rows(self, pnl: FloatArray) -> FloatArray:
+        return _risk_of_samples(pnl, self.config.confidence, self.config.measure)
+
+    def _from_order_stats(self, s: FloatArray) -> FloatArray:
+        """VaR/ES from the ``m`` lowest PnLs in ascending order (``(M, m)``)."""
+        j, w = self.j, self.w
+        q = s[:, j] + w * (s[:, j + 1] - s[:, j]) if w > 0 else s[:, j]
+        if self.config.measure == "var":
+            return np.maximum(-q, 0.0)
+        tail = s <= q[:, None]
+        return np.maximum(-(np.where(tail, s, 0.0).sum(axis=1) / tail.sum(axis=1)), 0.0)
 
     def exact(self, x: FloatArray) -> FloatArray:
         """Exact ``max(0, VaR or ES)`` of exposures ``x`` (``(M, A)`` USD), chunked."""
         out = np.empty(x.shape[0])
         for s in range(0, x.shape[0], VAR_CHUNK):
-            out[s : s + VAR_CHUNK] = _risk_of_samples(x[s : s + VAR_CHUNK] @ self.unit_pnl.T, self.config.confidence, self.config.measure)
+            out[s : s + VAR_CHUNK] = self._exact_rows(x[s : s + VAR_CHUNK] @ self.unit_pnl.T)
         return out
 
     def requirements(self, q: FloatArray, prices: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -272,8 +291,16 @@ class VarPolicy(MarginPolicy):
         if len(self.assets) == 1:
             mm = np.where(x[:, 0] >= 0, x[:, 0] * self.long_short[0], -x[:, 0] * self.long_short[1])
         elif len(self.assets) == 2:
-            r = np.hypot(x[:, 0], x[:, 1])
-            mm = r * np.interp(np.arctan2(x[:, 1], x[:, 0]), self.theta, self.g)
+            angle = np.arctan2(x[:, 1], x[:, 0])  # the grid is uniform on [-pi, pi]
+            cell = np.clip(((angle + np.pi) * (VAR_ANGLES / (2.0 * np.pi))).astype(np.int64), 0, VAR_ANGLES - 1)
+            clean = self.clean[cell]
+            mm = np.empty(x.shape[0])
+            ok = np.flatnonzero(clean)
+            picked = self.unit_pnl[self.cell_order[cell[ok]]]  # (k, m, 2)
+            mm[ok] = self._from_order_stats(np.einsum("kma,ka->km", picked, x[ok]))
+            rest = np.flatnonzero(~clean)
+            if rest.size:
+                mm[rest] = self.exact(x[rest])
         else:
             mm = self.exact(x)
         return mm, self.config.im_factor * mm

@@ -97,16 +97,24 @@ def test_var_policy_equals_the_engine_before_and_after_new_closes(config: dict[s
     rebased = {a: HISTORY[a] * (PRICES[i] / HISTORY[a][-1]) for i, a in enumerate(ASSETS)}
     engine = VaRMargin(get_model("var", {**config, "history": {a: [1.0, 1.0, 1.0] for a in ASSETS}}).config, rebased)
     q = _accounts(2, 80)
-    _check(policy, engine, q, PRICES, rel=1e-5)  # two-asset accounts: interpolated over 4096 directions
-    single = q[(q == 0).any(axis=1)]
-    assert single.shape[0] > 10
-    _check(policy, engine, single, PRICES, rel=1e-12)  # one asset: exact
+    _check(policy, engine, q, PRICES)
     closes = [PRICES * np.array([0.9, 0.85]), PRICES * np.array([0.8, 0.75])]
     for c in closes:
         policy.observe_close(c)
     extended = {a: np.concatenate([rebased[a], [c[i] for c in closes]]) for i, a in enumerate(ASSETS)}
     engine2 = VaRMargin(engine.config, extended)
-    _check(policy, engine2, q, closes[-1], rel=1e-5)
+    _check(policy, engine2, q, closes[-1])
+
+
+def test_two_asset_var_shortcut_is_exact_in_every_direction() -> None:
+    # accounts in every exposure direction, including the cells where the scenario order changes
+    policy = build_policy("v", "var", {"method": "historical", "measure": "es", "lookback_days": 120}, ASSETS, HISTORY)
+    policy.reset(PRICES)
+    theta = np.linspace(-np.pi, np.pi, 20_001)
+    x = np.stack([np.cos(theta), np.sin(theta)], axis=1) * 1e5
+    mm, _ = policy.requirements(x / PRICES, PRICES)
+    assert not policy.clean.all()
+    np.testing.assert_allclose(mm, policy.exact(x), rtol=1e-12)
 
 
 @pytest.mark.parametrize("apc", ["buffer", "stress_weight", "floor", "none"])
