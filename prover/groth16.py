@@ -26,6 +26,8 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from prover.curve import (
     G1_GEN,
@@ -302,7 +304,6 @@ def verify(vk: VerifyingKey, proof: Proof, public: Sequence[int]) -> bool:
     reverts for these).
     """
     from py_ecc.optimized_bn128 import FQ12, final_exponentiate
-    from py_ecc.optimized_bn128.optimized_pairing import pairing
 
     if len(public) != vk.n_public:
         raise ProverInputError("public", f"expected {vk.n_public} public inputs, got {len(public)}")
@@ -316,11 +317,15 @@ def verify(vk: VerifyingKey, proof: Proof, public: Sequence[int]) -> bool:
         return False
     vk_x = msm_g1(list(vk.ic), [1, *public])
     acc = FQ12.one()
-    for g2p, g1p in (
-        (proof.b, g1_neg(proof.a)),
-        (vk.beta2, vk.alpha1),
-        (vk.gamma2, vk_x),
-        (vk.delta2, proof.c),
-    ):
-        acc = acc * pairing(g2_to_pyecc(g2p), g1_to_pyecc(g1p), final_exponentiate=False)
+    for g2p, g1p in ((proof.b, g1_neg(proof.a)), (vk.beta2, vk.alpha1), (vk.gamma2, vk_x), (vk.delta2, proof.c)):
+        acc = acc * _miller(g2p, g1p)
     return bool(final_exponentiate(acc) == FQ12.one())
+
+
+@lru_cache(maxsize=256)
+def _miller(g2p: G2Affine, g1p: G1Affine) -> Any:
+    """The Miller loop of py-ecc's optimal ate pairing, without the final exponentiation
+    (cached: ``e(alpha, beta)`` is the same for every proof of a key)."""
+    from py_ecc.optimized_bn128.optimized_pairing import pairing
+
+    return pairing(g2_to_pyecc(g2p), g1_to_pyecc(g1p), final_exponentiate=False)
