@@ -91,7 +91,12 @@ class BatchEngine:
         mm = np.empty(n_acc)
         scan = np.empty(n_acc)
         worst = np.empty(n_acc, dtype=np.int32)
-        addon_all = abs(accounts) @ self.addon
+        if cfg.option_contingency_side == "short":
+            opt = self.table.is_option
+            long_opt = accounts.maximum(0.0).multiply(opt[None, :].astype(np.float64)).tocsr()
+            addon_all = abs(accounts) @ self.addon - long_opt @ self.addon
+        else:
+            addon_all = abs(accounts) @ self.addon
         for start in range(0, n_acc, chunk):
             stop = min(n_acc, start + chunk)
             q = accounts[start:stop]

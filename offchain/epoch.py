@@ -151,9 +151,15 @@ def build_epoch(
     cfg = preset_config(config) if isinstance(config, str) else config
     if not cfg.linear:
         if not linearize:
-            field = "config.static_discount" if cfg.static_discount != 1.0 else "config.short_option_minimum"
+            field = (
+                "config.static_discount" if cfg.static_discount != 1.0
+                else "config.short_option_minimum" if cfg.short_option_minimum != 0.0
+                else "config.option_contingency_side"
+            )
             raise ConfigError(field, "not expressible in the epoch's linear statement (use linearize=True)")
-        cfg = cfg.model_copy(update={"static_discount": 1.0, "short_option_minimum": 0.0})
+        cfg = cfg.model_copy(
+            update={"static_discount": 1.0, "short_option_minimum": 0.0, "option_contingency_side": "all"}
+        )
     if isinstance(epoch_id, bool) or not isinstance(epoch_id, int) or not 1 <= epoch_id < (1 << 64):
         raise InputError("epoch_id", "must be an integer in [1, 2^64)")
     if not isinstance(oracle_round, int) or oracle_round < 0:

@@ -12,15 +12,20 @@ Scenarios (built by :func:`build_scenarios`, applied *jointly* to every underlyi
   ``relative`` mode: ``vol_up = max(vol (1 + vol_up * scale), min_vol_up)``,
   ``vol_down = vol (1 - vol_down * scale)``; ``absolute`` mode: ``vol +/- shock * scale``
   (SPAN's volatility scan range). Vols are floored at ``VOL_FLOOR``.
-* Extreme moves: spot ``m * R_u`` for each multiple ``m`` in ``extreme_moves`` with vol
-  unchanged, their PnL multiplied by ``extreme_weight`` (SPAN: 3x the price scan range, 35%).
+  At the outermost buckets (``k = +/-price_steps``) only the shocks in ``outer_vol_shocks`` are
+  used when it is set (Lyra v2: vol up only at +/-20%).
+* Extreme (tail) moves: spot ``m * R_u`` for each entry of ``extreme_moves`` (a multiple ``m``
+  counted at ``extreme_weight``, or a pair ``[m, weight]``), vol ``extreme_vol`` (``same``, or
+  ``up`` as in Derive's tail scenarios), their PnL multiplied by the weight (SPAN: 3x the price
+  scan range covered at 35%; Derive: dampening per tail scenario).
 
 Requirement (per account; sizes netted per instrument, ``P[s, i] = size_i * pnl_i(s) * w_s``):
 
     P'[s, i]   = P[s, i] * static_discount   if P[s, i] > 0   else P[s, i]
     loss_s     = - sum_i P'[s, i]
     scan_risk  = max(0, max_s loss_s)
-    contingency= sum_i |size_i| * spot_i * rate(kind_i)       (perp/future/option rates)
+    contingency= sum_i |size_i| * spot_i * rate(kind_i)       (perp/future/option rates; with
+                 option_contingency_side = "short" only short options: max(-size_i, 0))
     MM         = max(scan_risk + contingency, short_option_minimum * sum_{short options} |size_i| * spot_i)
     IM         = im_factor * MM
 
@@ -78,9 +83,12 @@ class RiskMatrixConfig(ModelConfig):
     long_term_vega_power: float = Field(default=0.13, ge=0, le=2)
     vega_power_switch_days: float = Field(default=30.0, gt=0)
     dte_floor_days: float = Field(default=1.0, gt=0)
-    extreme_moves: list[float] = Field(default_factory=list)
+    outer_vol_shocks: list[Literal["up", "same", "down"]] | None = None
+    extreme_moves: list[float | tuple[float, float]] = Field(default_factory=list)
     extreme_weight: float = Field(default=1.0, ge=0, le=1)
+    extreme_vol: Literal["same", "up", "down"] = "same"
     contingency: Contingency = Field(default_factory=Contingency)
+    option_contingency_side: Literal["all", "short"] = "all"
     static_discount: float = Field(default=1.0, ge=0, le=1)
     short_option_minimum: float = Field(default=0.0, ge=0, le=1)
     im_factor: float = Field(default=1.0, ge=1, le=6.5535)
@@ -103,10 +111,20 @@ class RiskMatrixConfig(ModelConfig):
         for u, r in self.price_range_by_underlying.items():
             if not 0 < r < 1:
                 raise ValueError(f"price_range_by_underlying.{u} must be in (0, 1)")
-        for m in self.extreme_moves:
-            if abs(m) * max([self.price_range, *self.price_range_by_underlying.values()]) >= 1:
+        widest = max([self.price_range, *self.price_range_by_underlying.values()])
+        for m, w in self.extreme_pairs():
+            if m * widest <= -1:
                 raise ValueError(f"extreme move {m} x price range reaches -100%")
+            if not 0 <= w <= 1:
+                raise ValueError(f"extreme move weight {w} outside [0, 1]")
+        if self.outer_vol_shocks is not None and not self.outer_vol_shocks:
+            raise ValueError("outer_vol_shocks must not be empty (null for the full set)")
         return self
+
+    def extreme_pairs(self) -> list[tuple[float, float]]:
+        """``(multiple, weight)`` of every extreme move."""
+        return [(float(e[0]), float(e[1])) if isinstance(e, (tuple, list)) else (float(e), self.extreme_weight)
+                for e in self.extreme_moves]
 
     def range_for(self, underlying: str) -> float:
         return self.price_range_by_underlying.get(underlying, self.price_range)
@@ -114,7 +132,11 @@ class RiskMatrixConfig(ModelConfig):
     @property
     def linear(self) -> bool:
         """True when the requirement is the protocol's linear form (epoch-exportable)."""
-        return self.static_discount == 1.0 and self.short_option_minimum == 0.0
+        return (
+            self.static_discount == 1.0
+            and self.short_option_minimum == 0.0
+            and (self.option_contingency_side == "all" or self.contingency.option == 0.0)
+        )
 
 
 def load_preset_dict(name: str) -> dict[str, Any]:
@@ -140,18 +162,20 @@ class ScenarioSet:
         ranges = np.array([config.range_for(u) for u in underlyings])
         fractions = np.arange(-config.price_steps, config.price_steps + 1) / config.price_steps
         vol_dirs = [VOL_UP] + ([VOL_SAME] if config.include_vol_same else []) + [VOL_DOWN]
+        names = {"up": VOL_UP, "same": VOL_SAME, "down": VOL_DOWN}
+        outer = [names[v] for v in config.outer_vol_shocks] if config.outer_vol_shocks else vol_dirs
         shocks: list[NDArray[np.float64]] = []
         dirs: list[int] = []
         weights: list[float] = []
         for f in fractions:
-            for d in vol_dirs:
+            for d in (outer if abs(f) == 1.0 else vol_dirs):
                 shocks.append(f * ranges)
                 dirs.append(d)
                 weights.append(1.0)
-        for m in config.extreme_moves:
+        for m, w in config.extreme_pairs():
             shocks.append(m * ranges)
-            dirs.append(VOL_SAME)
-            weights.append(config.extreme_weight)
+            dirs.append(names[config.extreme_vol])
+            weights.append(w)
         self.config = config
         self.underlyings = underlyings
         self.spot_shock = np.array(shocks).reshape(len(shocks), len(underlyings))
@@ -214,6 +238,15 @@ def contingency_per_unit(config: RiskMatrixConfig, table: InstrumentTable) -> ND
     return np.asarray(rates * table.spot)
 
 
+def contingency_sizes(config: RiskMatrixConfig, table: InstrumentTable, size: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The sizes the per-unit add-ons apply to: ``|size|``, or only the short part of options
+    when ``option_contingency_side == "short"`` (Derive: per net short contract)."""
+    out = np.abs(size)
+    if config.option_contingency_side == "short":
+        out = np.where(table.is_option, np.maximum(-size, 0.0), out)
+    return np.asarray(out)
+
+
 def requirement_from_pnl(
     config: RiskMatrixConfig,
     size: NDArray[np.float64],
@@ -227,7 +260,7 @@ def requirement_from_pnl(
         pos_pnl = np.where(pos_pnl > 0, pos_pnl * config.static_discount, pos_pnl)
     port = pos_pnl.sum(axis=1)
     scan = max(0.0, float(np.max(-port)))
-    mm = scan + float(np.abs(size) @ addon)
+    mm = scan + float(contingency_sizes(config, table, size) @ addon)
     if config.short_option_minimum > 0:
         short_opt = table.is_option & (size < 0)
         som = config.short_option_minimum * float(np.abs(size[short_opt]) @ table.spot[short_opt])
@@ -248,7 +281,8 @@ class RiskMatrixMargin(MarginModel[RiskMatrixConfig]):
         addon = contingency_per_unit(cfg, net.table)
         scan, mm, port = requirement_from_pnl(cfg, net.size, pnl, addon, net.table)
         worst = int(np.argmin(port))
-        contingency = float(np.abs(net.size) @ addon)
+        c_sizes = contingency_sizes(cfg, net.table, net.size)
+        contingency = float(c_sizes @ addon)
         return MarginResult(
             model=self.name,
             im=cfg.im_factor * mm,
@@ -265,7 +299,7 @@ class RiskMatrixMargin(MarginModel[RiskMatrixConfig]):
             scenario_pnl=[float(x) for x in port],
             scenarios=scen.metadata(),
             per_position=[
-                {"instrument": s, "net_size": float(q), "mark": float(m), "contingency": float(abs(q) * a)}
-                for s, q, m, a in zip(net.table.symbols, net.size, net.table.mark, addon)
+                {"instrument": s, "net_size": float(q), "mark": float(m), "contingency": float(c * a)}
+                for s, q, m, a, c in zip(net.table.symbols, net.size, net.table.mark, addon, c_sizes)
             ],
         )

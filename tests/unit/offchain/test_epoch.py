@@ -127,7 +127,7 @@ def test_nonlinear_presets_are_refused_unless_linearized() -> None:
         build_epoch(MARKET, LISTED, "derive_pmrm", epoch_id=1)
     assert exc.value.field == "config.static_discount"
     ep = build_epoch(MARKET, LISTED, "derive_pmrm", epoch_id=1, linearize=True)
-    assert ep.linearized and ep.s == 39
+    assert ep.linearized and ep.s == 23
 
 
 def test_bad_epoch_inputs() -> None:

@@ -42,7 +42,32 @@ def test_preset_grids() -> None:
     assert fr == pytest.approx([-1, -2 / 3, -1 / 3, 0, 1 / 3, 2 / 3, 1])
     assert list(c.weight[14:]) == [0.35, 0.35] and sorted(c.spot_shock[14:, 0]) == pytest.approx([-0.48, 0.48])
     assert set(c.vol_dir[:14]) == {1, -1}  # SPAN: vol up and down only
-    assert ScenarioSet(preset_config("derive_pmrm"), ("BTC",)).size == 13 * 3
+
+
+
+def test_derive_preset_reproduces_published_scenario_table() -> None:
+    # Lyra v2 parameters: [spot %, vol] = [+20, up], [+15, up/static/down], ..., [-15, up/static/down], [-20, up]
+    d = ScenarioSet(preset_config("derive_pmrm"), ("BTC",))
+    got = sorted((round(float(x) * 100, 6), int(v)) for x, v in zip(d.spot_shock[:, 0], d.vol_dir))
+    expected = sorted([(20.0, 1), (-20.0, 1)] + [(float(x), v) for x in range(-15, 16, 5) for v in (1, 0, -1)])
+    assert got == expected and d.size == 23
+
+
+def test_derive_option_contingency_is_per_net_short_contract() -> None:
+    # OPTION_FACTOR 2% of spot per net short option; longs add nothing; perps 3% of spot
+    model = rm("derive_pmrm")
+    res = model.requirement(make_portfolio([("BTC-C-45000", -3.0), ("BTC-P-35000", 2.0), ("ETH-PERP", -4.0)]), MARKET)
+    assert res.details["contingency"] == pytest.approx(3 * 0.02 * 40000 + 4 * 0.03 * 2000)
+
+
+def test_tail_scenarios_with_dampening_and_vol_up() -> None:
+    cfg = preset_config("deribit_pm", extreme_moves=[[-66 / 16, 0.21], [50 / 16, 0.27]], extreme_vol="up")
+    s = ScenarioSet(cfg, ("BTC",))
+    assert s.spot_shock[-2:, 0] == pytest.approx([-0.66, 0.50])
+    assert list(s.weight[-2:]) == [0.21, 0.27] and list(s.vol_dir[-2:]) == [1, 1]
+    pf = make_portfolio([("BTC-PERP", 1.0)])
+    res = get_model("risk_matrix", cfg).requirement(pf, MARKET)
+    assert res.details["scan_risk"] == pytest.approx(max(0.16, 0.66 * 0.21) * 40000)
 
 
 def test_span_worked_example_futures_scan_risk_is_105pct_of_psr() -> None:
