@@ -100,7 +100,7 @@ def simulate(
         for _, label in TABLE_COLUMNS:
             table.add_column(label, justify="right")
         for a in scenario.assets:
-            table.add_column(f"{a} cascade pp", justify="right")
+            table.add_column(f"{a} cascade %", justify="right")
         for row in comp.summary:
             cells = []
             for key, label in TABLE_COLUMNS:

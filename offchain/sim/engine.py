@@ -16,8 +16,8 @@ so cash and positions are conserved exactly, which the tests check):
   (on the notional ``phi N``, ``N = sum_a |q_a| P_a``) to the insurance fund, and the
   liquidator sells the inventory into the book in the same step.
   ``phi = (R - E) / (R - N (discount + fee))`` restores ``E >= R`` (``R`` = IM or MM, the
-  scenario's ``target``) for requirements homogeneous in ``q``; ``phi = 1`` (close-out) when
-  ``E <= N (discount + fee)``.
+  scenario's ``target``, times ``1 + target_buffer``) for requirements homogeneous in ``q``;
+  ``phi = 1`` (close-out) when ``E <= N (discount + fee)``.
 * **insurance fund**: receives fees, pays the shortfall ``-E`` of closed-out accounts
   (bad debt); what it cannot pay is socialised pro rata to the accounts with positive equity.
 * **arbitrageurs**: buy (sell) on the venue when it is below (above) the exogenous price and
@@ -63,6 +63,7 @@ class EngineConfig:
     discount: float
     fee: float
     target_im: bool
+    target_buffer: float
     insurance_fund_usd: float
     topup_probability: float
     market_maker_capital_usd: float
@@ -244,7 +245,7 @@ def run(
                     continue
                 idx = cand[elig]
                 notional = np.abs(q[idx]) @ price
-                req = im_req[idx] if cfg.target_im else mm_req[idx]
+                req = (im_req[idx] if cfg.target_im else mm_req[idx]) * (1.0 + cfg.target_buffer)
                 phi = liquidation_fraction(equity[idx], req, notional, cfg.discount, cfg.fee)
                 take = phi * notional
                 before = np.cumsum(take) - take

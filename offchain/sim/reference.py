@@ -114,7 +114,7 @@ def run_reference(cfg: EngineConfig, accounts: Accounts, exo_prices: FloatArray,
                     if i in taken or flag[i] > t - cfg.liquidator_latency[k]:
                         continue
                     notional = sum(abs(q[i, a]) * price[a] for a in range(n_assets))
-                    req = im[i] if cfg.target_im else mm[i]
+                    req = (im[i] if cfg.target_im else mm[i]) * (1.0 + cfg.target_buffer)
                     need = req - equity[i]
                     den = req - notional * (cfg.discount + cfg.fee)
                     phi = need / den if den > need else 1.0

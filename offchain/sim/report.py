@@ -60,7 +60,8 @@ def summary_document(comp: Comparison) -> dict[str, object]:
         "models": [m.name for m in comp.models],
         "metrics": {
             "bad_debt_usd": "shortfall of closed-out accounts (insurance fund draw + socialised loss)",
-            "cascade_amplification_pct_<asset>": "venue max drawdown minus exogenous max drawdown, percentage points",
+            "cascade_amplification_pct_<asset>": "max_t (X_t - P_t) / X_0 in percent: the price move caused by liquidations",
+            "drawdown_amplification_pp_<asset>": "venue max drawdown minus exogenous max drawdown, percentage points",
             "max_impact_pct_<asset>": "largest gap 1 - P/X between venue price P and exogenous price X, percent",
             "cascade_bad_debt_usd": "bad debt with liquidation price impact minus without (same seed and path)",
             "insurance_fund_drawdown_usd": "largest peak-to-trough fall of the insurance fund",

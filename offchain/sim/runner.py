@@ -6,10 +6,12 @@ the run dynamics (who answers margin calls). Every model, with and without impac
 same three children, so the models are compared on the same path and the same traders.
 
 Per model the summary reports bad debt, liquidation volume and count, the insurance fund's
-drawdown (largest peak-to-trough fall), the socialised loss, and the cascade
-amplification: the venue's maximum drawdown minus the exogenous path's maximum drawdown
-(percentage points), i.e. the part of the price move caused by liquidation sales; plus the
-same run without price impact (``impact=False``) for the bad debt the cascade added.
+drawdown (largest peak-to-trough fall), the socialised loss, and the cascade amplification,
+the part of the price move caused by liquidation sales: ``max_t (X_t - P_t) / X_0`` (percent
+of the starting price) with ``X`` the exogenous path and ``P`` the venue price; also the
+largest relative gap ``max_t 1 - P_t / X_t`` and the difference of the maximum drawdowns.
+The same run without price impact (``impact=False``, where ``P = X``) gives the bad debt
+and liquidations without the cascade.
 """
 
 from __future__ import annotations
@@ -111,6 +113,7 @@ def engine_config(scenario: Scenario, dt_days: float, impact: bool) -> EngineCon
         discount=scenario.liquidation.discount,
         fee=scenario.liquidation.fee,
         target_im=scenario.liquidation.target == "im",
+        target_buffer=scenario.liquidation.target_buffer,
         insurance_fund_usd=scenario.liquidation.insurance_fund_usd,
         topup_probability=scenario.traders.topup_probability_per_step,
         market_maker_capital_usd=mk.market_maker_capital_usd,
@@ -185,11 +188,13 @@ def summarize(
         "topups_usd": float(s.topups.sum()),
         "final_open_interest_usd": float(s.open_interest[-1]),
     }
+    cascade = (s.exo - s.price) / s.exo[0]
     for a, asset in enumerate(assets):
+        row[f"cascade_amplification_pct_{asset}"] = 100.0 * float(np.max(cascade[:, a]))
+        row[f"max_impact_pct_{asset}"] = 100.0 * float(np.max(impact[:, a]))
         row[f"price_drawdown_pct_{asset}"] = 100.0 * float(dd_venue[a])
         row[f"exogenous_drawdown_pct_{asset}"] = 100.0 * float(dd_exo[a])
-        row[f"cascade_amplification_pct_{asset}"] = 100.0 * float(dd_venue[a] - dd_exo[a])
-        row[f"max_impact_pct_{asset}"] = 100.0 * float(np.max(impact[:, a]))
+        row[f"drawdown_amplification_pp_{asset}"] = 100.0 * float(dd_venue[a] - dd_exo[a])
     if without_impact is not None:
         s0 = without_impact.series
         row["bad_debt_no_impact_usd"] = float(s0.bad_debt[-1])

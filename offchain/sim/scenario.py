@@ -123,11 +123,16 @@ class LiquidatorSpec(_Strict):
 
 
 class LiquidationSpec(_Strict):
-    """Auction discount to mark, fee to the insurance fund, partial-liquidation target."""
+    """Auction discount to mark, fee to the insurance fund, partial-liquidation target.
+
+    A partial liquidation restores ``equity >= (1 + target_buffer) * requirement`` with the
+    requirement ``target`` (IM or MM) of the remaining position.
+    """
 
     discount: Fraction = 0.02
     fee: Fraction = 0.01
     target: Literal["im", "mm"] = "im"
+    target_buffer: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
     insurance_fund_usd: NonNegative = 1e6
 
 

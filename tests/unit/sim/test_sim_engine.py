@@ -42,6 +42,7 @@ def _cfg(**kw: object) -> EngineConfig:
         discount=0.02,
         fee=0.01,
         target_im=True,
+        target_buffer=0.0,
         insurance_fund_usd=1.0,
         topup_probability=0.0,
         market_maker_capital_usd=1e6,
@@ -197,5 +198,7 @@ def test_impact_amplifies_the_crash(small: Scenario) -> None:
     comp = compare_models(deep, 7, ["cross"])
     row = comp.summary[0]
     assert row["max_impact_pct_BTC"] > 1.0
-    assert row["cascade_amplification_pct_BTC"] >= 0.0
+    on = comp.with_impact["cross"].series
+    assert row["cascade_amplification_pct_BTC"] == pytest.approx(100 * np.max((on.exo[:, 0] - on.price[:, 0]) / on.exo[0, 0]))
+    assert row["cascade_amplification_pct_BTC"] > 0.5
     assert row["liquidation_volume_usd"] >= row["liquidation_volume_no_impact_usd"]
