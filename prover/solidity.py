@@ -95,6 +95,7 @@ contract {name} is IGroth16Verifier {{
         view
         returns (uint256 rx, uint256 ry)
     {{
+        if (s == 0) return (x, y);
         bool okMul;
         bool okAdd;
         assembly ("memory-safe") {{
