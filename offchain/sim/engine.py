@@ -194,6 +194,8 @@ def run(
 
     lat_order = np.argsort(cfg.liquidator_latency, kind="stable")
     flag = np.full(m, NOT_FLAGGED, dtype=np.int64)
+    flagged = np.empty(0, dtype=np.int64)
+    abs_q_total = np.abs(q).sum(axis=0)  # gross units per asset, refreshed after liquidations
     mm_req = np.empty(m)
     im_req = np.empty(m)
     log_impact = np.zeros(n_assets)
@@ -219,7 +221,8 @@ def run(
 
         # traders answer margin calls from their wallets
         if cfg.topup_probability > 0.0:
-            called = np.flatnonzero((equity < im_req) & (wallet > 0.0) & (equity > 0.0))
+            called = np.flatnonzero(equity < im_req)
+            called = called[(wallet[called] > 0.0) & (equity[called] > 0.0)]
             if called.size:
                 answer = called[rng.random(called.size) < cfg.topup_probability]
                 amount = np.minimum(wallet[answer], im_req[answer] - equity[answer])
@@ -228,12 +231,14 @@ def run(
                 equity[answer] += amount
                 ser.topups[t] = float(amount.sum())
 
-        unhealthy = equity < mm_req
-        flag[~unhealthy] = NOT_FLAGGED
-        flag[unhealthy & (flag == NOT_FLAGGED)] = t
+        # flags: the step an account was first seen below MM (sparse updates: few are flagged)
+        cand = np.flatnonzero(equity < mm_req)
+        first_seen = np.where(flag[cand] == NOT_FLAGGED, t, flag[cand])
+        flag[flagged] = NOT_FLAGGED
+        flag[cand] = first_seen
+        flagged = cand
 
-        if np.any(unhealthy):
-            cand = np.flatnonzero(unhealthy)
+        if cand.size:
             cand = cand[np.argsort(flag[cand], kind="stable")]  # oldest flag first, then index
             taken = np.zeros(cand.size, dtype=bool)
             closed: list[IntArray] = []
@@ -284,6 +289,7 @@ def run(
                 ledgers.mm_cash -= float(sold @ avg)
                 ledgers.liq_q[:] = 0.0
                 price = new_price
+                abs_q_total = np.abs(q).sum(axis=0)
                 ser.liq_volume[t] = volume
                 ser.liq_count[t] = count
 
@@ -325,7 +331,7 @@ def run(
         ser.insurance[t] = ledgers.insurance
         ser.bad_debt[t] = bad_debt_total
         ser.socialized[t] = socialized_total
-        ser.open_interest[t] = float(np.abs(q).sum(axis=0) @ price)
+        ser.open_interest[t] = float(abs_q_total @ price)
         if progress is not None:
             progress(t)
 

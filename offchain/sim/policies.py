@@ -125,11 +125,10 @@ class TieredIsolatedPolicy(MarginPolicy):
         self.tables = [bracket_tables(config.for_underlying(a)) for a in self.assets]
 
     def requirements(self, q: FloatArray, prices: FloatArray) -> tuple[FloatArray, FloatArray]:
-        n = np.abs(q) * prices
         mm = np.zeros(q.shape[0])
         im = np.zeros(q.shape[0])
         for a, (caps, mmr, imr, d_mm, d_im) in enumerate(self.tables):
-            na = n[:, a]
+            na = np.abs(q[:, a]) * prices[a]
             if caps.size == 1:
                 mm += na * mmr[0]
                 im += na * imr[0]
@@ -155,13 +154,12 @@ class CrossPolicy(MarginPolicy):
 
     def requirements(self, q: FloatArray, prices: FloatArray) -> tuple[FloatArray, FloatArray]:
         aq = np.abs(q)
-        n = aq * prices
-        mm = n.sum(axis=1) * self.config.mmf
+        mm = aq @ (prices * self.config.mmf)
         if self.config.scaling == "size":
             imf = np.maximum(self.config.imf_base, self.config.imf_factor * np.sqrt(aq))
-            im = (n * imf).sum(axis=1)
+            im = (aq * imf) @ prices
         else:
-            im = n @ self.flat_imf
+            im = aq @ (prices * self.flat_imf)
         return mm, im
 
 
@@ -180,9 +178,8 @@ class StandardPolicy(MarginPolicy):
     def requirements(self, q: FloatArray, prices: FloatArray) -> tuple[FloatArray, FloatArray]:
         c = self.config
         aq = np.abs(q)
-        n = aq * prices
-        extra = (c.linear_rate_per_unit * aq * n).sum(axis=1)
-        total = n.sum(axis=1)
+        extra = (aq * aq) @ (prices * c.linear_rate_per_unit)
+        total = aq @ prices
         return total * c.linear_mm_rate + extra, total * c.linear_im_rate + extra
 
 
@@ -208,9 +205,11 @@ class RiskMatrixPolicy(MarginPolicy):
         if self.discount == 1.0:
             pnl = x @ self.coef
         else:
-            per = x[:, :, None] * self.coef[None, :, :]
-            pnl = np.where(per > 0, per * self.discount, per).sum(axis=1)
-        mm = np.maximum(np.max(-pnl, axis=1), 0.0) + np.abs(x).sum(axis=1) * self.contingency
+            pnl = np.zeros((x.shape[0], self.coef.shape[1]))
+            for a in range(x.shape[1]):  # few assets: accumulate per asset, (M, S) each
+                per = np.multiply.outer(x[:, a], self.coef[a])
+                pnl += np.where(per > 0, per * self.discount, per)
+        mm = np.maximum(-np.min(pnl, axis=1), 0.0) + np.abs(q) @ (prices * self.contingency)
         return mm, self.config.im_factor * mm
 
 
@@ -263,7 +262,12 @@ class VarPolicy(MarginPolicy):
             # ends of a cell agree the order is the same in the whole cell (a "clean" cell).
             self.theta = np.linspace(-np.pi, np.pi, VAR_ANGLES + 1)
             vals = np.stack([np.cos(self.theta), np.sin(self.theta)], axis=1) @ self.unit_pnl.T
-            low = np.argsort(vals, axis=1, kind="stable")[:, : self.m]
+            if self.m < vals.shape[1]:
+                part = np.argpartition(vals, self.m - 1, axis=1)[:, : self.m]
+                order = np.argsort(np.take_along_axis(vals, part, axis=1), axis=1, kind="stable")
+                low = np.take_along_axis(part, order, axis=1)
+            else:
+                low = np.argsort(vals, axis=1, kind="stable")
             self.cell_order = low[:-1]
             self.clean = np.all(low[:-1] == low[1:], axis=1)
 
@@ -354,13 +358,13 @@ class DynamicPolicy(MarginPolicy):
         self.apc = np.array([float(r["apc_rate"]) for r in rates])
 
     def requirements(self, q: FloatArray, prices: FloatArray) -> tuple[FloatArray, FloatArray]:
-        n = np.abs(q) * prices
+        aq = np.abs(q)
         liq = np.zeros(q.shape[0])
         for a, tables in enumerate(self.liq):
             if tables is not None:
-                liq += liquidity_cost(n[:, a], tables)
-        mm = n @ self.base + liq
-        im = np.maximum(n @ self.apc + liq, mm)
+                liq += liquidity_cost(aq[:, a] * prices[a], tables)
+        mm = aq @ (prices * self.base) + liq
+        im = np.maximum(aq @ (prices * self.apc) + liq, mm)
         return mm, im
 
 

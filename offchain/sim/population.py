@@ -139,7 +139,7 @@ def open_accounts(
         groups.append((policy, slice(start, start + q.shape[0])))
         start += q.shape[0]
     return Accounts(
-        q=np.vstack(qs),
+        q=np.asfortranarray(np.vstack(qs)),  # column per asset: fast per-asset arithmetic
         cash=np.concatenate(cash),
         wallet=np.concatenate(wallet),
         owner=np.concatenate(owner),
