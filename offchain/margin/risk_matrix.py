@@ -14,7 +14,9 @@ Scenarios (built by :func:`build_scenarios`, applied *jointly* to every underlyi
   (SPAN's volatility scan range). Vols are floored at ``VOL_FLOOR``.
   At the outermost buckets (``k = +/-price_steps``) only the shocks in ``outer_vol_shocks`` are
   used when it is set (Lyra v2: vol up only at +/-20%).
-* Extreme (tail) moves: spot ``m * R_u`` for each entry of ``extreme_moves`` (a multiple ``m``
+* Extreme (tail) moves: spot ``m * R_u`` (``extreme_mode = "multiple"``) or ``m`` itself
+  (``"absolute"``, the same relative move for every underlying) for each entry of
+  ``extreme_moves`` (a multiple ``m``
   counted at ``extreme_weight``, or a pair ``[m, weight]``), vol ``extreme_vol`` (``same``, or
   ``up`` as in Derive's tail scenarios), their PnL multiplied by the weight (SPAN: 3x the price
   scan range covered at 35%; Derive: dampening per tail scenario).
@@ -87,6 +89,7 @@ class RiskMatrixConfig(ModelConfig):
     extreme_moves: list[float | tuple[float, float]] = Field(default_factory=list)
     extreme_weight: float = Field(default=1.0, ge=0, le=1)
     extreme_vol: Literal["same", "up", "down"] = "same"
+    extreme_mode: Literal["multiple", "absolute"] = "multiple"
     contingency: Contingency = Field(default_factory=Contingency)
     option_contingency_side: Literal["all", "short"] = "all"
     static_discount: float = Field(default=1.0, ge=0, le=1)
@@ -112,6 +115,8 @@ class RiskMatrixConfig(ModelConfig):
             if not 0 < r < 1:
                 raise ValueError(f"price_range_by_underlying.{u} must be in (0, 1)")
         widest = max([self.price_range, *self.price_range_by_underlying.values()])
+        if self.extreme_mode == "absolute":
+            widest = 1.0
         for m, w in self.extreme_pairs():
             if m * widest <= -1:
                 raise ValueError(f"extreme move {m} x price range reaches -100%")
@@ -173,7 +178,7 @@ class ScenarioSet:
                 dirs.append(d)
                 weights.append(1.0)
         for m, w in config.extreme_pairs():
-            shocks.append(m * ranges)
+            shocks.append(m * (ranges if config.extreme_mode == "multiple" else np.ones_like(ranges)))
             dirs.append(names[config.extreme_vol])
             weights.append(w)
         self.config = config

@@ -31,7 +31,12 @@ def rm(preset: str, **kw: object):  # type: ignore[no-untyped-def]
 
 def test_preset_grids() -> None:
     d = ScenarioSet(preset_config("deribit_pm"), ("BTC", "ETH"))
-    assert d.size == 9 * 3 + 2
+    assert d.size == 9 * 3 + 8
+    # extended table: absolute moves, vol up only, dampened
+    assert d.spot_shock[27:, 0] == pytest.approx([-0.66, -0.33, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0])
+    np.testing.assert_allclose(d.spot_shock[27:, 1], d.spot_shock[27:, 0])  # same move for ETH
+    assert list(d.weight[27:]) == [0.21, 0.42, 0.27, 0.13, 0.069, 0.046, 0.034, 0.027]
+    assert set(d.vol_dir[27:]) == {1}
     btc = sorted({round(x, 10) for x in d.spot_shock[: 27, 0]})
     assert btc == pytest.approx([-0.16, -0.12, -0.08, -0.04, 0.0, 0.04, 0.08, 0.12, 0.16])
     # joint scenarios: ETH moves in the same bucket, scaled to its own range (20%)
@@ -61,7 +66,7 @@ def test_derive_option_contingency_is_per_net_short_contract() -> None:
 
 
 def test_tail_scenarios_with_dampening_and_vol_up() -> None:
-    cfg = preset_config("deribit_pm", extreme_moves=[[-66 / 16, 0.21], [50 / 16, 0.27]], extreme_vol="up")
+    cfg = preset_config("deribit_pm", extreme_moves=[[-66 / 16, 0.21], [50 / 16, 0.27]], extreme_mode="multiple")
     s = ScenarioSet(cfg, ("BTC",))
     assert s.spot_shock[-2:, 0] == pytest.approx([-0.66, 0.50])
     assert list(s.weight[-2:]) == [0.21, 0.27] and list(s.vol_dir[-2:]) == [1, 1]
@@ -212,3 +217,15 @@ def test_requirement_grows_with_vol_shock() -> None:
     vals = [rm("deribit_pm", vol_up=v).requirement(pf, MARKET).mm for v in (0.1, 0.3, 0.6, 1.0)]
     assert vals == sorted(vals) and vals[0] < vals[-1]
     assert not math.isnan(vals[0])
+
+
+def test_deribit_extended_table_catches_far_otm_short_calls() -> None:
+    # the extended table exists for large far-OTM short options: a +100% move dominates
+    inst = [{"kind": "option", "symbol": "FAR-C", "underlying": "BTC", "expiry": "2024-03-29T08:00:00Z",
+             "strike": 80000.0, "option_type": "call"}]
+    pf = Portfolio.model_validate({"instruments": inst, "positions": [{"instrument": "FAR-C", "size": -10.0}]})
+    with_ext = rm("deribit_pm").requirement(pf, MARKET)
+    without = rm("deribit_pm", extreme_moves=[]).requirement(pf, MARKET)
+    assert with_ext.details["scan_risk"] > 3 * without.details["scan_risk"]
+    worst = with_ext.scenarios[with_ext.details["worst_scenario"]]
+    assert worst["weight"] < 1 and worst["spot_shock"]["BTC"] >= 1.0
