@@ -126,7 +126,7 @@ class RunResult:
     def position_totals(self) -> FloatArray:
         """Net units of each asset over all ledgers (conserved at zero)."""
         lg = self.ledgers
-        return self.accounts.q.sum(axis=0) + lg.liq_q.sum(axis=0) + lg.mm_q + lg.ext_q
+        return np.asarray(self.accounts.q.sum(axis=0) + lg.liq_q.sum(axis=0) + lg.mm_q + lg.ext_q)
 
 
 def initial_ledgers(cfg: EngineConfig, accounts: Accounts, prices0: FloatArray) -> Ledgers:

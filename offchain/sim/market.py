@@ -66,4 +66,4 @@ def depth_at_vol(depth0: FloatArray, vol: FloatArray, reference_vol: FloatArray,
     """Depth withdrawn in volatile markets: ``d = d0 (v_ref / max(v_ref, v))^elasticity``."""
     if elasticity == 0.0:
         return depth0
-    return depth0 * (reference_vol / np.maximum(reference_vol, vol)) ** elasticity
+    return np.asarray(depth0 * (reference_vol / np.maximum(reference_vol, vol)) ** elasticity)

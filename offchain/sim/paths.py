@@ -139,22 +139,22 @@ def _cholesky(correlation: float | Sequence[Sequence[float]] | None, n_assets: i
 
 def _timestamps(start_ts: int, n_steps: int, steps_per_day: int) -> IntArray:
     step_seconds = SECONDS_PER_DAY / steps_per_day
-    return (start_ts + np.round(np.arange(n_steps + 1) * step_seconds)).astype(np.int64)
+    return np.asarray((start_ts + np.round(np.arange(n_steps + 1) * step_seconds)).astype(np.int64))
 
 
 def _parse_date(name: str, value: str | _dt.date | _dt.datetime) -> int:
     """A date (``YYYY-MM-DD``, ISO datetime, or date object) as Unix seconds, UTC."""
     if isinstance(value, _dt.datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
+        moment = value if value.tzinfo else value.replace(tzinfo=_dt.UTC)
     elif isinstance(value, _dt.date):
-        moment = _dt.datetime(value.year, value.month, value.day, tzinfo=_dt.timezone.utc)
+        moment = _dt.datetime(value.year, value.month, value.day, tzinfo=_dt.UTC)
     else:
         try:
             moment = _dt.datetime.fromisoformat(str(value))
         except ValueError:
             raise InputError(name, f"is not an ISO date (YYYY-MM-DD): {value!r}") from None
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=_dt.timezone.utc)
+            moment = moment.replace(tzinfo=_dt.UTC)
     return int(moment.timestamp())
 
 
@@ -214,8 +214,8 @@ def daily_closes(
         raise InputError("start", f"no history for {asset} between {start} and {end}")
     t_sel, p_sel = ts[sel], px[sel]
     if t_sel[0] != t0 or t_sel[-1] != t1:
-        first = _dt.datetime.fromtimestamp(int(ts[daily][0]), _dt.timezone.utc).date()
-        last = _dt.datetime.fromtimestamp(int(ts[daily][-1]), _dt.timezone.utc).date()
+        first = _dt.datetime.fromtimestamp(int(ts[daily][0]), _dt.UTC).date()
+        last = _dt.datetime.fromtimestamp(int(ts[daily][-1]), _dt.UTC).date()
         raise InputError("start" if t_sel[0] != t0 else "end", f"history for {asset} covers {first} .. {last} only")
     if np.any(np.diff(t_sel) != SECONDS_PER_DAY):
         raise InputError("start", f"history for {asset} has a gap between {start} and {end}")
@@ -306,7 +306,7 @@ def history_path(
 
 
 def _forced_steps(name: str, at_day: float, steps_per_day: int, n_steps: int) -> int:
-    step = int(round(at_day * steps_per_day))
+    step = round(at_day * steps_per_day)
     if not 1 <= step <= n_steps:
         raise InputError(name, f"day {at_day} is outside the path (0, {n_steps / steps_per_day}]")
     return step
@@ -340,7 +340,7 @@ def gbm_jump_path(
     steps_per_day = _require_int("steps_per_day", steps_per_day, 1)
     seed = _require_seed(seed)
     _require_nonnegative("jump_intensity_per_day", jump_intensity_per_day)
-    n_steps = int(round(days * steps_per_day))
+    n_steps = round(days * steps_per_day)
     if n_steps < 1:
         raise InputError("days", "gives no steps at this steps_per_day")
     s0_a = _per_asset("s0", s0, assets)

@@ -220,10 +220,10 @@ def _risk_of_samples(pnl: FloatArray, confidence: float, measure: str) -> FloatA
     """Row-wise ``max(0, VaR or ES)`` of PnL samples ``(M, N)`` (engine's ``var_es``)."""
     q = np.quantile(pnl, 1.0 - confidence, axis=1)
     if measure == "var":
-        return np.maximum(-q, 0.0)
+        return np.asarray(np.maximum(-q, 0.0))
     tail = pnl <= q[:, None]
     es = -(np.where(tail, pnl, 0.0).sum(axis=1) / tail.sum(axis=1))
-    return np.maximum(es, 0.0)
+    return np.asarray(np.maximum(es, 0.0))
 
 
 class VarPolicy(MarginPolicy):
@@ -279,9 +279,9 @@ class VarPolicy(MarginPolicy):
         j, w = self.j, self.w
         q = s[:, j] + w * (s[:, j + 1] - s[:, j]) if w > 0 else s[:, j]
         if self.config.measure == "var":
-            return np.maximum(-q, 0.0)
+            return np.asarray(np.maximum(-q, 0.0))
         tail = s <= q[:, None]
-        return np.maximum(-(np.where(tail, s, 0.0).sum(axis=1) / tail.sum(axis=1)), 0.0)
+        return np.asarray(np.maximum(-(np.where(tail, s, 0.0).sum(axis=1) / tail.sum(axis=1)), 0.0))
 
     def exact(self, x: FloatArray) -> FloatArray:
         """Exact ``max(0, VaR or ES)`` of exposures ``x`` (``(M, A)`` USD), chunked."""
@@ -328,7 +328,7 @@ def liquidity_cost(n: FloatArray, tables: tuple[FloatArray, FloatArray, FloatArr
     xs, ys, slopes, cum = tables
     k = np.searchsorted(xs, n, side="right") - 1  # segment start index, last knot beyond
     d = n - xs[k]
-    return cum[k] + ys[k] * d + 0.5 * slopes[k] * d * d
+    return np.asarray(cum[k] + ys[k] * d + 0.5 * slopes[k] * d * d)
 
 
 class DynamicPolicy(MarginPolicy):

@@ -64,7 +64,7 @@ class Accounts:
 
 def _lognormal(rng: np.random.Generator, n: int, median: float, sigma: float, cap: float | None) -> FloatArray:
     out = median * np.exp(sigma * rng.standard_normal(n))
-    return np.minimum(out, cap) if cap is not None else out
+    return np.asarray(np.minimum(out, cap) if cap is not None else out)
 
 
 def draw_traders(spec: TraderSpec, assets: Sequence[str], seed_seq: np.random.SeedSequence) -> Traders:

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from offchain.sim.engine import EngineConfig, RunResult, Series, initial_ledgers
 from offchain.sim.market import arbitrage_quantity, depth_at_vol, trade_through_book
+from offchain.sim.policies import MarginPolicy
 from offchain.sim.population import Accounts
 
 FloatArray = NDArray[np.float64]
@@ -28,11 +29,10 @@ def run_reference(cfg: EngineConfig, accounts: Accounts, exo_prices: FloatArray,
     m = accounts.m
     ledgers = initial_ledgers(cfg, accounts, exo_prices[0])
     init_total = float(cash.sum() + wallet.sum() + ledgers.liq_cash.sum() + ledgers.mm_cash + ledgers.insurance)
-    policy_of = [None] * m
+    policy_of: list[MarginPolicy] = []
     for policy, sl in accounts.groups:
         policy.reset(exo_prices[0])
-        for i in range(sl.start, sl.stop):
-            policy_of[i] = policy  # type: ignore[call-overload]
+        policy_of += [policy] * (sl.stop - sl.start)
 
     ser = Series(
         price=np.empty((n_steps + 1, n_assets)),
@@ -74,7 +74,7 @@ def run_reference(cfg: EngineConfig, accounts: Accounts, exo_prices: FloatArray,
         im = [0.0] * m
         for i in range(m):
             equity[i] = float(cash[i] + sum(q[i, a] * price[a] for a in range(n_assets)))
-            r_mm, r_im = policy_of[i].requirements(q[i : i + 1], price)  # type: ignore[union-attr]
+            r_mm, r_im = policy_of[i].requirements(q[i : i + 1], price)
             mm[i], im[i] = float(r_mm[0]), float(r_im[0])
 
         if cfg.topup_probability > 0.0:

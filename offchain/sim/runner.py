@@ -100,7 +100,7 @@ def engine_config(scenario: Scenario, dt_days: float, impact: bool) -> EngineCon
     mk = scenario.market
     return EngineConfig(
         dt_days=dt_days,
-        steps_per_day=max(1, int(round(1.0 / dt_days))),
+        steps_per_day=max(1, round(1.0 / dt_days)),
         depth_usd_per_pct=per_asset("market.depth_usd_per_pct", mk.depth_usd_per_pct, assets),
         depth_vol_elasticity=mk.depth_vol_elasticity,
         reference_vol_daily=per_asset("market.reference_vol_daily", mk.reference_vol_daily, assets),
@@ -156,7 +156,7 @@ def run_groups(
 def max_drawdown(prices: FloatArray) -> FloatArray:
     """Largest fall from a running peak, as a fraction, per column: ``max_t 1 - P_t / max_{s<=t} P_s``."""
     peak = np.maximum.accumulate(prices, axis=0)
-    return np.max(1.0 - prices / peak, axis=0)
+    return np.asarray(np.max(1.0 - prices / peak, axis=0))
 
 
 def max_fund_drawdown(fund: FloatArray) -> float:

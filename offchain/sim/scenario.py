@@ -17,14 +17,14 @@ import datetime as _dt
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from offchain.errors import InputError
 
 #: A per-asset value: one number for every asset, or a mapping asset -> number.
-PerAsset = Union[float, dict[str, float]]
+PerAsset = float | dict[str, float]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
@@ -87,7 +87,7 @@ class GarchPathSpec(_Strict):
     shock_z: PerAsset = -8.0
 
 
-PathSpec = Annotated[Union[HistoryPathSpec, GbmJumpPathSpec, GarchPathSpec], Field(discriminator="kind")]
+PathSpec = Annotated[HistoryPathSpec | GbmJumpPathSpec | GarchPathSpec, Field(discriminator="kind")]
 
 
 # ----------------------------------------------------------------------------- agents

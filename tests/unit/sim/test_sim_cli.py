@@ -89,7 +89,7 @@ def test_refuses_to_overwrite_a_foreign_directory(tmp_path: Path, scenario_file:
 
 
 def test_failure_mid_write_leaves_no_output(tmp_path: Path, scenario_file: Path, monkeypatch: Any) -> None:
-    import offchain.sim.report as report
+    from offchain.sim import report
 
     def boom(*_: Any) -> None:
         raise RuntimeError("disk full")

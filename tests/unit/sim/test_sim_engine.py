@@ -7,8 +7,8 @@ import copy
 import numpy as np
 import pytest
 
-from offchain.sim.engine import EngineConfig, liquidation_fraction, run
 from offchain.margin.cross import CrossConfig
+from offchain.sim.engine import EngineConfig, liquidation_fraction, run
 from offchain.sim.policies import CrossPolicy
 from offchain.sim.population import Accounts, draw_traders, open_accounts
 from offchain.sim.reference import run_reference
@@ -27,27 +27,27 @@ DEPTH = 5_000.0  # USD per 1 %
 
 
 def _cfg(**kw: object) -> EngineConfig:
-    base = dict(
-        dt_days=1.0,
-        steps_per_day=1,
-        depth_usd_per_pct=np.array([DEPTH]),
-        depth_vol_elasticity=0.0,
-        reference_vol_daily=np.array([0.05]),
-        market_ewma_lambda_daily=0.94,
-        max_move=0.5,
-        arb_recovery=0.0,
-        arb_capacity_usd=0.0,
-        liquidator_latency=np.array([0]),
-        liquidator_capital=np.array([1e6]),
-        discount=0.02,
-        fee=0.01,
-        target_im=True,
-        target_buffer=0.0,
-        insurance_fund_usd=1.0,
-        topup_probability=0.0,
-        market_maker_capital_usd=1e6,
-        impact=True,
-    )
+    base = {
+        "dt_days": 1.0,
+        "steps_per_day": 1,
+        "depth_usd_per_pct": np.array([DEPTH]),
+        "depth_vol_elasticity": 0.0,
+        "reference_vol_daily": np.array([0.05]),
+        "market_ewma_lambda_daily": 0.94,
+        "max_move": 0.5,
+        "arb_recovery": 0.0,
+        "arb_capacity_usd": 0.0,
+        "liquidator_latency": np.array([0]),
+        "liquidator_capital": np.array([1e6]),
+        "discount": 0.02,
+        "fee": 0.01,
+        "target_im": True,
+        "target_buffer": 0.0,
+        "insurance_fund_usd": 1.0,
+        "topup_probability": 0.0,
+        "market_maker_capital_usd": 1e6,
+        "impact": True,
+    }
     base.update(kw)
     return EngineConfig(**base)  # type: ignore[arg-type]
 

@@ -80,7 +80,7 @@ def test_history_rejects_dates_outside_the_data_and_unknown_assets() -> None:
 
 
 def test_history_keeps_the_final_intraday_snapshot_but_daily_closes_skip_it() -> None:
-    ts, px = load_history("ETH")
+    ts, _px = load_history("ETH")
     assert ts.size == 366 and ts[-1] % SECONDS_PER_DAY != 0
     t_days, _ = daily_closes("ETH", "2021-12-01", "2021-12-31")
     assert t_days.size == 31
@@ -125,7 +125,7 @@ def test_gbm_statistics_match_the_merton_model() -> None:
 
 
 def test_gbm_is_deterministic_and_correlated() -> None:
-    kw = dict(assets=["BTC", "ETH"], days=200, steps_per_day=24, sigma_annual=0.8, correlation=0.75)
+    kw = {"assets": ["BTC", "ETH"], "days": 200, "steps_per_day": 24, "sigma_annual": 0.8, "correlation": 0.75}
     a = gbm_jump_path({"BTC": 1.0, "ETH": 1.0}, seed=4, **kw)
     b = gbm_jump_path({"BTC": 1.0, "ETH": 1.0}, seed=4, **kw)
     np.testing.assert_array_equal(a.prices, b.prices)
