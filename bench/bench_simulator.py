@@ -60,7 +60,9 @@ def timed(fn: Any, scenario: Scenario, seed: int, progress: bool = False) -> tup
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=path.n_steps, unit="step", desc=f"{accounts.m} accounts", leave=False, mininterval=0.5)
+        bar = tqdm(
+            total=path.n_steps, unit="step", desc=f"{accounts.m} accounts", leave=False, mininterval=0.5
+        )
 
         def tick(t: int) -> None:
             if t % 100 == 0:
@@ -75,10 +77,17 @@ def timed(fn: Any, scenario: Scenario, seed: int, progress: bool = False) -> tup
 
 
 def line(label: str, agents: int, steps: int, seconds: float) -> dict[str, float]:
-    rate = {"agents": agents, "steps": steps, "seconds": seconds, "steps_per_s": steps / seconds,
-            "agent_steps_per_s": agents * steps / seconds}
-    print(f"{label:34s} {agents:>6,d} x {steps:>6,d}  {seconds:9.3f} s  {rate['steps_per_s']:12,.0f} steps/s"
-          f"  {rate['agent_steps_per_s']:15,.0f} agent-steps/s")
+    rate = {
+        "agents": agents,
+        "steps": steps,
+        "seconds": seconds,
+        "steps_per_s": steps / seconds,
+        "agent_steps_per_s": agents * steps / seconds,
+    }
+    print(
+        f"{label:34s} {agents:>6,d} x {steps:>6,d}  {seconds:9.3f} s  {rate['steps_per_s']:12,.0f} steps/s"
+        f"  {rate['agent_steps_per_s']:15,.0f} agent-steps/s"
+    )
     return rate
 
 
@@ -114,14 +123,30 @@ def main() -> int:
     print(f"speed-up, full size vs the loop's small-size rate:      {ratio_full:10.1f}x")
     print(f"loop and vectorized results identical on the small size: {same}")
     liqs = int(r_full.series.liq_count.sum())
-    print(f"full run: {r_full.accounts.m:,d} accounts, {liqs:,d} liquidations, "
-          f"bad debt {r_full.series.bad_debt[-1]:,.0f} USD")
+    print(
+        f"full run: {r_full.accounts.m:,d} accounts, {liqs:,d} liquidations, "
+        f"bad debt {r_full.series.bad_debt[-1]:,.0f} USD"
+    )
     ok = t_full < TARGET_SECONDS
-    print(f"target {args.agents:,d} x {n_full:,d} under {TARGET_SECONDS:.0f} s: {'met' if ok else 'NOT met'} ({t_full:.1f} s)")
+    print(
+        f"target {args.agents:,d} x {n_full:,d} under {TARGET_SECONDS:.0f} s: {'met' if ok else 'NOT met'} ({t_full:.1f} s)"
+    )
     if args.json is not None:
-        args.json.write_text(json.dumps({"loop_small": loop, "vectorized_small": vec_small, "vectorized_full": vec_full,
-                                         "speedup_small": ratio_small, "speedup_full": ratio_full,
-                                         "identical_small": same, "target_met": ok}, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "loop_small": loop,
+                    "vectorized_small": vec_small,
+                    "vectorized_full": vec_full,
+                    "speedup_small": ratio_small,
+                    "speedup_full": ratio_full,
+                    "identical_small": same,
+                    "target_met": ok,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     return 0
 
 

@@ -36,14 +36,32 @@ def _split_models(values: tuple[str, ...]) -> list[str]:
 
 
 @click.command("simulate")
-@click.option("--scenario", "scenario_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Scenario file (.json, or .yaml/.yml).")
-@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=None,
-              help="Root seed (default: the scenario's 'seed').")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output directory (default: out/sim/<scenario>-seed<N>).")
-@click.option("--models", "models", multiple=True,
-              help="Models to compare, comma separated or repeated (default: all in the scenario).")
+@click.option(
+    "--scenario",
+    "scenario_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Scenario file (.json, or .yaml/.yml).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, MAX_SEED),
+    default=None,
+    help="Root seed (default: the scenario's 'seed').",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output directory (default: out/sim/<scenario>-seed<N>).",
+)
+@click.option(
+    "--models",
+    "models",
+    multiple=True,
+    help="Models to compare, comma separated or repeated (default: all in the scenario).",
+)
 @click.option("--no-baseline", is_flag=True, help="Skip the runs without liquidation impact.")
 @click.option("--no-plots", is_flag=True, help="Write CSV/JSON only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no table.")
@@ -82,7 +100,9 @@ def simulate(
                 bar.update(1)
 
     try:
-        comp = compare_models(scenario, root_seed, names or None, no_impact_runs=not no_baseline, progress=progress)
+        comp = compare_models(
+            scenario, root_seed, names or None, no_impact_runs=not no_baseline, progress=progress
+        )
     finally:
         if bar is not None:
             bar.close()

@@ -210,7 +210,9 @@ def run(
         price = exo * np.exp(log_impact) if cfg.impact else exo.copy()
         ret = np.log(price / prev_price)
         market_var = decay * market_var + (1.0 - decay) * ret * ret / cfg.dt_days
-        depth = depth_at_vol(cfg.depth_usd_per_pct, np.sqrt(market_var), cfg.reference_vol_daily, cfg.depth_vol_elasticity)
+        depth = depth_at_vol(
+            cfg.depth_usd_per_pct, np.sqrt(market_var), cfg.reference_vol_daily, cfg.depth_vol_elasticity
+        )
 
         day_end = t % cfg.steps_per_day == 0
         equity = cash + q @ price
@@ -255,7 +257,9 @@ def run(
                 take = phi * notional
                 before = np.cumsum(take) - take
                 fits = before < capacity
-                phi = np.where(fits, np.minimum(phi, (capacity - before) / np.where(notional > 0, notional, 1.0)), 0.0)
+                phi = np.where(
+                    fits, np.minimum(phi, (capacity - before) / np.where(notional > 0, notional, 1.0)), 0.0
+                )
                 sel = phi > 0.0
                 if not np.any(sel):
                     continue

@@ -62,7 +62,9 @@ def arbitrage_quantity(
     return np.clip(qty, -cap, cap)
 
 
-def depth_at_vol(depth0: FloatArray, vol: FloatArray, reference_vol: FloatArray, elasticity: float) -> FloatArray:
+def depth_at_vol(
+    depth0: FloatArray, vol: FloatArray, reference_vol: FloatArray, elasticity: float
+) -> FloatArray:
     """Depth withdrawn in volatile markets: ``d = d0 (v_ref / max(v_ref, v))^elasticity``."""
     if elasticity == 0.0:
         return depth0

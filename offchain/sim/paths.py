@@ -97,7 +97,9 @@ def _require_seed(seed: int) -> int:
     return _require_int("seed", seed, 0)
 
 
-def _per_asset(name: str, value: float | Sequence[float] | Mapping[str, float], assets: Sequence[str]) -> FloatArray:
+def _per_asset(
+    name: str, value: float | Sequence[float] | Mapping[str, float], assets: Sequence[str]
+) -> FloatArray:
     """A scalar, a sequence of length ``n_assets`` or a mapping asset -> value, as an array."""
     if isinstance(value, Mapping):
         missing = [a for a in assets if a not in value]
@@ -216,7 +218,9 @@ def daily_closes(
     if t_sel[0] != t0 or t_sel[-1] != t1:
         first = _dt.datetime.fromtimestamp(int(ts[daily][0]), _dt.UTC).date()
         last = _dt.datetime.fromtimestamp(int(ts[daily][-1]), _dt.UTC).date()
-        raise InputError("start" if t_sel[0] != t0 else "end", f"history for {asset} covers {first} .. {last} only")
+        raise InputError(
+            "start" if t_sel[0] != t0 else "end", f"history for {asset} covers {first} .. {last} only"
+        )
     if np.any(np.diff(t_sel) != SECONDS_PER_DAY):
         raise InputError("start", f"history for {asset} has a gap between {start} and {end}")
     return t_sel, p_sel

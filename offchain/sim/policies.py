@@ -59,7 +59,9 @@ VAR_ANGLES = 4096
 VAR_CHUNK = 2048
 
 
-def per_asset(name: str, value: float | Mapping[str, float] | Sequence[float], assets: Sequence[str]) -> FloatArray:
+def per_asset(
+    name: str, value: float | Mapping[str, float] | Sequence[float], assets: Sequence[str]
+) -> FloatArray:
     """A per-asset scenario value (scalar, mapping or sequence) as an ``(A,)`` float array."""
     if isinstance(value, Mapping):
         missing = [a for a in assets if a not in value]
@@ -100,7 +102,9 @@ class MarginPolicy:
 # ----------------------------------------------------------------------------- isolated
 
 
-def bracket_tables(brackets: Sequence[Bracket]) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+def bracket_tables(
+    brackets: Sequence[Bracket],
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
     """``(caps, mmr, imr, mm_deduction, im_deduction)``; the last cap is ``inf``.
 
     ``d_0 = 0``, ``d_k = d_{k-1} + cap_{k-1} (rate_k - rate_{k-1})`` (continuity at each cap).
@@ -150,7 +154,9 @@ class CrossPolicy(MarginPolicy):
     def __init__(self, name: str, assets: Sequence[str], config: CrossConfig) -> None:
         super().__init__(name, assets)
         self.config = config
-        self.flat_imf = np.array([config.imf(a, 1.0) if config.scaling != "size" else config.imf_base for a in assets])
+        self.flat_imf = np.array(
+            [config.imf(a, 1.0) if config.scaling != "size" else config.imf_base for a in assets]
+        )
 
     def requirements(self, q: FloatArray, prices: FloatArray) -> tuple[FloatArray, FloatArray]:
         aq = np.abs(q)
@@ -231,7 +237,9 @@ class VarPolicy(MarginPolicy):
 
     kind = "var"
 
-    def __init__(self, name: str, assets: Sequence[str], config: VaRConfig, history: Mapping[str, FloatArray]) -> None:
+    def __init__(
+        self, name: str, assets: Sequence[str], config: VaRConfig, history: Mapping[str, FloatArray]
+    ) -> None:
         super().__init__(name, assets)
         self.config = config
         self.base_history = np.column_stack([np.asarray(history[a], dtype=np.float64) for a in self.assets])
@@ -296,7 +304,9 @@ class VarPolicy(MarginPolicy):
             mm = np.where(x[:, 0] >= 0, x[:, 0] * self.long_short[0], -x[:, 0] * self.long_short[1])
         elif len(self.assets) == 2:
             angle = np.arctan2(x[:, 1], x[:, 0])  # the grid is uniform on [-pi, pi]
-            cell = np.clip(((angle + np.pi) * (VAR_ANGLES / (2.0 * np.pi))).astype(np.int64), 0, VAR_ANGLES - 1)
+            cell = np.clip(
+                ((angle + np.pi) * (VAR_ANGLES / (2.0 * np.pi))).astype(np.int64), 0, VAR_ANGLES - 1
+            )
             clean = self.clean[cell]
             mm = np.empty(x.shape[0])
             ok = np.flatnonzero(clean)
@@ -323,7 +333,9 @@ def liquidity_tables(curve: DepthCurve) -> tuple[FloatArray, FloatArray, FloatAr
     return xs, ys, slopes, cum
 
 
-def liquidity_cost(n: FloatArray, tables: tuple[FloatArray, FloatArray, FloatArray, FloatArray]) -> FloatArray:
+def liquidity_cost(
+    n: FloatArray, tables: tuple[FloatArray, FloatArray, FloatArray, FloatArray]
+) -> FloatArray:
     """``integral_0^n impact`` for each notional in ``n`` (vectorized ``DepthCurve.liquidation_cost``)."""
     xs, ys, slopes, cum = tables
     k = np.searchsorted(xs, n, side="right") - 1  # segment start index, last knot beyond
@@ -336,11 +348,15 @@ class DynamicPolicy(MarginPolicy):
 
     kind = "dynamic"
 
-    def __init__(self, name: str, assets: Sequence[str], config: DynamicConfig, history: Mapping[str, FloatArray]) -> None:
+    def __init__(
+        self, name: str, assets: Sequence[str], config: DynamicConfig, history: Mapping[str, FloatArray]
+    ) -> None:
         super().__init__(name, assets)
         self.config = config
         self.base_history = {a: np.asarray(history[a], dtype=np.float64) for a in self.assets}
-        self.liq = [liquidity_tables(config.liquidity[a]) if a in config.liquidity else None for a in self.assets]
+        self.liq = [
+            liquidity_tables(config.liquidity[a]) if a in config.liquidity else None for a in self.assets
+        ]
         self.reset(np.array([h[-1] for h in self.base_history.values()]))
 
     def reset(self, prices0: FloatArray) -> None:
@@ -408,7 +424,9 @@ def build_policy(
     return DynamicPolicy(name, assets, cfg, hist)
 
 
-def _model_history(cfg: Any, history: Mapping[str, FloatArray] | None, assets: Sequence[str]) -> dict[str, FloatArray]:
+def _model_history(
+    cfg: Any, history: Mapping[str, FloatArray] | None, assets: Sequence[str]
+) -> dict[str, FloatArray]:
     if cfg.history is not None:
         source: Mapping[str, Any] = cfg.history
     elif cfg.history_file is not None:
@@ -418,7 +436,9 @@ def _model_history(cfg: Any, history: Mapping[str, FloatArray] | None, assets: S
     elif history is not None:
         source = history
     else:
-        raise InputError("calibration", "var and dynamic models need a price history: set 'calibration' in the scenario")
+        raise InputError(
+            "calibration", "var and dynamic models need a price history: set 'calibration' in the scenario"
+        )
     missing = [a for a in assets if a not in source]
     if missing:
         raise InputError("calibration", f"no history for asset(s) {missing}")

@@ -62,7 +62,9 @@ class Accounts:
         return int(self.cash.size)
 
 
-def _lognormal(rng: np.random.Generator, n: int, median: float, sigma: float, cap: float | None) -> FloatArray:
+def _lognormal(
+    rng: np.random.Generator, n: int, median: float, sigma: float, cap: float | None
+) -> FloatArray:
     out = median * np.exp(sigma * rng.standard_normal(n))
     return np.asarray(np.minimum(out, cap) if cap is not None else out)
 
@@ -71,7 +73,9 @@ def draw_traders(spec: TraderSpec, assets: Sequence[str], seed_seq: np.random.Se
     """Draw the population from ``spec`` with ``seed_seq`` (a child of the run's root seed)."""
     rng = np.random.default_rng(seed_seq)
     n, n_assets = spec.n, len(assets)
-    collateral = _lognormal(rng, n, spec.collateral_usd.median, spec.collateral_usd.sigma_log, spec.collateral_usd.max)
+    collateral = _lognormal(
+        rng, n, spec.collateral_usd.median, spec.collateral_usd.sigma_log, spec.collateral_usd.max
+    )
     leverage = _lognormal(rng, n, spec.leverage.median, spec.leverage.sigma_log, spec.leverage.max)
     weights = np.array([float((spec.asset_weights or {}).get(a, 1.0)) for a in assets])
     if spec.asset_weights is None:
@@ -89,7 +93,9 @@ def draw_traders(spec: TraderSpec, assets: Sequence[str], seed_seq: np.random.Se
     return Traders(collateral=collateral, wallet=wallet, desired=desired)
 
 
-def size_positions(policy: MarginPolicy, q_star: FloatArray, collateral: FloatArray, prices: FloatArray) -> FloatArray:
+def size_positions(
+    policy: MarginPolicy, q_star: FloatArray, collateral: FloatArray, prices: FloatArray
+) -> FloatArray:
     """Largest ``s q*`` (``0 <= s <= 1`` per row) with ``IM(s q*) <= collateral``."""
     _, im = policy.requirements(q_star, prices)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -22,13 +22,17 @@ from offchain.sim.population import Accounts
 FloatArray = NDArray[np.float64]
 
 
-def run_reference(cfg: EngineConfig, accounts: Accounts, exo_prices: FloatArray, rng: np.random.Generator) -> RunResult:
+def run_reference(
+    cfg: EngineConfig, accounts: Accounts, exo_prices: FloatArray, rng: np.random.Generator
+) -> RunResult:
     """The engine's :func:`~offchain.sim.engine.run`, written as plain loops over accounts."""
     n_steps, n_assets = exo_prices.shape[0] - 1, exo_prices.shape[1]
     q, cash, wallet = accounts.q, accounts.cash, accounts.wallet
     m = accounts.m
     ledgers = initial_ledgers(cfg, accounts, exo_prices[0])
-    init_total = float(cash.sum() + wallet.sum() + ledgers.liq_cash.sum() + ledgers.mm_cash + ledgers.insurance)
+    init_total = float(
+        cash.sum() + wallet.sum() + ledgers.liq_cash.sum() + ledgers.mm_cash + ledgers.insurance
+    )
     policy_of: list[MarginPolicy] = []
     for policy, sl in accounts.groups:
         policy.reset(exo_prices[0])
@@ -51,7 +55,9 @@ def run_reference(cfg: EngineConfig, accounts: Accounts, exo_prices: FloatArray,
     ser.insurance[0] = ledgers.insurance
     ser.open_interest[0] = sum(abs(q[i, a]) * exo_prices[0, a] for i in range(m) for a in range(n_assets))
 
-    liquidators = sorted(range(cfg.liquidator_latency.size), key=lambda k: (int(cfg.liquidator_latency[k]), k))
+    liquidators = sorted(
+        range(cfg.liquidator_latency.size), key=lambda k: (int(cfg.liquidator_latency[k]), k)
+    )
     flag = [-1] * m
     log_impact = np.zeros(n_assets)
     market_var = cfg.reference_vol_daily**2
@@ -64,7 +70,9 @@ def run_reference(cfg: EngineConfig, accounts: Accounts, exo_prices: FloatArray,
         price = exo * np.exp(log_impact) if cfg.impact else exo.copy()
         ret = np.log(price / prev_price)
         market_var = decay * market_var + (1.0 - decay) * ret * ret / cfg.dt_days
-        depth = depth_at_vol(cfg.depth_usd_per_pct, np.sqrt(market_var), cfg.reference_vol_daily, cfg.depth_vol_elasticity)
+        depth = depth_at_vol(
+            cfg.depth_usd_per_pct, np.sqrt(market_var), cfg.reference_vol_daily, cfg.depth_vol_elasticity
+        )
         if t % cfg.steps_per_day == 0:
             for policy, _ in accounts.groups:
                 policy.observe_close(price)

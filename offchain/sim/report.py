@@ -84,8 +84,18 @@ def _write_summary_csv(comp: Comparison, file: Path) -> None:
 def _write_timeseries_csv(comp: Comparison, file: Path) -> None:
     assets = comp.path.assets
     header = ["seed", "model", "impact", "step", "timestamp"]
-    header += [f"exogenous_{a}" for a in assets] + [f"price_{a}" for a in assets] + [f"depth_usd_per_pct_{a}" for a in assets]
-    header += ["liquidation_volume_usd", "liquidations", "insurance_fund_usd", "bad_debt_usd", "socialized_loss_usd"]
+    header += (
+        [f"exogenous_{a}" for a in assets]
+        + [f"price_{a}" for a in assets]
+        + [f"depth_usd_per_pct_{a}" for a in assets]
+    )
+    header += [
+        "liquidation_volume_usd",
+        "liquidations",
+        "insurance_fund_usd",
+        "bad_debt_usd",
+        "socialized_loss_usd",
+    ]
     header += ["open_interest_usd", "topups_usd"]
     with file.open("w", newline="") as fh:
         writer = csv.writer(fh)
@@ -119,7 +129,11 @@ def _write_plots(comp: Comparison, out: Path) -> None:
 
     days = (comp.path.timestamps - comp.path.timestamps[0]) / 86_400.0
     tag = f"{comp.scenario.name} | seed {comp.seed} | scenario {comp.scenario_sha256[:12]}"
-    meta = {"Title": tag, "Software": f"{TOOL} {__version__}", "Description": f"seed={comp.seed} sha256={comp.scenario_sha256}"}
+    meta = {
+        "Title": tag,
+        "Software": f"{TOOL} {__version__}",
+        "Description": f"seed={comp.seed} sha256={comp.scenario_sha256}",
+    }
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
     def finish(fig: object, name: str) -> None:
@@ -134,7 +148,13 @@ def _write_plots(comp: Comparison, out: Path) -> None:
         ax = axes[a, 0]
         ax.plot(days, comp.path.prices[:, a], color="black", lw=1.6, label="without cascade (exogenous)")
         for k, (name, res) in enumerate(comp.with_impact.items()):
-            ax.plot(days, res.series.price[:, a], lw=0.9, color=colors[k % len(colors)], label=f"{name} (with impact)")
+            ax.plot(
+                days,
+                res.series.price[:, a],
+                lw=0.9,
+                color=colors[k % len(colors)],
+                label=f"{name} (with impact)",
+            )
         ax.set_ylabel(f"{asset} price (USD)")
         ax.set_xlabel("days")
         ax.legend(fontsize=7, ncol=2)
@@ -145,10 +165,14 @@ def _write_plots(comp: Comparison, out: Path) -> None:
         fig, ax = plt.subplots(figsize=(10, 4.5))
         for k, (model, res) in enumerate(comp.with_impact.items()):
             y = pick(res)  # type: ignore[operator]
-            ax.plot(days, np.cumsum(y) if cumulative else y, color=colors[k % len(colors)], lw=1.2, label=model)
+            ax.plot(
+                days, np.cumsum(y) if cumulative else y, color=colors[k % len(colors)], lw=1.2, label=model
+            )
             if model in comp.without_impact:
                 y0 = pick(comp.without_impact[model])  # type: ignore[operator]
-                ax.plot(days, np.cumsum(y0) if cumulative else y0, color=colors[k % len(colors)], lw=0.8, ls="--")
+                ax.plot(
+                    days, np.cumsum(y0) if cumulative else y0, color=colors[k % len(colors)], lw=0.8, ls="--"
+                )
         ax.set_xlabel("days")
         ax.set_ylabel(ylabel)
         ax.set_title("solid: with liquidation impact, dashed: without", fontsize=8)
@@ -186,7 +210,9 @@ def _check_destination(out: Path) -> None:
         except (OSError, json.JSONDecodeError):
             previous = None
         if not (isinstance(previous, dict) and previous.get("tool") == TOOL):
-            raise InputError("--out", f"{out} is not empty and is not a previous simulate output; choose another directory")
+            raise InputError(
+                "--out", f"{out} is not empty and is not a previous simulate output; choose another directory"
+            )
 
 
 def write_outputs(comp: Comparison, out: Path, plots: bool = True) -> list[Path]:
@@ -206,7 +232,9 @@ def write_outputs(comp: Comparison, out: Path, plots: bool = True) -> list[Path]
         (tmp / SUMMARY_JSON).write_text(json.dumps(summary_document(comp), indent=2) + "\n")
         _write_summary_csv(comp, tmp / SUMMARY_CSV)
         _write_timeseries_csv(comp, tmp / TIMESERIES_CSV)
-        (tmp / SCENARIO_JSON).write_text(json.dumps(comp.scenario.model_dump(mode="json"), indent=2, sort_keys=True) + "\n")
+        (tmp / SCENARIO_JSON).write_text(
+            json.dumps(comp.scenario.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+        )
         if plots:
             _write_plots(comp, tmp)
         written = sorted(p.name for p in tmp.iterdir())
@@ -221,4 +249,3 @@ def write_outputs(comp: Comparison, out: Path, plots: bool = True) -> list[Path]
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return [out / name for name in written]
-

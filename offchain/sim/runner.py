@@ -50,7 +50,9 @@ def seed_streams(seed: int) -> dict[str, np.random.SeedSequence]:
 
 def child_int(seq: np.random.SeedSequence) -> int:
     """A 63-bit integer seed from a child sequence (for the path generators' ``seed``)."""
-    return int(seq.generate_state(2, dtype=np.uint32).astype(np.uint64) @ np.array([1, 2**31], dtype=np.uint64))
+    return int(
+        seq.generate_state(2, dtype=np.uint32).astype(np.uint64) @ np.array([1, 2**31], dtype=np.uint64)
+    )
 
 
 def build_path(scenario: Scenario, seed: int) -> PricePath:
@@ -59,7 +61,12 @@ def build_path(scenario: Scenario, seed: int) -> PricePath:
     path_seed = child_int(seed_streams(seed)["path"])
     if isinstance(spec, HistoryPathSpec):
         return history_path(
-            spec.assets, spec.start, spec.end, spec.steps_per_day, path_seed, intraday_vol_daily=spec.intraday_vol_daily
+            spec.assets,
+            spec.start,
+            spec.end,
+            spec.steps_per_day,
+            path_seed,
+            intraday_vol_daily=spec.intraday_vol_daily,
         )
     if isinstance(spec, GbmJumpPathSpec):
         return gbm_jump_path(

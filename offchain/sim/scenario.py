@@ -282,8 +282,15 @@ def parse_scenario(data: object, source: str = "scenario") -> Scenario:
             cfg = engine_config(entry.model, entry.config)
         except InputError as exc:
             return _raise(source, f"models[{i}].{exc.field}", exc.problem)
-        if entry.model in NEEDS_HISTORY and cfg.history is None and cfg.history_file is None and scenario.calibration is None:
-            return _raise(source, f"models[{i}]", f"model {entry.model!r} needs a price history: add 'calibration'")
+        if (
+            entry.model in NEEDS_HISTORY
+            and cfg.history is None
+            and cfg.history_file is None
+            and scenario.calibration is None
+        ):
+            return _raise(
+                source, f"models[{i}]", f"model {entry.model!r} needs a price history: add 'calibration'"
+            )
     return scenario
 
 
@@ -314,7 +321,9 @@ def load_scenario(path: str | Path) -> Scenario:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InputError(file.name, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+            raise InputError(
+                file.name, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+            ) from None
     else:
         raise InputError("scenario", f"unsupported file type {suffix!r} (use .json, .yaml or .yml)")
     return parse_scenario(data, file.name)

@@ -51,21 +51,54 @@ SMALL: dict[str, Any] = {
     },
     "calibration": {"start": "2021-03-01", "end": "2021-05-01"},
     "models": [
-        {"name": "isolated", "model": "isolated", "config": {"brackets": [
-            {"max_notional": 20000, "mmr": 0.01, "imr": 0.02},
-            {"max_notional": 100000, "mmr": 0.02, "imr": 0.04},
-            {"max_notional": None, "mmr": 0.04, "imr": 0.08}]}},
-        {"name": "cross", "model": "cross", "config": {"imf_base": 0.05, "mmf": 0.03, "scaling": "size", "imf_factor": 0.04}},
-        {"name": "standard", "model": "standard_options",
-         "config": {"linear_im_rate": 0.04, "linear_mm_rate": 0.02, "linear_rate_per_unit": 0.002}},
-        {"name": "risk_matrix", "model": "risk_matrix",
-         "config": {"preset": "deribit_pm", "price_range": 0.06, "price_range_by_underlying": {"BTC": 0.06, "ETH": 0.08},
-                    "static_discount": 0.8}},
-        {"name": "var", "model": "var",
-         "config": {"method": "historical", "measure": "es", "confidence": 0.97, "lookback_days": 40}},
-        {"name": "dynamic", "model": "dynamic",
-         "config": {"apc_tool": "stress_weight", "mpor_days": 1,
-                    "liquidity": {"BTC": {"points": [[100000, 0.005], [300000, 0.02]]}, "ETH": {"points": [[100000, 0.01]]}}}},
+        {
+            "name": "isolated",
+            "model": "isolated",
+            "config": {
+                "brackets": [
+                    {"max_notional": 20000, "mmr": 0.01, "imr": 0.02},
+                    {"max_notional": 100000, "mmr": 0.02, "imr": 0.04},
+                    {"max_notional": None, "mmr": 0.04, "imr": 0.08},
+                ]
+            },
+        },
+        {
+            "name": "cross",
+            "model": "cross",
+            "config": {"imf_base": 0.05, "mmf": 0.03, "scaling": "size", "imf_factor": 0.04},
+        },
+        {
+            "name": "standard",
+            "model": "standard_options",
+            "config": {"linear_im_rate": 0.04, "linear_mm_rate": 0.02, "linear_rate_per_unit": 0.002},
+        },
+        {
+            "name": "risk_matrix",
+            "model": "risk_matrix",
+            "config": {
+                "preset": "deribit_pm",
+                "price_range": 0.06,
+                "price_range_by_underlying": {"BTC": 0.06, "ETH": 0.08},
+                "static_discount": 0.8,
+            },
+        },
+        {
+            "name": "var",
+            "model": "var",
+            "config": {"method": "historical", "measure": "es", "confidence": 0.97, "lookback_days": 40},
+        },
+        {
+            "name": "dynamic",
+            "model": "dynamic",
+            "config": {
+                "apc_tool": "stress_weight",
+                "mpor_days": 1,
+                "liquidity": {
+                    "BTC": {"points": [[100000, 0.005], [300000, 0.02]]},
+                    "ETH": {"points": [[100000, 0.01]]},
+                },
+            },
+        },
     ],
 }
 

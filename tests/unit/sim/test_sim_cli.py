@@ -21,35 +21,74 @@ def scenario_file(tmp_path: Path, make_small: Any) -> Path:
 
 def test_simulate_writes_summary_timeseries_and_plots(tmp_path: Path, scenario_file: Path) -> None:
     out = tmp_path / "out"
-    rc = main(["simulate", "--scenario", str(scenario_file), "--seed", "11", "--out", str(out), "-q",
-               "--models", "cross,dynamic"])
+    rc = main(
+        [
+            "simulate",
+            "--scenario",
+            str(scenario_file),
+            "--seed",
+            "11",
+            "--out",
+            str(out),
+            "-q",
+            "--models",
+            "cross,dynamic",
+        ]
+    )
     assert rc == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(["summary.csv", "summary.json", "timeseries.csv", "scenario.json", "price.png",
-                            "liquidations.png", "insurance_fund.png", "bad_debt.png", "summary.png"])
+    assert names == sorted(
+        [
+            "summary.csv",
+            "summary.json",
+            "timeseries.csv",
+            "scenario.json",
+            "price.png",
+            "liquidations.png",
+            "insurance_fund.png",
+            "bad_debt.png",
+            "summary.png",
+        ]
+    )
     doc = json.loads((out / "summary.json").read_text())
     assert doc["seed"] == 11 and len(doc["scenario_sha256"]) == 64
     assert [r["model"] for r in doc["summary"]] == ["cross", "dynamic"]
     rows = list(csv.DictReader((out / "summary.csv").open()))
-    assert {r["seed"] for r in rows} == {"11"} and {r["scenario_sha256"] for r in rows} == {doc["scenario_sha256"]}
+    assert {r["seed"] for r in rows} == {"11"} and {r["scenario_sha256"] for r in rows} == {
+        doc["scenario_sha256"]
+    }
     assert float(rows[0]["bad_debt_usd"]) == doc["summary"][0]["bad_debt_usd"]
     ts = list(csv.DictReader((out / "timeseries.csv").open()))
     steps = doc["path"]["steps"] + 1
     assert len(ts) == 2 * 2 * steps  # two models, impact on and off
     on = [r for r in ts if r["model"] == "cross" and r["impact"] == "on"]
-    assert sum(float(r["liquidation_volume_usd"]) for r in on) == pytest.approx(doc["summary"][0]["liquidation_volume_usd"])
+    assert sum(float(r["liquidation_volume_usd"]) for r in on) == pytest.approx(
+        doc["summary"][0]["liquidation_volume_usd"]
+    )
     for png in out.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_simulate_is_deterministic_for_a_seed(tmp_path: Path, scenario_file: Path) -> None:
-    args = ["simulate", "--scenario", str(scenario_file), "--seed", "5", "-q", "--no-plots", "--models", "var"]
+    args = [
+        "simulate",
+        "--scenario",
+        str(scenario_file),
+        "--seed",
+        "5",
+        "-q",
+        "--no-plots",
+        "--models",
+        "var",
+    ]
     assert main([*args, "--out", str(tmp_path / "a")]) == 0
     assert main([*args, "--out", str(tmp_path / "b")]) == 0
     for name in ("summary.json", "summary.csv", "timeseries.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     assert main([*args[:4], "6", *args[5:], "--out", str(tmp_path / "c")]) == 0
-    assert (tmp_path / "a" / "timeseries.csv").read_bytes() != (tmp_path / "c" / "timeseries.csv").read_bytes()
+    assert (tmp_path / "a" / "timeseries.csv").read_bytes() != (
+        tmp_path / "c" / "timeseries.csv"
+    ).read_bytes()
 
 
 def test_bad_scenario_exits_2_and_writes_nothing(tmp_path: Path, make_small: Any, capsys: Any) -> None:
@@ -65,7 +104,10 @@ def test_bad_scenario_exits_2_and_writes_nothing(tmp_path: Path, make_small: Any
 
 
 def test_unknown_model_and_missing_file_exit_2(tmp_path: Path, scenario_file: Path, capsys: Any) -> None:
-    assert main(["simulate", "--scenario", str(scenario_file), "--models", "nope", "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["simulate", "--scenario", str(scenario_file), "--models", "nope", "--out", str(tmp_path / "o")])
+        == 2
+    )
     assert "error: models: unknown model(s) ['nope']" in capsys.readouterr().err
     assert main(["simulate", "--scenario", str(tmp_path / "missing.json")]) == 2
     assert "error: scenario: file" in capsys.readouterr().err
@@ -82,7 +124,17 @@ def test_refuses_to_overwrite_a_foreign_directory(tmp_path: Path, scenario_file:
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
     # a previous simulate output is replaced as a whole
     prev = tmp_path / "prev"
-    args = ["simulate", "--scenario", str(scenario_file), "-q", "--no-plots", "--models", "cross", "--out", str(prev)]
+    args = [
+        "simulate",
+        "--scenario",
+        str(scenario_file),
+        "-q",
+        "--no-plots",
+        "--models",
+        "cross",
+        "--out",
+        str(prev),
+    ]
     assert main(args) == 0
     assert main(args) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "prev", "small.json"]
@@ -97,5 +149,17 @@ def test_failure_mid_write_leaves_no_output(tmp_path: Path, scenario_file: Path,
     monkeypatch.setattr(report, "_write_timeseries_csv", boom)
     out = tmp_path / "out"
     with pytest.raises(RuntimeError):
-        main(["simulate", "--scenario", str(scenario_file), "--out", str(out), "-q", "--no-plots", "--models", "cross"])
+        main(
+            [
+                "simulate",
+                "--scenario",
+                str(scenario_file),
+                "--out",
+                str(out),
+                "-q",
+                "--no-plots",
+                "--models",
+                "cross",
+            ]
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["small.json"]

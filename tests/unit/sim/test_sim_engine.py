@@ -101,7 +101,9 @@ def test_close_out_bad_debt_draws_the_fund_then_socialises() -> None:
 
 
 def test_liquidation_fraction_formula() -> None:
-    phi = liquidation_fraction(np.array([4.0, -1.0, 9.0]), np.array([9.4, 9.4, 10.0]), np.array([94.0] * 3), 0.02, 0.01)
+    phi = liquidation_fraction(
+        np.array([4.0, -1.0, 9.0]), np.array([9.4, 9.4, 10.0]), np.array([94.0] * 3), 0.02, 0.01
+    )
     assert phi[0] == pytest.approx(5.4 / 6.58)
     assert phi[1] == 1.0  # negative equity: close-out
     assert phi[2] == pytest.approx(1.0 / (10.0 - 2.82))
@@ -149,7 +151,9 @@ def test_deterministic_for_a_seed_and_seed_dependent(small: Scenario) -> None:
     b = compare_models(small, 7, ["cross", "dynamic"])
     c = compare_models(small, 8, ["cross", "dynamic"])
     assert a.summary == b.summary
-    np.testing.assert_array_equal(a.with_impact["dynamic"].series.price, b.with_impact["dynamic"].series.price)
+    np.testing.assert_array_equal(
+        a.with_impact["dynamic"].series.price, b.with_impact["dynamic"].series.price
+    )
     assert a.summary != c.summary
 
 
@@ -184,21 +188,29 @@ def test_vectorized_engine_equals_the_per_account_loop(small: Scenario, model: s
     accounts = open_accounts(traders, groups, path.prices[0])
     cfg = engine_config(small, path.dt_days, impact)
     fast = run(cfg, _fresh(accounts), path.prices, np.random.default_rng(seed_streams(seed)["dynamics"]))
-    slow = run_reference(cfg, _fresh(accounts), path.prices, np.random.default_rng(seed_streams(seed)["dynamics"]))
+    slow = run_reference(
+        cfg, _fresh(accounts), path.prices, np.random.default_rng(seed_streams(seed)["dynamics"])
+    )
     assert fast.series.liq_count.sum() > 0
     np.testing.assert_array_equal(fast.series.liq_count, slow.series.liq_count)
     for field in ("price", "liq_volume", "insurance", "bad_debt", "socialized", "open_interest", "topups"):
-        np.testing.assert_allclose(getattr(fast.series, field), getattr(slow.series, field), rtol=1e-9, atol=1e-6)
+        np.testing.assert_allclose(
+            getattr(fast.series, field), getattr(slow.series, field), rtol=1e-9, atol=1e-6
+        )
     np.testing.assert_allclose(fast.accounts.q, slow.accounts.q, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(fast.accounts.cash, slow.accounts.cash, rtol=1e-9, atol=1e-6)
 
 
 def test_impact_amplifies_the_crash(small: Scenario) -> None:
-    deep = small.model_copy(update={"market": small.market.model_copy(update={"depth_usd_per_pct": {"BTC": 2e4, "ETH": 1e4}})})
+    deep = small.model_copy(
+        update={"market": small.market.model_copy(update={"depth_usd_per_pct": {"BTC": 2e4, "ETH": 1e4}})}
+    )
     comp = compare_models(deep, 7, ["cross"])
     row = comp.summary[0]
     assert row["max_impact_pct_BTC"] > 1.0
     on = comp.with_impact["cross"].series
-    assert row["cascade_amplification_pct_BTC"] == pytest.approx(100 * np.max((on.exo[:, 0] - on.price[:, 0]) / on.exo[0, 0]))
+    assert row["cascade_amplification_pct_BTC"] == pytest.approx(
+        100 * np.max((on.exo[:, 0] - on.price[:, 0]) / on.exo[0, 0])
+    )
     assert row["cascade_amplification_pct_BTC"] > 0.5
     assert row["liquidation_volume_usd"] >= row["liquidation_volume_no_impact_usd"]

@@ -111,7 +111,14 @@ def test_gbm_forced_jump_lands_at_the_requested_step() -> None:
 def test_gbm_statistics_match_the_merton_model() -> None:
     lam, jm, js, sig = 2.0, -0.02, 0.01, 0.8
     p = gbm_jump_path(
-        1.0, days=4000, steps_per_day=24, seed=9, sigma_annual=sig, jump_intensity_per_day=lam, jump_mean=jm, jump_std=js
+        1.0,
+        days=4000,
+        steps_per_day=24,
+        seed=9,
+        sigma_annual=sig,
+        jump_intensity_per_day=lam,
+        jump_mean=jm,
+        jump_std=js,
     )
     r = np.diff(np.log(p.prices[:, 0]))
     dt = 1 / 24
@@ -125,7 +132,13 @@ def test_gbm_statistics_match_the_merton_model() -> None:
 
 
 def test_gbm_is_deterministic_and_correlated() -> None:
-    kw = {"assets": ["BTC", "ETH"], "days": 200, "steps_per_day": 24, "sigma_annual": 0.8, "correlation": 0.75}
+    kw = {
+        "assets": ["BTC", "ETH"],
+        "days": 200,
+        "steps_per_day": 24,
+        "sigma_annual": 0.8,
+        "correlation": 0.75,
+    }
     a = gbm_jump_path({"BTC": 1.0, "ETH": 1.0}, seed=4, **kw)
     b = gbm_jump_path({"BTC": 1.0, "ETH": 1.0}, seed=4, **kw)
     np.testing.assert_array_equal(a.prices, b.prices)
@@ -135,7 +148,9 @@ def test_gbm_is_deterministic_and_correlated() -> None:
 
 def test_garch_follows_its_recursion_and_forced_shock() -> None:
     om, al, be = 1e-6, 0.1, 0.85
-    p = garch_path(100.0, n_steps=500, steps_per_day=24, seed=2, omega=om, alpha=al, beta=be, shock_day=5.0, shock_z=-9.0)
+    p = garch_path(
+        100.0, n_steps=500, steps_per_day=24, seed=2, omega=om, alpha=al, beta=be, shock_day=5.0, shock_z=-9.0
+    )
     r = np.diff(np.log(p.prices[:, 0]))
     h = p.meta["conditional_variance"][:, 0]
     assert h[0] == pytest.approx(om / (1 - al - be))

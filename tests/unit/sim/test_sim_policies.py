@@ -35,7 +35,9 @@ def _accounts(seed: int, n: int, single_asset: bool = False) -> np.ndarray:
 
 
 def _engine(model: Any, q_row: np.ndarray, prices: np.ndarray) -> tuple[float, float]:
-    positions = [Position(instrument=INSTRUMENTS[a].symbol, size=float(q_row[a])) for a in range(2) if q_row[a] != 0]
+    positions = [
+        Position(instrument=INSTRUMENTS[a].symbol, size=float(q_row[a])) for a in range(2) if q_row[a] != 0
+    ]
     portfolio = Portfolio(instruments=INSTRUMENTS, positions=positions, cash=1000.0)
     market = MarketState(timestamp=TS, spots={a: float(p) for a, p in zip(ASSETS, prices)})
     res = model.requirement(portfolio, market)
@@ -50,13 +52,20 @@ def _check(policy: Any, model: Any, q: np.ndarray, prices: np.ndarray, rel: floa
         assert im[i] == pytest.approx(e_im, rel=rel, abs=1e-9), (i, q[i])
 
 
-ISOLATED = {"brackets": [
-    {"max_notional": 50_000, "mmr": 0.004, "imr": 0.008},
-    {"max_notional": 250_000, "mmr": 0.005, "imr": 0.01},
-    {"max_notional": 1_000_000, "mmr": 0.01, "imr": 0.02},
-    {"max_notional": None, "mmr": 0.05, "imr": 0.1}],
-    "brackets_by_underlying": {"ETH": [{"max_notional": 100_000, "mmr": 0.01, "imr": 0.02},
-                                       {"max_notional": None, "mmr": 0.03, "imr": 0.06}]}}
+ISOLATED = {
+    "brackets": [
+        {"max_notional": 50_000, "mmr": 0.004, "imr": 0.008},
+        {"max_notional": 250_000, "mmr": 0.005, "imr": 0.01},
+        {"max_notional": 1_000_000, "mmr": 0.01, "imr": 0.02},
+        {"max_notional": None, "mmr": 0.05, "imr": 0.1},
+    ],
+    "brackets_by_underlying": {
+        "ETH": [
+            {"max_notional": 100_000, "mmr": 0.01, "imr": 0.02},
+            {"max_notional": None, "mmr": 0.03, "imr": 0.06},
+        ]
+    },
+}
 
 
 @pytest.mark.parametrize(
@@ -87,15 +96,29 @@ def test_stateless_policies_equal_the_engine(model: str, config: dict[str, Any])
     "config",
     [
         {"method": "historical", "measure": "es", "confidence": 0.99, "lookback_days": 100},
-        {"method": "historical", "measure": "var", "confidence": 0.975, "lookback_days": 120, "horizon_days": 2},
-        {"method": "filtered_historical", "measure": "es", "confidence": 0.99, "lookback_days": 100, "im_factor": 1.3},
+        {
+            "method": "historical",
+            "measure": "var",
+            "confidence": 0.975,
+            "lookback_days": 120,
+            "horizon_days": 2,
+        },
+        {
+            "method": "filtered_historical",
+            "measure": "es",
+            "confidence": 0.99,
+            "lookback_days": 100,
+            "im_factor": 1.3,
+        },
     ],
 )
 def test_var_policy_equals_the_engine_before_and_after_new_closes(config: dict[str, Any]) -> None:
     policy = build_policy("v", "var", config, ASSETS, HISTORY)
     policy.reset(PRICES)  # the calibration history is rebased to end at the path's first price
     rebased = {a: HISTORY[a] * (PRICES[i] / HISTORY[a][-1]) for i, a in enumerate(ASSETS)}
-    engine = VaRMargin(get_model("var", {**config, "history": {a: [1.0, 1.0, 1.0] for a in ASSETS}}).config, rebased)
+    engine = VaRMargin(
+        get_model("var", {**config, "history": {a: [1.0, 1.0, 1.0] for a in ASSETS}}).config, rebased
+    )
     q = _accounts(2, 80)
     _check(policy, engine, q, PRICES)
     closes = [PRICES * np.array([0.9, 0.85]), PRICES * np.array([0.8, 0.75])]
@@ -108,7 +131,9 @@ def test_var_policy_equals_the_engine_before_and_after_new_closes(config: dict[s
 
 def test_two_asset_var_shortcut_is_exact_in_every_direction() -> None:
     # accounts in every exposure direction, including the cells where the scenario order changes
-    policy = build_policy("v", "var", {"method": "historical", "measure": "es", "lookback_days": 120}, ASSETS, HISTORY)
+    policy = build_policy(
+        "v", "var", {"method": "historical", "measure": "es", "lookback_days": 120}, ASSETS, HISTORY
+    )
     policy.reset(PRICES)
     theta = np.linspace(-np.pi, np.pi, 20_001)
     x = np.stack([np.cos(theta), np.sin(theta)], axis=1) * 1e5
@@ -119,12 +144,17 @@ def test_two_asset_var_shortcut_is_exact_in_every_direction() -> None:
 
 @pytest.mark.parametrize("apc", ["buffer", "stress_weight", "floor", "none"])
 def test_dynamic_policy_tracks_the_engine_state(apc: str) -> None:
-    config = {"apc_tool": apc, "mpor_days": 2,
-              "liquidity": {"BTC": {"points": [[1e6, 0.004], [5e6, 0.03]]}, "ETH": {"points": [[5e5, 0.01]]}}}
+    config = {
+        "apc_tool": apc,
+        "mpor_days": 2,
+        "liquidity": {"BTC": {"points": [[1e6, 0.004], [5e6, 0.03]]}, "ETH": {"points": [[5e5, 0.01]]}},
+    }
     policy = build_policy("d", "dynamic", config, ASSETS, HISTORY)
     policy.reset(PRICES)
     rebased = {a: HISTORY[a] * (PRICES[i] / HISTORY[a][-1]) for i, a in enumerate(ASSETS)}
-    engine = DynamicMargin(get_model("dynamic", {**config, "history": {a: [1.0, 1.0, 1.0] for a in ASSETS}}).config, rebased)
+    engine = DynamicMargin(
+        get_model("dynamic", {**config, "history": {a: [1.0, 1.0, 1.0] for a in ASSETS}}).config, rebased
+    )
     q = _accounts(3, 60)
     _check(policy, engine, q, PRICES)
     for move in ([0.92, 0.9], [0.85, 0.8], [0.9, 0.88]):  # a crash raises the EWMA vol day by day
@@ -146,7 +176,9 @@ def test_linear_depth_curve_addon_is_the_book_slippage() -> None:
     # a single-point curve [[d, 0.01]] is the simulator's linear book: cost = 0.005 N^2 / d
     d = 5e6
     n = np.array([1e5, 1e6, 3e7])
-    np.testing.assert_allclose(liquidity_cost(n, liquidity_tables(DepthCurve(points=[(d, 0.01)]))), 0.005 * n**2 / d)
+    np.testing.assert_allclose(
+        liquidity_cost(n, liquidity_tables(DepthCurve(points=[(d, 0.01)]))), 0.005 * n**2 / d
+    )
 
 
 def test_bracket_deductions_match_the_engine() -> None:
