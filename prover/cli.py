@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from prover import formats
-from prover.errors import ArtefactError, ProverInputError
+from prover.errors import ArtefactError, ProverInputError, VerificationFailed
 
 KIND_NAMES = {"mm": 0, "im": 1, "insolvency": 2, "0": 0, "1": 1, "2": 2}
 
@@ -118,8 +118,7 @@ def verify(vk_path: str, proof_path: str, public_path: str) -> None:
     if groth16_verify(vk, proof, public):
         click.echo("OK: proof is valid")
         return
-    click.echo("INVALID: proof does not verify", err=True)
-    raise click.exceptions.Exit(1)
+    raise VerificationFailed(f"INVALID: {proof_path} does not verify against {vk_path} with {public_path}")
 
 
 @click.command("export-verifier")

@@ -19,3 +19,7 @@ class ArtefactError(ProverInputError):
 
 class UnsatisfiedError(ProverInputError):
     """The witness does not satisfy the circuit (e.g. the account is not solvent for the kind)."""
+
+
+class VerificationFailed(ProverError):
+    """A well-formed proof does not verify (the CLI exits with status 1)."""

@@ -1,0 +1,78 @@
+"""``zkmargin setup | prove | verify | export-verifier`` end to end and their error messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from offchain.cli import main
+
+EPOCH = {"epoch_id": 3, "im_factor_bps": 15000, "marks": [100, 200], "scenario_pnl": [[1, -5, 2], [3, 4, -1]], "addons": [2, 3]}
+ACCOUNT = {"q": [5, -3], "cash": -100, "salt": 42}
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("cli")
+    (d / "epoch.json").write_text(json.dumps(EPOCH))
+    (d / "account.json").write_text(json.dumps(ACCOUNT))
+    assert main(["setup", "--epoch", str(d / "epoch.json"), "--out", str(d / "keys"), "--seed", "cli-test"]) == 0
+    return d
+
+
+def _prove(work: Path, out: str, kind: str = "mm") -> int:
+    return main([
+        "prove", "--keys", str(work / "keys/margin_n2_s3"), "--epoch", str(work / "epoch.json"),
+        "--account", str(work / "account.json"), "--kind", kind, "--address", "0xabc", "--collateral", "1000",
+        "--out", str(work / out),
+    ])
+
+
+def test_setup_prove_verify_export(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _prove(work, "p1") == 0
+    vk = str(work / "keys/margin_n2_s3/verification_key.json")
+    assert main(["verify", "--vk", vk, "--proof", str(work / "p1/proof.json"), "--public", str(work / "p1/public.json")]) == 0
+    public = json.loads((work / "p1/public.json").read_text())
+    assert public[2:] == ["0", str(0xABC), "1000"]
+    # prove again from the written witness
+    assert main(["prove", "--keys", str(work / "keys/margin_n2_s3"), "--witness", str(work / "p1/witness.wtns"), "--out", str(work / "p2")]) == 0
+    assert main(["verify", "--vk", vk, "--proof", str(work / "p2/proof.json"), "--public", str(work / "p1/public.json")]) == 0
+    sol = work / "V.sol"
+    assert main(["export-verifier", "--vk", vk, "--out", str(sol), "--name", "CliVerifier"]) == 0
+    assert "contract CliVerifier is IGroth16Verifier" in sol.read_text()
+    # a tampered public input: exit 1, not 2
+    public[3] = "1"
+    (work / "bad_public.json").write_text(json.dumps(public))
+    assert main(["verify", "--vk", vk, "--proof", str(work / "p1/proof.json"), "--public", str(work / "bad_public.json")]) == 1
+
+
+def test_statement_not_holding_is_a_clear_error(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _prove(work, "p3", kind="insolvency") == 2
+    assert "error: account: not insolvent for kind 2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["verify", "--vk", "{w}/nope.json", "--proof", "{w}/p1/proof.json", "--public", "{w}/p1/public.json"], "error: {w}/nope.json: verification key file not found"),
+        (["verify", "--vk", "{w}/epoch.json", "--proof", "{w}/p1/proof.json", "--public", "{w}/p1/public.json"], "error: {w}/epoch.json: missing field 'vk_alpha_1'"),
+        (["verify", "--vk", "{w}/keys/margin_n2_s3/verification_key.json", "--proof", "{w}/account.json", "--public", "{w}/p1/public.json"], "error: {w}/account.json: missing field 'pi_a'"),
+        (["verify", "--vk", "{w}/keys/margin_n2_s3/verification_key.json", "--proof", "{w}/p1/proof.json", "--public", "{w}/garbage.txt"], "error: {w}/garbage.txt: public inputs file is not valid JSON"),
+        (["prove", "--keys", "{w}/nokeys", "--witness", "{w}/p1/witness.wtns", "--out", "{w}/x"], "error: {w}/nokeys/circuit.zkey: zkey file not found"),
+        (["prove", "--keys", "{w}/badkeys", "--witness", "{w}/p1/witness.wtns", "--out", "{w}/x"], "error: {w}/badkeys/circuit.zkey: truncated zkey file"),
+        (["prove", "--keys", "{w}/keys/margin_n2_s3", "--witness", "{w}/garbage.txt", "--out", "{w}/x"], "error: {w}/garbage.txt: not a witness file"),
+        (["prove", "--keys", "{w}/keys/margin_n2_s3", "--out", "{w}/x"], "error: --epoch: required unless --witness is given"),
+        (["setup", "--out", "{w}/k2"], "error: --n/--scenarios: give both sizes or an --epoch file"),
+    ],
+)
+def test_errors_name_the_file_and_problem(work: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+    if not (work / "p1/witness.wtns").exists():
+        assert _prove(work, "p1") == 0
+    (work / "garbage.txt").write_text("garbage")
+    (work / "badkeys").mkdir(exist_ok=True)
+    (work / "badkeys/circuit.zkey").write_bytes((work / "keys/margin_n2_s3/circuit.zkey").read_bytes()[:300])
+    capsys.readouterr()
+    assert main([a.format(w=work) for a in args]) == 2
+    assert message.format(w=work) in capsys.readouterr().err
