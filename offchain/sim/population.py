@@ -10,8 +10,8 @@ assets, long or short, wallet reserve) so that every margin model faces the *sam
 * the desired position ``q* = desired_notional / P0`` is scaled down to the largest
   ``s q*`` (``0 <= s <= 1``) whose initial margin fits the collateral,
   ``IM(s q*) <= collateral``: ``s = min(1, collateral / IM(q*))`` for requirements that are
-  homogeneous of degree one, refined by bisection where the requirement grows faster
-  (size-dependent rates, the liquidity add-on).
+  homogeneous of degree one, refined by bisection where they are not (tiered brackets,
+  size-dependent rates, the liquidity add-on).
 
 The account's cash is ``collateral - q . P0`` (entry prices live in the cash, see
 ``docs/ARCHITECTURE.md``) and the market makers take the other side of every position.
@@ -32,6 +32,8 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 #: Bisection steps when the initial margin is not homogeneous in the position size.
 SIZING_BISECTION_STEPS = 60
+#: Relative tolerance for "the initial margin uses all the collateral".
+SIZING_RTOL = 1e-12
 
 
 @dataclass(frozen=True)
@@ -96,24 +98,31 @@ def draw_traders(spec: TraderSpec, assets: Sequence[str], seed_seq: np.random.Se
 def size_positions(
     policy: MarginPolicy, q_star: FloatArray, collateral: FloatArray, prices: FloatArray
 ) -> FloatArray:
-    """Largest ``s q*`` (``0 <= s <= 1`` per row) with ``IM(s q*) <= collateral``."""
+    """Largest ``s q*`` (``0 <= s <= 1`` per row) with ``IM(s q*) <= collateral``.
+
+    ``s0 = min(1, collateral / IM(q*))`` is exact for requirements homogeneous of degree one;
+    where ``IM(s0 q*)`` misses the collateral (tiered brackets, size-dependent rates, the
+    liquidity add-on) the row is refined by bisection between ``s0`` and 0 or 1.
+    """
     _, im = policy.requirements(q_star, prices)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s = np.where(im > 0, np.minimum(1.0, collateral / np.where(im > 0, im, 1.0)), 1.0)
+    s = np.ones(q_star.shape[0])
+    pos = im > 0
+    s[pos] = np.minimum(1.0, collateral[pos] / im[pos])
     _, im_s = policy.requirements(s[:, None] * q_star, prices)
-    over = im_s > collateral * (1.0 + 1e-12)
-    if np.any(over):
-        lo = np.zeros(int(over.sum()))
-        hi = s[over]
-        qo, co = q_star[over], collateral[over]
+    off = (s < 1.0) & ~np.isclose(im_s, collateral, rtol=SIZING_RTOL, atol=0.0)
+    if np.any(off):
+        over = im_s[off] > collateral[off]
+        lo = np.where(over, 0.0, s[off])
+        hi = np.where(over, s[off], 1.0)
+        qo, co = q_star[off], collateral[off]
         for _ in range(SIZING_BISECTION_STEPS):
             mid = 0.5 * (lo + hi)
             _, im_mid = policy.requirements(mid[:, None] * qo, prices)
             fits = im_mid <= co
             lo = np.where(fits, mid, lo)
             hi = np.where(fits, hi, mid)
-        s[over] = lo
-    return s[:, None] * q_star
+        s[off] = lo
+    return np.asarray(s[:, None] * q_star)
 
 
 def open_accounts(
