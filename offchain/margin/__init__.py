@@ -49,7 +49,14 @@ def load_config(name: str, config: Any = None) -> ModelConfig:
     if config is None:
         config = {}
     if isinstance(config, (str, os.PathLike)):
-        config = load_json(Path(config), field="config")
+        cfg_path = Path(config)
+        config = load_json(cfg_path, field="config")
+        # a relative history_file is looked up from the working directory, then next to the config
+        hist = config.get("history_file") if isinstance(config, dict) else None
+        if isinstance(hist, str) and not Path(hist).is_absolute() and not Path(hist).exists():
+            beside = cfg_path.parent / hist
+            if beside.exists():
+                config = {**config, "history_file": str(beside)}
     if isinstance(config, cls.config_cls):
         return config
     if not isinstance(config, dict):

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from _risk_testlib import FIXED
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -83,6 +84,7 @@ def test_greeks_match_finite_differences() -> None:
     np.testing.assert_allclose(g.theta, theta_fd, rtol=1e-4, atol=1e-4)
 
 
+@FIXED
 @given(
     f=st.floats(10.0, 1e5),
     moneyness=st.floats(-1.5, 1.5),

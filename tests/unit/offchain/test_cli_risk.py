@@ -10,7 +10,7 @@ import pytest
 
 from offchain.cli import main
 
-EX = Path("examples")
+EX = Path(__file__).resolve().parents[3] / "examples"
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import make_portfolio
+from _risk_testlib import FIXED, make_portfolio
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -94,6 +94,7 @@ def _float_excess(q: list[int], cash_units: int) -> tuple[float, float]:
     return eq - req, eq * 10000 - req * EPOCH.im_factor_bps
 
 
+@FIXED
 @given(
     q=st.lists(st.integers(-20000, 20000), min_size=8, max_size=8).filter(lambda v: any(v)),
     cash=st.integers(-10**11, 10**11),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_portfolio
+from _risk_testlib import FIXED, make_portfolio
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import norm
@@ -33,7 +34,8 @@ MARKET = MarketState.model_validate(
     {"timestamp": "2024-01-01T00:00:00Z", "spots": {"BTC": 40000.0, "ETH": 2000.0}, "rate": 0.03,
      "default_vol": {"BTC": 0.6, "ETH": 0.75}}
 )
-HISTORY = load_history("examples/history_btc_eth_2021.csv")
+ROOT = Path(__file__).resolve().parents[3]
+HISTORY = load_history(ROOT / "examples" / "history_btc_eth_2021.csv")
 HIST_CFG = {"history": {u: v.tolist() for u, v in HISTORY.items()}}
 
 
@@ -53,6 +55,7 @@ def test_isolated_binance_style_worked_example() -> None:
     assert k == 2 and mm == pytest.approx(300_000 * 0.01 - 1300.0)
 
 
+@FIXED
 @given(size=st.floats(0.01, 500.0), side=st.sampled_from([1.0, -1.0]), entry=st.floats(1000.0, 100000.0),
        lev=st.floats(1.5, 100.0))
 def test_isolated_liquidation_price_solves_equity_equals_mm(size: float, side: float, entry: float, lev: float) -> None:
@@ -108,6 +111,7 @@ def test_deribit_standard_option_formulas() -> None:
 SYMS = ["BTC-PERP", "ETH-PERP", "BTC-29MAR24", "BTC-C-45000", "BTC-P-35000", "ETH-P-1800"]
 
 
+@FIXED
 @given(qs=st.lists(st.floats(-10, 10).filter(lambda x: abs(x) > 1e-3), min_size=6, max_size=6),
        name=st.sampled_from(["cross", "standard_options", "risk_matrix", "var", "dynamic", "isolated"]))
 def test_im_ge_mm_every_model(qs: list[float], name: str) -> None:
@@ -300,3 +304,22 @@ def test_funding_bitmex_clamp() -> None:
     assert premium_index([100.0], impact_bid=[100.5], impact_ask=[101.0]) == pytest.approx(0.005)
     assert funding_payment([2.0, -2.0], [100.0, 100.0], 0.001).tolist() == [-0.2, 0.2]
     assert accrued_funding([2.0], [100.0], 0.001, 4 * 3600).tolist() == [pytest.approx(-0.1)]
+
+
+def test_config_file_history_path_resolves_next_to_the_config(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import json as _json
+    import shutil
+
+    shutil.copy(ROOT / "examples" / "history_btc_eth_2021.csv", tmp_path / "h.csv")
+    cfg = tmp_path / "var.json"
+    cfg.write_text(_json.dumps({"history_file": "h.csv", "lookback_days": 100}))
+    elsewhere = tmp_path / "run"
+    elsewhere.mkdir()
+    cfg_abs = cfg.resolve()
+    monkeypatch.chdir(elsewhere)
+    res = get_model("var", str(cfg_abs)).requirement(make_portfolio([("BTC-PERP", 1.0)]), MARKET)
+    assert res.mm > 0
+    cfg.write_text(_json.dumps({"history_file": "missing.csv"}))
+    with pytest.raises(InputError) as exc:
+        get_model("var", str(cfg_abs))
+    assert exc.value.field == "history" and "not found" in exc.value.problem

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import make_portfolio
+from _risk_testlib import FIXED, make_portfolio
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -161,12 +161,14 @@ portfolios = st.lists(st.one_of(st.just(0.0), sizes), min_size=len(SYMBOLS), max
 )
 
 
+@FIXED
 @given(qs=portfolios, preset=st.sampled_from(PRESETS))
 def test_im_ge_mm_ge_0(qs: list[float], preset: str) -> None:
     res = rm(preset).requirement(_pf(qs), MARKET)
     assert res.im >= res.mm >= 0.0
 
 
+@FIXED
 @given(qs=portfolios, lam=st.floats(0.01, 100.0), preset=st.sampled_from(PRESETS))
 def test_scales_linearly_with_position_size(qs: list[float], lam: float, preset: str) -> None:
     a = rm(preset).requirement(_pf(qs), MARKET).mm
@@ -174,6 +176,7 @@ def test_scales_linearly_with_position_size(qs: list[float], lam: float, preset:
     assert b == pytest.approx(lam * a, rel=1e-9, abs=1e-7)
 
 
+@FIXED
 @given(a=portfolios, b=portfolios, preset=st.sampled_from(PRESETS))
 def test_sub_additive(a: list[float], b: list[float], preset: str) -> None:
     model = rm(preset)
@@ -200,6 +203,7 @@ short_gamma = st.lists(
 linear_sizes = st.lists(st.one_of(st.just(0.0), sizes), min_size=3, max_size=3)
 
 
+@FIXED
 @given(lin=linear_sizes, opt=short_gamma, r1=st.floats(0.02, 0.3), dr=st.floats(0.0, 0.3),
        preset=st.sampled_from(PRESETS))
 def test_requirement_grows_with_shock_size(lin: list[float], opt: list[float], r1: float, dr: float, preset: str) -> None:

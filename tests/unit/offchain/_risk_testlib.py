@@ -1,31 +1,20 @@
-"""Shared fixtures for the risk-engine tests (fixed seeds, small markets and portfolios)."""
+"""Shared helpers of the risk-engine tests (hypothesis settings, a small listing and portfolios).
+
+A uniquely named module rather than ``conftest.py``: test folders have no ``__init__.py``, so
+a second ``conftest`` module name would clash with another folder's.
+"""
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
 from hypothesis import settings
 
 from offchain.instruments import Portfolio
-from offchain.market import MarketState
 
-settings.register_profile("zkmargin", derandomize=True, deadline=None, max_examples=60)
-settings.load_profile("zkmargin")
+#: Hypothesis settings of every property test here: derandomized (fixed seed), no deadline.
+#: Applied per test (not as a global profile) so other test folders keep their own settings.
+FIXED = settings(derandomize=True, deadline=None, max_examples=60)
 
 T0 = "2024-01-01T00:00:00Z"
-
-
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence(20240101))
-
-
-@pytest.fixture
-def market() -> MarketState:
-    return MarketState.model_validate(
-        {"timestamp": T0, "spots": {"BTC": 40000.0, "ETH": 2000.0}, "rate": 0.03,
-         "default_vol": {"BTC": 0.6, "ETH": 0.75}}
-    )
 
 
 def make_portfolio(positions: list[tuple[str, float]], extra: dict | None = None) -> Portfolio:
