@@ -92,7 +92,10 @@ def margin_cmd(
     market = _market(pm, market_file)
     model = get_model(model_name, _config_arg(config_file, preset))
     view, res = account_view(portfolio, market, model)
-    out: dict[str, Any] = {"model": model_name, "account": view.to_dict(), "result": res.to_dict()}
+    from offchain.greeks import portfolio_greeks
+
+    out: dict[str, Any] = {"model": model_name, "account": view.to_dict(), "result": res.to_dict(),
+                           "greeks": portfolio_greeks(portfolio, market)}
     if moves:
         out["exhausting_move"] = exhausting_move(portfolio, market, model)
     out = _clean(out)
@@ -112,6 +115,12 @@ def margin_cmd(
         for k, v in out["exhausting_move"].items():
             t.add_row(f"exhausting move {k}", "none" if v is None else f"{v:+.2%}")
     con.print(t)
+    gt = Table(title="greeks per underlying")
+    for c in ("underlying", "delta", "delta_usd", "gamma", "vega", "theta"):
+        gt.add_column(c, justify="left" if c == "underlying" else "right")
+    for u, g in out["greeks"].items():
+        gt.add_row(u, *[f"{g[c]:,.4g}" for c in ("delta", "delta_usd", "gamma", "vega", "theta")])
+    con.print(gt)
     if res.per_position:
         pt = Table(title="positions")
         cols = list(res.per_position[0].keys())

@@ -115,3 +115,25 @@ def test_vega_theta_against_quantlib() -> None:
         for j in range(n)
     ])
     np.testing.assert_allclose(g.vega, ref_vega, rtol=1e-9, atol=1e-12 * f.max())
+
+
+def test_portfolio_greeks_match_bump_and_reprice() -> None:
+    from _risk_testlib import make_portfolio
+
+    from offchain.account import equity, pin_entries
+    from offchain.greeks import portfolio_greeks
+
+    m = MarketState.model_validate({**BASE, "spots": {"BTC": 40000.0, "ETH": 2000.0},
+                                    "default_vol": {"BTC": 0.6, "ETH": 0.8}})
+    pf = pin_entries(make_portfolio([("BTC-PERP", 1.5), ("BTC-29MAR24", -1.0), ("BTC-C-45000", -2.0), ("BTC-P-35000", 3.0),
+                                     ("ETH-P-1800", -4.0)]), m)
+    g = portfolio_greeks(pf, m)
+    for u, s0 in (("BTC", 40000.0), ("ETH", 2000.0)):
+        h = s0 * 1e-4
+        up, mid, dn = (equity(pf, m.with_spots({u: s0 + x})) for x in (h, 0.0, -h))
+        assert g[u]["delta"] == pytest.approx((up - dn) / (2 * h), rel=1e-6)
+        assert g[u]["gamma"] == pytest.approx((up - 2 * mid + dn) / h**2, rel=1e-3)
+    dv = 1e-5
+    bumped = m.model_copy(update={"default_vol": {"BTC": 0.6 + dv, "ETH": 0.8}})
+    dropped = m.model_copy(update={"default_vol": {"BTC": 0.6 - dv, "ETH": 0.8}})
+    assert g["BTC"]["vega"] == pytest.approx((equity(pf, bumped) - equity(pf, dropped)) / (2 * dv), rel=1e-6)
