@@ -457,7 +457,7 @@ def compare_cmd(portfolio_file: str, market_file: str | None, history_file: str 
     if history_file:
         runs += [("var", "var", {"history_file": history_file}), ("dynamic", "dynamic", {"history_file": history_file})]
     eq = equity(portfolio, market)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for label, name, cfg in runs:
         res = get_model(name, cfg).requirement(portfolio, market)
         rows.append({"model": label, "im": res.im, "mm": res.mm, "free_collateral": eq - res.im})

@@ -249,5 +249,5 @@ def portfolio_lots(portfolio: Portfolio, epoch: RiskEpoch) -> list[int]:
         lots = pos.size / lot
         if abs(lots - round(lots)) > 1e-9 * max(1.0, abs(lots)):
             raise InputError(f"positions[{k}].size", f"{pos.size} is not a whole number of lots of {lot}")
-        q[index[pos.instrument]] += int(round(lots))
+        q[index[pos.instrument]] += round(lots)
     return q
