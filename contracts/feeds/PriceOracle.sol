@@ -121,7 +121,7 @@ contract PriceOracle is IPriceOracle, EIP712, GuardianPausable {
             Signature calldata sig = signatures[i];
             // reject malleable (high-s) signatures and bad v, like OpenZeppelin's ECDSA
             if (
-                uint256(sig.s) > 0x7FFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
+                uint256(sig.s) > 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
                     || (sig.v != 27 && sig.v != 28)
             ) revert Oracle_InvalidSignature(i);
             address signer = ecrecover(digest, sig.v, sig.r, sig.s);

@@ -6,7 +6,7 @@ pragma solidity ^0.8.24;
 library FieldMath {
     /// @notice r, the BN254 scalar field modulus.
     uint256 internal constant SNARK_SCALAR_FIELD =
-        21888242871839275222246405745257275088548364400416422680319988817632740413441;
+        21888242871839275222246405745257275088548364400416034343698204186575808495617;
 
     /// @notice `x mod r` for a signed `x` with `|x| < r`.
     function toField(int256 x) internal pure returns (uint256) {

@@ -8,15 +8,17 @@ import {IPoseidonSponge} from "../interfaces/IPoseidonSponge.sol";
 /// @notice circomlib Poseidon over BN254 with t = 17 (16 inputs; R_F = 8, R_P = 68) and the sponge of
 ///         docs/ARCHITECTURE.md: `h = tag`; per zero-padded chunk of 15, `h = Poseidon(h, chunk)`.
 /// @dev The 1292 round constants do not fit in one contract's code (EIP-170), so they live in the
-///      runtime code of `PoseidonT17Data0..1` (code hashes checked here) and are copied to
-///      memory once per call; the 17x17 MDS matrix is inlined. Mirrors `prover.poseidon` exactly.
+///      runtime code of `PoseidonT17Data0..1` (38 rounds each; code hashes checked
+///      here). Each round copies its 17 constants into a small buffer with EXTCODECOPY, which keeps
+///      memory small (cheap, and fast under anvil's step tracing); the 17x17 MDS matrix is inlined.
+///      Mirrors `prover.poseidon` exactly.
 contract PoseidonSponge is IPoseidonSponge {
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     uint256 internal constant T = 17;
     uint256 internal constant RATE = 15;
     uint256 internal constant ROUNDS = 76;
     uint256 internal constant HALF_FULL_ROUNDS = 4;
-    uint256 internal constant CONSTANTS_BYTES = 41344;
+    uint256 internal constant ROUNDS_PER_STORE = 38;
     bytes32 internal constant DATA0_CODEHASH = 0x230206b00ea0ade332638208dac77350406d815b0b5d65c6d0fd771862caecc7;
     bytes32 internal constant DATA1_CODEHASH = 0xc6bf53d3f075ea31ac6bb05f4d011ff67ca661a960d3e70d0e6ea13abb26e8d7;
 
@@ -36,8 +38,7 @@ contract PoseidonSponge is IPoseidonSponge {
 
     /// @inheritdoc IPoseidonSponge
     function hash16(uint256[16] calldata inputs) external view returns (uint256 h) {
-        uint256 cptr = _loadConstants();
-        uint256 s = _alloc(2 * T);
+        uint256 s = _alloc(3 * T);
         for (uint256 i = 0; i < 16; ++i) {
             uint256 x = inputs[i];
             if (x >= R) revert Poseidon_InputNotInField(i);
@@ -45,14 +46,13 @@ contract PoseidonSponge is IPoseidonSponge {
                 mstore(add(s, mul(add(i, 1), 32)), x)
             }
         }
-        h = _permute(cptr, s);
+        h = _permute(s);
     }
 
     /// @inheritdoc IPoseidonSponge
     function sponge(uint256 tag, uint256[] calldata xs) external view returns (uint256 h) {
         if (tag >= R) revert Poseidon_InputNotInField(type(uint256).max);
-        uint256 cptr = _loadConstants();
-        uint256 s = _alloc(2 * T);
+        uint256 s = _alloc(3 * T);
         uint256 len = xs.length;
         uint256 chunks = len == 0 ? 1 : (len + RATE - 1) / RATE;
         h = tag;
@@ -69,7 +69,7 @@ contract PoseidonSponge is IPoseidonSponge {
                     mstore(add(s, mul(add(j, 2), 32)), x)
                 }
             }
-            h = _permute(cptr, s);
+            h = _permute(s);
         }
     }
 
@@ -80,22 +80,17 @@ contract PoseidonSponge is IPoseidonSponge {
         }
     }
 
-    function _loadConstants() private view returns (uint256 ptr) {
-        ptr = _alloc(CONSTANTS_BYTES / 32);
+    /// @dev Permutes the state at `s` (17 words; the next 34 words are scratch) and returns word 0.
+    function _permute(uint256 s) private view returns (uint256 out) {
         address d0 = data0;
         address d1 = data1;
         assembly {
-            extcodecopy(d0, add(ptr, 0), 1, 20672)
-            extcodecopy(d1, add(ptr, 20672), 1, 20672)
-        }
-    }
-
-    /// @dev Permutes the state at `s` (17 words; `s + 17 words` is scratch) and returns word 0.
-    function _permute(uint256 cptr, uint256 s) private pure returns (uint256 out) {
-        assembly {
             let u := add(s, 544)
+            let cr := add(s, 1088)
             for { let r := 0 } lt(r, ROUNDS) { r := add(r, 1) } {
-                let cr := add(cptr, mul(r, 544))
+                switch lt(r, ROUNDS_PER_STORE)
+                case 1 { extcodecopy(d0, cr, add(1, mul(r, 544)), 544) }
+                default { extcodecopy(d1, cr, add(1, mul(sub(r, ROUNDS_PER_STORE), 544)), 544) }
                 switch or(lt(r, HALF_FULL_ROUNDS), gt(r, sub(ROUNDS, add(HALF_FULL_ROUNDS, 1))))
                 case 1 {
                     for { let i := 0 } lt(i, 544) { i := add(i, 32) } {

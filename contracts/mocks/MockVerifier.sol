@@ -9,7 +9,7 @@ import {IGroth16Verifier} from "../interfaces/IGroth16Verifier.sol";
 ///         and checks input length and field membership like the generated verifier.
 contract MockVerifier is IGroth16Verifier {
     /// @notice BN254 scalar field modulus.
-    uint256 public constant R = 21888242871839275222246405745257275088548364400416422680319988817632740413441;
+    uint256 public constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     /// @notice Number of public inputs of the solvency circuit.
     uint256 public constant NUM_INPUTS = 5;
 
