@@ -174,6 +174,10 @@ def price_cmd(
     if (days is None) == (years is None):
         raise InputError("--days", "give exactly one of --days and --years")
     t = years if years is not None else float(days) / 365.0  # type: ignore[arg-type]
+    for name, val in (("--days" if days is not None else "--years", t), ("--strike", strike),
+                      ("--forward", forward), ("--vol", vol), ("--premium", premium)):
+        if val is not None and not (math.isfinite(val) and (val > 0 or name == "--premium" and val >= 0)):
+            raise InputError(name, "must be finite and > 0" if name != "--premium" else "must be finite and >= 0")
     if not math.isfinite(rate):
         raise InputError("--rate", "must be finite")
     if spot is not None and not (math.isfinite(spot) and spot > 0):

@@ -155,3 +155,19 @@ def test_compare_every_model(capsys: pytest.CaptureFixture[str]) -> None:
     # the portfolio margin of a hedged book is below the per-position standard margin
     by = {r["model"]: r["mm"] for r in d["models"]}
     assert by["risk_matrix:deribit_pm"] < by["standard_options"]
+
+
+@pytest.mark.parametrize(
+    "args,field",
+    [
+        (["--spot", "100", "--strike", "100", "--vol", "0.5", "--days", "0"], "--days"),
+        (["--spot", "100", "--strike", "-5", "--vol", "0.5", "--days", "10"], "--strike"),
+        (["--spot", "100", "--strike", "100", "--vol", "nan", "--days", "10"], "--vol"),
+        (["--spot", "inf", "--strike", "100", "--vol", "0.5", "--days", "10"], "--spot"),
+        (["--spot", "100", "--strike", "100", "--premium", "150", "--days", "10"], "price"),
+        (["--strike", "100", "--vol", "0.5", "--days", "10"], "--spot"),
+    ],
+)
+def test_price_bad_input(capsys: pytest.CaptureFixture[str], args: list[str], field: str) -> None:
+    rc, out, err = run(capsys, "price", *args)
+    assert rc == 2 and out == "" and err.startswith(f"error: {field}: ")
