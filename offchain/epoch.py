@@ -204,6 +204,48 @@ def build_epoch(
     )
 
 
+def load_epoch(path: str) -> RiskEpoch:
+    """Read an ``epoch.json`` back (the digest is recomputed and must match)."""
+    from pydantic import BaseModel
+
+    from offchain.instruments import Instrument
+    from offchain.validation import load_json, parse_model
+
+    data = load_json(path, field="epoch")
+    if not isinstance(data, dict):
+        raise InputError("epoch", "expected a JSON object")
+    if data.get("version") != EPOCH_VERSION:
+        raise InputError("epoch.version", f"unsupported version {data.get('version')!r}")
+
+    class _Listing(BaseModel):
+        instruments: list[Instrument]
+
+    try:
+        raw = [{**i, "lot_size": float(i["lot_size"])} for i in data["instruments"]]
+        insts = parse_model(_Listing, {"instruments": raw}, prefix="epoch").instruments
+        marks = tuple(int(x) for x in data["marks"])
+        pnl = tuple(tuple(int(x) for x in row) for row in data["scenario_pnl"])
+        addons = tuple(int(x) for x in data["addons"])
+        epoch_id, f = int(data["epoch_id"]), int(data["im_factor_bps"])
+        digest = int(data["digest"])
+    except KeyError as exc:
+        raise InputError(f"epoch.{exc.args[0]}", "missing") from None
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError("epoch", f"malformed: {exc}") from None
+    if len(insts) != len(marks) or len(pnl) != len(marks) or len(addons) != len(marks):
+        raise InputError("epoch.marks", "instruments, marks, scenario_pnl and addons differ in length")
+    if digest != _digest(epoch_id, f, marks, pnl, addons):
+        raise InputError("epoch.digest", "does not match the sponge of the epoch data")
+    return RiskEpoch(
+        epoch_id=epoch_id, oracle_round=int(data.get("oracle_round", 0)), timestamp=int(data.get("timestamp", 0)),
+        im_factor_bps=f, instruments=tuple(insts), scenarios=tuple(data.get("scenarios", [])), marks=marks,
+        scenario_pnl=pnl, addons=addons, digest=digest, preset=str(data.get("preset", "")),
+        linearized=bool(data.get("linearized", False)), value_decimals=int(data.get("value_decimals", VALUE_DECIMALS)),
+    )
+
+
 @dataclass(frozen=True)
 class IntegerFigures:
     equity: int

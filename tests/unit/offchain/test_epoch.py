@@ -155,3 +155,18 @@ def test_write_is_atomic(tmp_path) -> None:  # type: ignore[no-untyped-def]
 def test_preset_config_cme_has_16_scenarios() -> None:
     ep = build_epoch(MARKET, LISTED, preset_config("cme_span", short_option_minimum=0.0), epoch_id=2)
     assert ep.s == 16
+
+
+def test_load_epoch_round_trip_and_tamper_check(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from offchain.epoch import load_epoch
+
+    out = tmp_path / "epoch.json"
+    EPOCH.write(str(out))
+    back = load_epoch(str(out))
+    assert back == EPOCH
+    d = json.loads(out.read_text())
+    d["scenario_pnl"][0][0] += 1
+    out.write_text(json.dumps(d))
+    with pytest.raises(InputError) as exc:
+        load_epoch(str(out))
+    assert exc.value.field == "epoch.digest"
