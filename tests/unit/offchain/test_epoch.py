@@ -170,3 +170,22 @@ def test_load_epoch_round_trip_and_tamper_check(tmp_path) -> None:  # type: igno
     with pytest.raises(InputError) as exc:
         load_epoch(str(out))
     assert exc.value.field == "epoch.digest"
+
+
+def test_float_engine_verdict_agrees_with_prover_statement() -> None:
+    # A portfolio, its lots and cash; the prover's check_solvency agrees with the float engine
+    # whenever the float excess is outside the rounding band [0, 3 sum|q|).
+    pf = make_portfolio([("BTC-PERP", 0.5), ("BTC-C-40000", -1.0), ("BTC-P-35000", 2.0), ("ETH-P-1800", -3.0)])
+    q = portfolio_lots(pf, EPOCH)
+    mm_units = MM_MODEL.requirement(pf, MARKET).mm * 1e6
+    marks_units = sum(qi * mi for qi, mi in zip(q, EPOCH.marks))
+    band = 3 * sum(abs(x) for x in q)
+    for margin_units in (-10**8, -band - 1, -2, band + 2, 10**8):
+        cash = round(mm_units - marks_units + margin_units)  # float excess ~ margin_units
+        common = dict(q=q, cash=cash, collateral=0, marks=EPOCH.marks, scenario_pnl=EPOCH.scenario_pnl,
+                      addons=EPOCH.addons, im_factor_bps=EPOCH.im_factor_bps)
+        solvent_mm = statement.check_solvency(KIND_MM, **common)
+        if margin_units < 0:
+            assert not solvent_mm and statement.check_solvency(2, **common)
+        else:
+            assert solvent_mm
