@@ -137,3 +137,19 @@ def test_portfolio_greeks_match_bump_and_reprice() -> None:
     bumped = m.model_copy(update={"default_vol": {"BTC": 0.6 + dv, "ETH": 0.8}})
     dropped = m.model_copy(update={"default_vol": {"BTC": 0.6 - dv, "ETH": 0.8}})
     assert g["BTC"]["vega"] == pytest.approx((equity(pf, bumped) - equity(pf, dropped)) / (2 * dv), rel=1e-6)
+
+
+def test_fit_svi_recovers_known_parameters() -> None:
+    from offchain.svi import fit_svi
+
+    true = SVI(a=0.01, b=0.12, rho=-0.35, m=0.03, sigma=0.25)
+    k = np.linspace(-0.8, 0.6, 25)
+    t = 0.25
+    vols = true.vol(k, t)
+    fit = fit_svi(k, vols, t)
+    np.testing.assert_allclose(fit.vol(k, t), vols, rtol=1e-8)
+    for name in ("a", "b", "rho", "m", "sigma"):
+        assert getattr(fit, name) == pytest.approx(getattr(true, name), rel=1e-5, abs=1e-7)
+    with pytest.raises(InputError) as exc:
+        fit_svi(k[:3], vols[:3], t)
+    assert exc.value.field == "vols"
