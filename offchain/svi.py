@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import least_squares
 
 from offchain.errors import InputError
@@ -38,7 +38,7 @@ def fit_svi(log_moneyness: ArrayLike, vols: ArrayLike, t: float, weights: ArrayL
         raise InputError("weights", "must be finite, >= 0 and one per point")
     sw = np.sqrt(wt)
 
-    def resid(p: np.ndarray) -> np.ndarray:
+    def resid(p: NDArray[np.float64]) -> NDArray[np.float64]:
         a, b, rho, m, sig = p
         x = k - m
         return np.asarray(sw * (a + b * (rho * x + np.sqrt(x * x + sig * sig)) - w_obs))
