@@ -63,6 +63,7 @@ def _split_models(values: tuple[str, ...]) -> list[str]:
     help="Models to compare, comma separated or repeated (default: all in the scenario).",
 )
 @click.option("--no-baseline", is_flag=True, help="Skip the runs without liquidation impact.")
+@click.option("--mixed", is_flag=True, help="Also run one mixed venue: the traders split over the models.")
 @click.option("--no-plots", is_flag=True, help="Write CSV/JSON only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no table.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary JSON to stdout.")
@@ -72,6 +73,7 @@ def simulate(
     out_dir: Path | None,
     models: tuple[str, ...],
     no_baseline: bool,
+    mixed: bool,
     no_plots: bool,
     quiet: bool,
     as_json: bool,
@@ -88,7 +90,7 @@ def simulate(
     if not quiet:
         from tqdm import tqdm
 
-        n_runs = len(names or scenario.models) * (1 if no_baseline else 2)
+        n_runs = (len(names or scenario.models) + (1 if mixed else 0)) * (1 if no_baseline else 2)
         bar = tqdm(total=n_runs, unit="run", desc="simulate", file=sys.stderr, leave=False)
         state = {"label": ""}
 
@@ -101,7 +103,7 @@ def simulate(
 
     try:
         comp = compare_models(
-            scenario, root_seed, names or None, no_impact_runs=not no_baseline, progress=progress
+            scenario, root_seed, names or None, no_impact_runs=not no_baseline, mixed=mixed, progress=progress
         )
     finally:
         if bar is not None:
@@ -131,6 +133,24 @@ def simulate(
             table.add_row(*cells)
         console = Console(width=max(Console().width, 120))
         console.print(table)
+        if comp.mixed is not None:
+            mixed_table = Table(title="mixed venue: traders split over the models")
+            for label in ("model", "traders", "bad debt $k", "liquidated $M", "count"):
+                mixed_table.add_column(label, justify="right")
+            for row in comp.mixed.by_model:
+                mixed_table.add_row(
+                    str(row["model"]),
+                    str(row["traders"]),
+                    f"{float(row['bad_debt_usd']) / 1e3:,.1f}",  # type: ignore[arg-type]
+                    f"{float(row['liquidation_volume_usd']) / 1e6:,.1f}",  # type: ignore[arg-type]
+                    str(row["liquidations"]),
+                )
+            console.print(mixed_table)
+            cascade = ", ".join(
+                f"{a} {float(comp.mixed.venue[f'cascade_amplification_pct_{a}']):.2f} %"  # type: ignore[arg-type]
+                for a in scenario.assets
+            )
+            console.print(f"mixed venue cascade amplification: {cascade}")
         console.print(f"wrote {len(written)} files to {out}")
 
 

@@ -32,7 +32,7 @@ price without moving it (``i_t = 0``): the same seeded path without the cascade.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -101,6 +101,15 @@ class Series:
 
 
 @dataclass
+class PerAccount:
+    """Totals per account over the run (for per-model breakdowns of a mixed venue)."""
+
+    liq_volume: FloatArray  # (M,) USD notional liquidated
+    liquidations: IntArray  # (M,) number of (partial) liquidations
+    bad_debt: FloatArray  # (M,) USD shortfall at close-out
+
+
+@dataclass
 class RunResult:
     """The final state and series of one run."""
 
@@ -108,7 +117,7 @@ class RunResult:
     ledgers: Ledgers
     series: Series
     initial_cash_total: float
-    extra: dict[str, float] = field(default_factory=dict)
+    per_account: PerAccount
 
     def cash_total(self) -> float:
         """Sum of all USD cash in the system (conserved)."""
@@ -195,6 +204,7 @@ def run(
     lat_order = np.argsort(cfg.liquidator_latency, kind="stable")
     flag = np.full(m, NOT_FLAGGED, dtype=np.int64)
     flagged = np.empty(0, dtype=np.int64)
+    per = PerAccount(np.zeros(m), np.zeros(m, dtype=np.int64), np.zeros(m))
     abs_q_total = np.abs(q).sum(axis=0)  # gross units per asset, refreshed after liquidations
     mm_req = np.empty(m)
     im_req = np.empty(m)
@@ -280,6 +290,8 @@ def run(
                 volume += float((phi * notional).sum())
                 count += int(idx.size)
                 closed.append(idx[full])
+                per.liq_volume[idx] += phi * notional  # an account is taken once per step
+                per.liquidations[idx] += 1
 
             if count:
                 # liquidators unwind everything they bought this step through the book
@@ -302,6 +314,7 @@ def run(
                 short_idx = gone[cash[gone] < 0.0]
                 if short_idx.size:
                     shortfall = float(-cash[short_idx].sum())
+                    per.bad_debt[short_idx] -= cash[short_idx]
                     cash[short_idx] = 0.0
                     bad_debt_total += shortfall
                     paid = min(max(ledgers.insurance, 0.0), shortfall)
@@ -339,4 +352,6 @@ def run(
         if progress is not None:
             progress(t)
 
-    return RunResult(accounts=accounts, ledgers=ledgers, series=ser, initial_cash_total=init_total)
+    return RunResult(
+        accounts=accounts, ledgers=ledgers, series=ser, initial_cash_total=init_total, per_account=per
+    )

@@ -14,7 +14,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from offchain.sim.engine import EngineConfig, RunResult, Series, initial_ledgers
+from offchain.sim.engine import EngineConfig, PerAccount, RunResult, Series, initial_ledgers
 from offchain.sim.market import arbitrage_quantity, depth_at_vol, trade_through_book
 from offchain.sim.policies import MarginPolicy
 from offchain.sim.population import Accounts
@@ -59,6 +59,7 @@ def run_reference(
         range(cfg.liquidator_latency.size), key=lambda k: (int(cfg.liquidator_latency[k]), k)
     )
     flag = [-1] * m
+    per = PerAccount(np.zeros(m), np.zeros(m, dtype=np.int64), np.zeros(m))
     log_impact = np.zeros(n_assets)
     market_var = cfg.reference_vol_daily**2
     decay = cfg.market_ewma_lambda_daily**cfg.dt_days
@@ -149,6 +150,8 @@ def run_reference(
                     ledgers.insurance += fee
                     volume += phi * notional
                     count += 1
+                    per.liq_volume[i] += phi * notional
+                    per.liquidations[i] += 1
                     if full:
                         closed.append(i)
             if count:
@@ -169,6 +172,7 @@ def run_reference(
                 for i in closed:
                     if cash[i] < 0.0:
                         shortfall += -cash[i]
+                        per.bad_debt[i] += -cash[i]
                         cash[i] = 0.0
                 if shortfall > 0.0:
                     bad_debt_total += shortfall
@@ -206,4 +210,6 @@ def run_reference(
         ser.socialized[t] = socialized_total
         ser.open_interest[t] = sum(abs(q[i, a]) * price[a] for i in range(m) for a in range(n_assets))
 
-    return RunResult(accounts=accounts, ledgers=ledgers, series=ser, initial_cash_total=init_total)
+    return RunResult(
+        accounts=accounts, ledgers=ledgers, series=ser, initial_cash_total=init_total, per_account=per
+    )

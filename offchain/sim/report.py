@@ -21,6 +21,7 @@ import numpy as np
 
 from offchain import __version__
 from offchain.errors import InputError
+from offchain.sim.engine import RunResult
 from offchain.sim.runner import Comparison
 
 TOOL = "zkmargin simulate"
@@ -28,6 +29,7 @@ SUMMARY_CSV = "summary.csv"
 SUMMARY_JSON = "summary.json"
 TIMESERIES_CSV = "timeseries.csv"
 SCENARIO_JSON = "scenario.json"
+MIXED_CSV = "summary_mixed.csv"
 PLOTS = ("price.png", "liquidations.png", "insurance_fund.png", "bad_debt.png", "summary.png")
 PNG_DPI = 110
 
@@ -67,6 +69,13 @@ def summary_document(comp: Comparison) -> dict[str, object]:
             "insurance_fund_drawdown_usd": "largest peak-to-trough fall of the insurance fund",
         },
         "summary": comp.summary,
+        "mixed_venue": None
+        if comp.mixed is None
+        else {
+            "description": "the traders split evenly (seeded) over the models in one venue",
+            "venue": comp.mixed.venue,
+            "by_model": comp.mixed.by_model,
+        },
     }
 
 
@@ -79,6 +88,28 @@ def _write_summary_csv(comp: Comparison, file: Path) -> None:
         writer.writerow(["seed", "scenario_sha256", *keys])
         for row in comp.summary:
             writer.writerow([comp.seed, comp.scenario_sha256, *(_fmt(row.get(k, "")) for k in keys)])
+
+
+def _write_mixed_csv(comp: Comparison, file: Path) -> None:
+    assert comp.mixed is not None
+    rows = comp.mixed.by_model
+    keys = list(rows[0])
+    with file.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["seed", "scenario_sha256", *keys])
+        for row in rows:
+            writer.writerow([comp.seed, comp.scenario_sha256, *(_fmt(row.get(k, "")) for k in keys)])
+
+
+def _runs(comp: Comparison) -> list[tuple[str, str, RunResult]]:
+    """(model, impact on/off, result) of every run, the mixed venue last."""
+    out = [(name, "on", r) for name, r in comp.with_impact.items()]
+    out += [(name, "off", r) for name, r in comp.without_impact.items()]
+    if comp.mixed is not None:
+        out.append(("mixed", "on", comp.mixed.with_impact))
+        if comp.mixed.without_impact is not None:
+            out.append(("mixed", "off", comp.mixed.without_impact))
+    return out
 
 
 def _write_timeseries_csv(comp: Comparison, file: Path) -> None:
@@ -100,25 +131,24 @@ def _write_timeseries_csv(comp: Comparison, file: Path) -> None:
     with file.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(header)
-        for impact, runs in (("on", comp.with_impact), ("off", comp.without_impact)):
-            for name, res in runs.items():
-                s = res.series
-                for t in range(s.price.shape[0]):
-                    writer.writerow(
-                        [comp.seed, name, impact, t, int(comp.path.timestamps[t])]
-                        + [repr(float(v)) for v in s.exo[t]]
-                        + [repr(float(v)) for v in s.price[t]]
-                        + [repr(float(v)) for v in s.depth[t]]
-                        + [
-                            repr(float(s.liq_volume[t])),
-                            int(s.liq_count[t]),
-                            repr(float(s.insurance[t])),
-                            repr(float(s.bad_debt[t])),
-                            repr(float(s.socialized[t])),
-                            repr(float(s.open_interest[t])),
-                            repr(float(s.topups[t])),
-                        ]
-                    )
+        for name, impact, res in _runs(comp):
+            s = res.series
+            for t in range(s.price.shape[0]):
+                writer.writerow(
+                    [comp.seed, name, impact, t, int(comp.path.timestamps[t])]
+                    + [repr(float(v)) for v in s.exo[t]]
+                    + [repr(float(v)) for v in s.price[t]]
+                    + [repr(float(v)) for v in s.depth[t]]
+                    + [
+                        repr(float(s.liq_volume[t])),
+                        int(s.liq_count[t]),
+                        repr(float(s.insurance[t])),
+                        repr(float(s.bad_debt[t])),
+                        repr(float(s.socialized[t])),
+                        repr(float(s.open_interest[t])),
+                        repr(float(s.topups[t])),
+                    ]
+                )
 
 
 def _write_plots(comp: Comparison, out: Path) -> None:
@@ -155,6 +185,9 @@ def _write_plots(comp: Comparison, out: Path) -> None:
                 color=colors[k % len(colors)],
                 label=f"{name} (with impact)",
             )
+        if comp.mixed is not None:
+            mixed_price = comp.mixed.with_impact.series.price[:, a]
+            ax.plot(days, mixed_price, lw=1.2, ls="--", color="black", label="mixed venue (with impact)")
         ax.set_ylabel(f"{asset} price (USD)")
         ax.set_xlabel("days")
         ax.legend(fontsize=7, ncol=2)
@@ -235,6 +268,8 @@ def write_outputs(comp: Comparison, out: Path, plots: bool = True) -> list[Path]
         (tmp / SCENARIO_JSON).write_text(
             json.dumps(comp.scenario.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
         )
+        if comp.mixed is not None:
+            _write_mixed_csv(comp, tmp / MIXED_CSV)
         if plots:
             _write_plots(comp, tmp)
         written = sorted(p.name for p in tmp.iterdir())

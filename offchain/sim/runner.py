@@ -172,17 +172,17 @@ def max_fund_drawdown(fund: FloatArray) -> float:
 
 
 def summarize(
-    spec: ModelEntry, with_impact: RunResult, without_impact: RunResult | None, assets: Sequence[str]
+    name: str, kind: str, with_impact: RunResult, without_impact: RunResult | None, assets: Sequence[str]
 ) -> dict[str, object]:
-    """The per-model row of the comparison table."""
+    """The row of the comparison table for one run (one model, or a mixed venue)."""
     s = with_impact.series
     acc = with_impact.accounts
     dd_venue = max_drawdown(s.price)
     dd_exo = max_drawdown(s.exo)
     impact = 1.0 - s.price / s.exo
     row: dict[str, object] = {
-        "model": spec.name,
-        "kind": spec.model,
+        "model": name,
+        "kind": kind,
         "accounts": acc.m,
         "initial_open_interest_usd": float(s.open_interest[0]),
         "bad_debt_usd": float(s.bad_debt[-1]),
@@ -214,6 +214,16 @@ def summarize(
 
 
 @dataclass
+class MixedVenue:
+    """One venue where each model margins its share of the traders (same path and seed)."""
+
+    with_impact: RunResult
+    without_impact: RunResult | None
+    venue: dict[str, object]
+    by_model: list[dict[str, object]]
+
+
+@dataclass
 class Comparison:
     """Every model's runs on one scenario and seed."""
 
@@ -226,6 +236,7 @@ class Comparison:
     with_impact: dict[str, RunResult]
     without_impact: dict[str, RunResult]
     summary: list[dict[str, object]]
+    mixed: MixedVenue | None = None
 
 
 def compare_models(
@@ -234,9 +245,13 @@ def compare_models(
     model_names: Sequence[str] | None = None,
     *,
     no_impact_runs: bool = True,
+    mixed: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> Comparison:
-    """Run every selected model on the same path and traders, with and without impact."""
+    """Run every selected model on the same path and traders, with and without impact.
+
+    With ``mixed``, also one mixed venue where the traders are split evenly over the models.
+    """
     seed_streams(seed)  # validates the seed
     models = scenario.select_models(list(model_names) if model_names else None)
     path = build_path(scenario, seed)
@@ -253,7 +268,10 @@ def compare_models(
             policy = policy_for(scenario, spec, history)
             result = run_groups(scenario, seed, path, traders, [(policy, everyone)], impact, tick)
             (on if impact else off)[spec.name] = result
-        rows.append(summarize(spec, on[spec.name], off.get(spec.name), scenario.assets))
+        rows.append(summarize(spec.name, spec.model, on[spec.name], off.get(spec.name), scenario.assets))
+    venue = (
+        run_mixed(scenario, seed, path, traders, models, history, no_impact_runs, progress) if mixed else None
+    )
     return Comparison(
         scenario=scenario,
         seed=int(seed),
@@ -264,17 +282,69 @@ def compare_models(
         with_impact=on,
         without_impact=off,
         summary=rows,
+        mixed=venue,
     )
 
 
+def run_mixed(
+    scenario: Scenario,
+    seed: int,
+    path: PricePath,
+    traders: Traders,
+    models: Sequence[ModelEntry],
+    history: dict[str, FloatArray] | None,
+    no_impact_runs: bool,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> MixedVenue:
+    """The mixed venue: every model's traders in one market, with a per-model breakdown."""
+    names = [m.name for m in models]
+    results: dict[bool, RunResult] = {}
+    initial_oi: list[float] = []
+    for impact in (True, False) if no_impact_runs else (True,):
+        label = f"mixed venue ({'impact' if impact else 'no impact'})"
+        tick = (lambda t, _l=label: progress(_l, t, path.n_steps)) if progress else None
+        groups = mixed_groups(scenario, traders, seed, names, history)
+        cfg = engine_config(scenario, path.dt_days, impact)
+        accounts = open_accounts(traders, groups, path.prices[0])
+        initial_oi = [float(np.abs(accounts.q[sl]).sum(axis=0) @ path.prices[0]) for _, sl in accounts.groups]
+        rng = np.random.default_rng(seed_streams(seed)["dynamics"])
+        results[impact] = run(cfg, accounts, path.prices, rng, tick)
+    on, off = results[True], results.get(False)
+    rows: list[dict[str, object]] = []
+    for k, (spec, (_, sl)) in enumerate(zip(models, on.accounts.groups)):
+        per = on.per_account
+        row: dict[str, object] = {
+            "model": spec.name,
+            "kind": spec.model,
+            "traders": int(np.unique(on.accounts.owner[sl]).size),
+            "accounts": sl.stop - sl.start,
+            "initial_open_interest_usd": initial_oi[k],
+            "bad_debt_usd": float(per.bad_debt[sl].sum()),
+            "liquidation_volume_usd": float(per.liq_volume[sl].sum()),
+            "liquidations": int(per.liquidations[sl].sum()),
+        }
+        if off is not None:
+            _, sl_off = off.accounts.groups[k]
+            row["bad_debt_no_impact_usd"] = float(off.per_account.bad_debt[sl_off].sum())
+            row["liquidation_volume_no_impact_usd"] = float(off.per_account.liq_volume[sl_off].sum())
+        rows.append(row)
+    venue = summarize("mixed", "mixed", on, off, scenario.assets)
+    return MixedVenue(with_impact=on, without_impact=off, venue=venue, by_model=rows)
+
+
 def mixed_groups(
-    scenario: Scenario, traders: Traders, seed: int, model_names: Sequence[str] | None = None
+    scenario: Scenario,
+    traders: Traders,
+    seed: int,
+    model_names: Sequence[str] | None = None,
+    history: dict[str, FloatArray] | None = None,
 ) -> list[tuple[MarginPolicy, NDArray[np.int64]]]:
     """Split the traders evenly (seeded shuffle) across the models: a mixed-venue run."""
     models = scenario.select_models(list(model_names) if model_names else None)
     order = np.random.default_rng(seed_streams(seed)["traders"].spawn(1)[0]).permutation(traders.n)
     parts = np.array_split(order, len(models))
-    history = calibration_history(scenario)
+    if history is None:
+        history = calibration_history(scenario)
     return [
         (policy_for(scenario, spec, history), np.sort(part).astype(np.int64))
         for spec, part in zip(models, parts)

@@ -15,7 +15,17 @@ def test_bench_runs_and_reports_ratios(tmp_path: Path, monkeypatch: Any, capsys:
     import bench_simulator
 
     out = tmp_path / "bench.json"
-    argv = ["bench_simulator.py", "--agents", "300", "--steps", "150", "--small-agents", "30", "--small-steps", "60"]
+    argv = [
+        "bench_simulator.py",
+        "--agents",
+        "300",
+        "--steps",
+        "150",
+        "--small-agents",
+        "30",
+        "--small-steps",
+        "60",
+    ]
     monkeypatch.setattr(sys, "argv", [*argv, "--json", str(out)])
     assert bench_simulator.main() == 0
     text = capsys.readouterr().out

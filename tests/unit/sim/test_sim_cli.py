@@ -163,3 +163,22 @@ def test_failure_mid_write_leaves_no_output(tmp_path: Path, scenario_file: Path,
             ]
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["small.json"]
+
+
+def test_mixed_venue_breakdown_adds_up(tmp_path: Path, scenario_file: Path) -> None:
+    out = tmp_path / "mixed"
+    args = ["simulate", "--scenario", str(scenario_file), "--out", str(out), "-q", "--no-plots", "--mixed"]
+    assert main(args) == 0
+    doc = json.loads((out / "summary.json").read_text())
+    venue, rows = doc["mixed_venue"]["venue"], doc["mixed_venue"]["by_model"]
+    assert [r["model"] for r in rows] == [r["model"] for r in doc["summary"]]
+    assert sum(r["traders"] for r in rows) == 40
+    assert sum(r["liquidation_volume_usd"] for r in rows) == pytest.approx(venue["liquidation_volume_usd"])
+    assert sum(r["liquidations"] for r in rows) == venue["liquidations"]
+    assert sum(r["bad_debt_usd"] for r in rows) == pytest.approx(venue["bad_debt_usd"])
+    assert venue["liquidations"] > 0
+    assert abs(venue["cash_conservation_error_usd"]) < 1e-6
+    mixed_rows = list(csv.DictReader((out / "summary_mixed.csv").open()))
+    assert len(mixed_rows) == len(rows) and mixed_rows[0]["seed"] == str(doc["seed"])
+    ts = [r for r in csv.DictReader((out / "timeseries.csv").open()) if r["model"] == "mixed"]
+    assert len(ts) == 2 * (doc["path"]["steps"] + 1)

@@ -199,6 +199,13 @@ def test_vectorized_engine_equals_the_per_account_loop(small: Scenario, model: s
         )
     np.testing.assert_allclose(fast.accounts.q, slow.accounts.q, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(fast.accounts.cash, slow.accounts.cash, rtol=1e-9, atol=1e-6)
+    np.testing.assert_array_equal(fast.per_account.liquidations, slow.per_account.liquidations)
+    np.testing.assert_allclose(fast.per_account.liq_volume, slow.per_account.liq_volume, rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(fast.per_account.bad_debt, slow.per_account.bad_debt, rtol=1e-9, atol=1e-6)
+    # the per-account totals add up to the series
+    assert fast.per_account.liq_volume.sum() == pytest.approx(fast.series.liq_volume.sum(), rel=1e-12)
+    assert fast.per_account.liquidations.sum() == fast.series.liq_count.sum()
+    assert fast.per_account.bad_debt.sum() == pytest.approx(fast.series.bad_debt[-1], rel=1e-12, abs=1e-9)
 
 
 def test_impact_amplifies_the_crash(small: Scenario) -> None:
