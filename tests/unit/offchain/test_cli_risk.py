@@ -171,3 +171,33 @@ def test_compare_every_model(capsys: pytest.CaptureFixture[str]) -> None:
 def test_price_bad_input(capsys: pytest.CaptureFixture[str], args: list[str], field: str) -> None:
     rc, out, err = run(capsys, "price", *args)
     assert rc == 2 and out == "" and err.startswith(f"error: {field}: ")
+
+
+def test_batch_from_accounts_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import numpy as np
+
+    acc = tmp_path / "acc.npz"
+    # listing.json has 8 instruments; two accounts: long 1 BTC perp; short 2 BTC puts
+    np.savez(acc, indptr=np.array([0, 1, 2]), indices=np.array([0, 4]), sizes=np.array([1.0, -2.0]))
+    out = tmp_path / "r.npz"
+    rc, stdout, err = run(capsys, "batch", "--market", str(EX / "market.json"), "--listing", str(EX / "listing.json"),
+                          "--accounts", str(acc), "--out", str(out), "--json")
+    assert rc == 0, err
+    with np.load(out) as z:
+        im, mm = z["im"], z["mm"]
+    assert im.shape == (2,) and np.all(im >= mm) and np.all(mm > 0)
+    # the same numbers as the per-account CLI path
+    from offchain.instruments import Portfolio
+    from offchain.io import load_market
+    from offchain.margin import get_model
+    from offchain.validation import load_json
+
+    listing = load_json(EX / "listing.json")["instruments"]
+    pf = Portfolio.model_validate({"instruments": listing, "positions": [{"instrument": listing[4]["symbol"], "size": -2.0}]})
+    ref = get_model("risk_matrix").requirement(pf, load_market(EX / "market.json"))
+    assert mm[1] == pytest.approx(ref.mm, rel=1e-12)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, indptr=np.array([0, 1]), indices=np.array([99]), sizes=np.array([1.0]))
+    rc, _, err = run(capsys, "batch", "--market", str(EX / "market.json"), "--listing", str(EX / "listing.json"),
+                     "--accounts", str(bad))
+    assert rc == 2 and err.startswith("error: accounts.indices: ")
