@@ -12,7 +12,12 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from prover.msm import msm_g1, msm_g2
+from prover.curve import g1_add_affine, g2_add, g2_to_affine, g2_to_jac
+from prover.msm_affine import msm_g1_affine as msm_g1
+from prover.msm_affine import msm_g2_affine as msm_g2
+
+#: jobs with more points than this are split in two halves so the processes stay balanced
+SPLIT_AT = 4096
 
 _JOBS: list[tuple[str, Sequence[Any], Sequence[int]]] = []
 
@@ -40,10 +45,20 @@ def run_msms(jobs: list[tuple[str, Sequence[Any], Sequence[int]]], parallel: boo
     n_proc = processes() if parallel else 1
     if n_proc <= 1 or len(jobs) <= 1:
         return [msm_g1(p, s) if k == "g1" else msm_g2(p, s) for k, p, s in jobs]
-    _JOBS = jobs
+    parts: list[tuple[str, Sequence[Any], Sequence[int]]] = []
+    owner: list[int] = []
+    for i, (kind, pts, scs) in enumerate(jobs):
+        if len(pts) > SPLIT_AT:
+            half = len(pts) // 2
+            parts += [(kind, pts[:half], scs[:half]), (kind, pts[half:], scs[half:])]
+            owner += [i, i]
+        else:
+            parts.append((kind, pts, scs))
+            owner.append(i)
+    _JOBS = parts
     try:
-        # largest job first (G2 costs ~4x a G1 of the same size) for a better schedule
-        order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][1]) * (4 if jobs[i][0] == "g2" else 1))
+        # largest part first (G2 costs ~3x a G1 of the same size) for a better schedule
+        order = sorted(range(len(parts)), key=lambda i: -len(parts[i][1]) * (3 if parts[i][0] == "g2" else 1))
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(n_proc) as pool:
             out = pool.map(_run, order, chunksize=1)
@@ -51,5 +66,9 @@ def run_msms(jobs: list[tuple[str, Sequence[Any], Sequence[int]]], parallel: boo
         _JOBS = []
     results: list[Any] = [None] * len(jobs)
     for i, res in zip(order, out):
-        results[i] = res
+        j = owner[i]
+        if jobs[j][0] == "g1":
+            results[j] = g1_add_affine(results[j], res)
+        else:
+            results[j] = g2_to_affine(g2_add(g2_to_jac(results[j]), g2_to_jac(res)))
     return results

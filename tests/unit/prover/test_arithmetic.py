@@ -150,3 +150,26 @@ def test_fixed_base_tables() -> None:
     ks = [0, 1, 2, R - 1] + [rng.randrange(R) for _ in range(10)]
     assert FixedBaseG1(c.G1_GEN).batch_mul(ks) == [c.g1_mul(c.G1_GEN, k) for k in ks]
     assert FixedBaseG2(c.G2_GEN, window=4).batch_mul(ks[:6]) == [c.g2_mul(c.G2_GEN, k) for k in ks[:6]]
+
+
+def test_batch_affine_msm_matches_jacobian_and_naive() -> None:
+    from prover.msm_affine import msm_g1_affine, msm_g2_affine
+
+    rng = random.Random(10)
+    base = [c.g1_mul(c.G1_GEN, rng.randrange(1, R)) for _ in range(40)]
+    # repeated points and negations force doublings and cancellations inside buckets
+    pts = base + base[:10] + [c.g1_neg(p) for p in base[:5]] + [None]
+    scs = [rng.randrange(R) for _ in range(40)] + [rng.randrange(R) for _ in range(10)] + [rng.randrange(R) for _ in range(5)] + [9]
+    scs[40:45] = scs[0:5]  # same point, same scalar: doubling in a bucket
+    scs[50:55] = scs[0:5]  # P and -P with the same scalar: cancellation
+    for window in (None, 2, 5, 9):
+        assert msm_g1_affine(pts, scs, window=window) == msm_g1_reference(pts, scs) == msm_g1(pts, scs)
+    assert msm_g1_affine([c.G1_GEN] * 9, [1] * 9) == c.g1_mul(c.G1_GEN, 9)
+    assert msm_g1_affine([c.G1_GEN, c.g1_neg(c.G1_GEN)], [5, 5]) is None
+    p2 = [c.g2_mul(c.G2_GEN, rng.randrange(1, R)) for _ in range(12)]
+    p2 += p2[:3] + [c.g2_neg(p2[3])]
+    s2 = [rng.randrange(R) for _ in range(12)] + [0, 0, 0, 0]
+    s2[12:15] = s2[0:3]
+    s2[15] = s2[3]
+    assert msm_g2_affine(p2, s2) == msm_g2_reference(p2, s2) == msm_g2(p2, s2)
+    assert msm_g2_affine(p2[:4], [1, 1, 1, 1]) == msm_g2_reference(p2[:4], [1, 1, 1, 1])
