@@ -56,7 +56,14 @@ def child_int(seq: np.random.SeedSequence) -> int:
 
 
 def build_path(scenario: Scenario, seed: int) -> PricePath:
-    """The scenario's exogenous price path for the root ``seed``."""
+    """The scenario's exogenous price path for the root ``seed`` (errors name ``path.*``)."""
+    try:
+        return _build_path(scenario, seed)
+    except InputError as exc:
+        raise InputError(f"path.{exc.field}", exc.problem) from None
+
+
+def _build_path(scenario: Scenario, seed: int) -> PricePath:
     spec = scenario.path
     path_seed = child_int(seed_streams(seed)["path"])
     if isinstance(spec, HistoryPathSpec):
@@ -133,7 +140,10 @@ def calibration_history(scenario: Scenario) -> dict[str, FloatArray] | None:
     cal = scenario.calibration
     if cal is None:
         return None
-    return {a: daily_closes(a, cal.start, cal.end)[1] for a in scenario.assets}
+    try:
+        return {a: daily_closes(a, cal.start, cal.end)[1] for a in scenario.assets}
+    except InputError as exc:
+        raise InputError(f"calibration.{exc.field}", exc.problem) from None
 
 
 def policy_for(scenario: Scenario, entry: ModelEntry, history: dict[str, FloatArray] | None) -> MarginPolicy:

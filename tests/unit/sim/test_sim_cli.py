@@ -182,3 +182,33 @@ def test_mixed_venue_breakdown_adds_up(tmp_path: Path, scenario_file: Path) -> N
     assert len(mixed_rows) == len(rows) and mixed_rows[0]["seed"] == str(doc["seed"])
     ts = [r for r in csv.DictReader((out / "timeseries.csv").open()) if r["model"] == "mixed"]
     assert len(ts) == 2 * (doc["path"]["steps"] + 1)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (
+            lambda d: d["path"]["forced_jumps"][0].update(day=9.0),
+            "error: path.forced_jumps[0].day: day 9.0 is outside",
+        ),
+        (
+            lambda d: d["calibration"].update(start="2020-06-01"),
+            "error: calibration.start: history for BTC covers",
+        ),
+        (
+            lambda d: d["models"][4]["config"].update(method="bootstrap"),
+            "error: small.json:models[4].config.method",
+        ),
+    ],
+)
+def test_semantic_errors_name_the_scenario_field(
+    tmp_path: Path, make_small: Any, capsys: Any, mutate: Any, message: str
+) -> None:
+    data = make_small()
+    mutate(data)
+    file = tmp_path / "small.json"
+    file.write_text(json.dumps(data))
+    out = tmp_path / "out"
+    assert main(["simulate", "--scenario", str(file), "--out", str(out), "-q"]) == 2
+    assert message in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.json"]
