@@ -25,12 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from prover import formats  # noqa: E402
-from prover.field import R  # noqa: E402
-from prover.groth16 import QAP, Toxic, prove, setup, verify  # noqa: E402
-from prover.margin import margin_circuit  # noqa: E402
-from prover.r1cs import ConstraintSystem  # noqa: E402
-from prover.statement import Account, Epoch  # noqa: E402
+from prover import formats
+from prover.field import R
+from prover.groth16 import QAP, Toxic, prove, setup, verify
+from prover.margin import margin_circuit
+from prover.r1cs import ConstraintSystem
+from prover.statement import Account, Epoch
 
 SNARKJS = ROOT / "node_modules" / "snarkjs" / "cli.js"
 CACHE = Path(os.environ.get("ZKMARGIN_BENCH_CACHE", Path(tempfile.gettempdir()) / "zkmargin-bench-cache"))

@@ -13,13 +13,11 @@ Database (https://hyperelliptic.org/EFD/g1p/auto-shortw-jacobian-0.html), a = 0.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from prover.field import Q, R
 
 Fq2 = tuple[int, int]
-G1Affine = Optional[tuple[int, int]]
-G2Affine = Optional[tuple[Fq2, Fq2]]
+G1Affine = tuple[int, int] | None
+G2Affine = tuple[Fq2, Fq2] | None
 G1Jac = tuple[int, int, int]
 G2Jac = tuple[Fq2, Fq2, Fq2]
 
@@ -301,12 +299,12 @@ def g2_in_subgroup(p: G2Affine) -> bool:
 
 
 def g1_to_pyecc(p: G1Affine):  # type: ignore[no-untyped-def]
-    from py_ecc.optimized_bn128 import FQ, Z1
+    from py_ecc.optimized_bn128 import FQ, Z1  # type: ignore[attr-defined]
 
     return Z1 if p is None else (FQ(p[0]), FQ(p[1]), FQ(1))
 
 
 def g2_to_pyecc(p: G2Affine):  # type: ignore[no-untyped-def]
-    from py_ecc.optimized_bn128 import FQ2, Z2
+    from py_ecc.optimized_bn128 import FQ2, Z2  # type: ignore[attr-defined]
 
     return Z2 if p is None else (FQ2(list(p[0])), FQ2(list(p[1])), FQ2([1, 0]))

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from prover.field import R
 from prover.poseidon import MAX_INPUTS, SPONGE_RATE
@@ -25,6 +25,10 @@ from prover.r1cs import LC, ConstraintSystem, Operand, combine
 MAX_BITS = 252
 
 
+def _bit_hint(lx: LC, j: int) -> Callable[[list[int]], int]:
+    return lambda w: (lx.evaluate(w) >> j) & 1
+
+
 def to_bits(cs: ConstraintSystem, x: Operand, k: int, name: str) -> list[LC]:
     """Little-endian bits of ``x``, constrained so that ``0 <= x < 2^k``."""
     if not 1 <= k <= MAX_BITS:
@@ -32,7 +36,7 @@ def to_bits(cs: ConstraintSystem, x: Operand, k: int, name: str) -> list[LC]:
     lx = LC.of(x)
     bits = []
     for j in range(k):
-        b = cs.signal(f"{name}.bit[{j}]", lambda w, lx=lx, j=j: (lx.evaluate(w) >> j) & 1)
+        b = cs.signal(f"{name}.bit[{j}]", _bit_hint(lx, j))
         cs.constrain(b, b, b, f"{name}.bit[{j}] is boolean")
         bits.append(b)
     cs.assert_equal(combine([1 << j for j in range(k)], bits), lx, f"{name} = sum of its {k} bits")
@@ -113,7 +117,7 @@ def poseidon(cs: ConstraintSystem, inputs: Sequence[Operand], name: str) -> LC:
     if not 1 <= len(inputs) <= MAX_INPUTS:
         raise ValueError(f"Poseidon takes 1..{MAX_INPUTS} inputs")
     out = poseidon_permute(cs, [0, *inputs], name)[0]
-    h = cs.signal(name + ".out", lambda w, out=out: out.evaluate(w))
+    h = cs.signal(name + ".out", out.evaluate)
     cs.assert_equal(h, out, name + ".out")
     return h
 

@@ -34,27 +34,26 @@ from prover.curve import (
     G2_GEN,
     G1Affine,
     G2Affine,
-    g1_add,
     g1_add_mixed,
     g1_is_on_curve,
     g1_mul,
     g1_neg,
+    g1_to_affine,
     g1_to_jac,
+    g1_to_pyecc,
     g2_add,
     g2_in_subgroup,
     g2_is_on_curve,
     g2_mul,
     g2_to_affine,
     g2_to_jac,
-    g1_to_affine,
-    g1_to_pyecc,
     g2_to_pyecc,
 )
 from prover.errors import ProverInputError
 from prover.field import R, batch_inverse, root_of_unity
 from prover.fixed_base import FixedBaseG1, FixedBaseG2
 from prover.keys import Proof, VerifyingKey
-from prover.msm import msm_g1, msm_g2
+from prover.msm import msm_g1
 from prover.ntt import intt, ntt, scale_powers
 from prover.r1cs import ConstraintSystem
 
@@ -303,7 +302,7 @@ def verify(vk: VerifyingKey, proof: Proof, public: Sequence[int]) -> bool:
     for a wrong number of public inputs or an input ``>= r`` (as the Solidity verifier
     reverts for these).
     """
-    from py_ecc.optimized_bn128 import FQ12, final_exponentiate
+    from py_ecc.optimized_bn128 import FQ12, final_exponentiate  # type: ignore[attr-defined]
 
     if len(public) != vk.n_public:
         raise ProverInputError("public", f"expected {vk.n_public} public inputs, got {len(public)}")

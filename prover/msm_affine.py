@@ -16,7 +16,6 @@ from typing import Any
 from prover.curve import (
     F2_ONE,
     F2_ZERO,
-    g1_add,
     g1_add_mixed,
     g1_double,
     g1_to_affine,

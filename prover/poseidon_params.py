@@ -25,7 +25,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from prover.field import R
@@ -93,14 +93,14 @@ def generate(t: int) -> tuple[list[int], list[list[int]]]:
     return constants, mds
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_parameters(t: int) -> tuple[tuple[int, ...], tuple[tuple[int, ...], ...], int]:
     """Return ``(C, M, R_P)`` for width ``t`` from the committed table."""
     if not MIN_WIDTH <= t <= MAX_WIDTH:
         raise ValueError(f"Poseidon width t={t} outside [{MIN_WIDTH}, {MAX_WIDTH}]")
     table = _load_table()
     entry = table[str(t)]
-    c = tuple(int(x) for x in entry["C"])
+    c = tuple(int(str(x)) for x in entry["C"])
     m = tuple(tuple(int(x) for x in row) for row in entry["M"])
     return c, m, PARTIAL_ROUNDS[t - 2]
 

@@ -202,7 +202,7 @@ class ConstraintSystem:
             w[1 + i] = v % R
         missing = set(self._inputs) - set(private)
         if missing:
-            raise ProverInputError(sorted(missing)[0], "private input not given")
+            raise ProverInputError(min(missing), "private input not given")
         for name, idx in self._inputs.items():
             w[idx] = private[name] % R
         for idx, hint in self._hints:

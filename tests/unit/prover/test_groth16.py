@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 import pytest
+from _prover_testlib import snarkjs
 
 from prover import formats
 from prover.errors import ArtefactError, ProverInputError
@@ -17,8 +18,6 @@ from prover.keys import Proof
 from prover.margin import margin_circuit
 from prover.mutations import mutations
 from prover.statement import Account, Epoch
-
-from _prover_testlib import snarkjs
 
 N, S = 2, 3
 

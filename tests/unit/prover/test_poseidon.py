@@ -6,13 +6,12 @@ import json
 import random
 
 import pytest
+from _prover_testlib import ROOT, run_node
 
 from prover.errors import ProverInputError
 from prover.field import R
 from prover.poseidon import poseidon, sponge
 from prover.poseidon_params import generate, load_parameters
-
-from _prover_testlib import ROOT, run_node
 
 CIRCOMLIBJS_SCRIPT = """
 import { buildPoseidonReference } from "circomlibjs";
