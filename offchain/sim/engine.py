@@ -98,6 +98,7 @@ class Series:
     socialized: FloatArray  # (T+1,) cumulative loss beyond the insurance fund
     open_interest: FloatArray  # (T+1,) USD gross notional of traders
     topups: FloatArray  # (T+1,) USD posted from wallets in the step
+    margin_rate: FloatArray  # (T+1,) sum of MM / gross notional of traders, before liquidations
 
 
 @dataclass
@@ -154,6 +155,11 @@ def initial_ledgers(cfg: EngineConfig, accounts: Accounts, prices0: FloatArray) 
     )
 
 
+def _rate(requirement: float, notional: float) -> float:
+    """Aggregate margin rate (0 when nothing is open)."""
+    return requirement / notional if notional > 0.0 else 0.0
+
+
 def liquidation_fraction(
     equity: FloatArray, requirement: FloatArray, notional: FloatArray, discount: float, fee: float
 ) -> FloatArray:
@@ -195,6 +201,7 @@ def run(
         socialized=np.zeros(n_steps + 1),
         open_interest=np.empty(n_steps + 1),
         topups=np.zeros(n_steps + 1),
+        margin_rate=np.zeros(n_steps + 1),
     )
     ser.price[0] = exo_prices[0]
     ser.depth[0] = cfg.depth_usd_per_pct
@@ -208,6 +215,9 @@ def run(
     abs_q_total = np.abs(q).sum(axis=0)  # gross units per asset, refreshed after liquidations
     mm_req = np.empty(m)
     im_req = np.empty(m)
+    for policy, sl in accounts.groups:
+        mm_req[sl], im_req[sl] = policy.requirements(q[sl], exo_prices[0])
+    ser.margin_rate[0] = _rate(float(mm_req.sum()), float(abs_q_total @ exo_prices[0]))
     log_impact = np.zeros(n_assets)
     market_var = cfg.reference_vol_daily**2
     decay = cfg.market_ewma_lambda_daily**cfg.dt_days
@@ -230,6 +240,7 @@ def run(
             if day_end:
                 policy.observe_close(price)
             mm_req[sl], im_req[sl] = policy.requirements(q[sl], price)
+        ser.margin_rate[t] = _rate(float(mm_req.sum()), float(abs_q_total @ price))
 
         # traders answer margin calls from their wallets
         if cfg.topup_probability > 0.0:

@@ -49,6 +49,7 @@ def run_reference(
         socialized=np.zeros(n_steps + 1),
         open_interest=np.empty(n_steps + 1),
         topups=np.zeros(n_steps + 1),
+        margin_rate=np.zeros(n_steps + 1),
     )
     ser.price[0] = exo_prices[0]
     ser.depth[0] = cfg.depth_usd_per_pct
@@ -59,6 +60,8 @@ def run_reference(
         range(cfg.liquidator_latency.size), key=lambda k: (int(cfg.liquidator_latency[k]), k)
     )
     flag = [-1] * m
+    mm0 = sum(float(policy_of[i].requirements(q[i : i + 1], exo_prices[0])[0][0]) for i in range(m))
+    ser.margin_rate[0] = mm0 / ser.open_interest[0] if ser.open_interest[0] > 0 else 0.0
     per = PerAccount(np.zeros(m), np.zeros(m, dtype=np.int64), np.zeros(m))
     log_impact = np.zeros(n_assets)
     market_var = cfg.reference_vol_daily**2
@@ -85,6 +88,8 @@ def run_reference(
             equity[i] = float(cash[i] + sum(q[i, a] * price[a] for a in range(n_assets)))
             r_mm, r_im = policy_of[i].requirements(q[i : i + 1], price)
             mm[i], im[i] = float(r_mm[0]), float(r_im[0])
+        gross = sum(abs(q[i, a]) * price[a] for i in range(m) for a in range(n_assets))
+        ser.margin_rate[t] = sum(mm) / gross if gross > 0 else 0.0
 
         if cfg.topup_probability > 0.0:
             called = [i for i in range(m) if equity[i] < im[i] and wallet[i] > 0.0 and equity[i] > 0.0]

@@ -30,7 +30,14 @@ SUMMARY_JSON = "summary.json"
 TIMESERIES_CSV = "timeseries.csv"
 SCENARIO_JSON = "scenario.json"
 MIXED_CSV = "summary_mixed.csv"
-PLOTS = ("price.png", "liquidations.png", "insurance_fund.png", "bad_debt.png", "summary.png")
+PLOTS = (
+    "price.png",
+    "liquidations.png",
+    "insurance_fund.png",
+    "bad_debt.png",
+    "margin_rate.png",
+    "summary.png",
+)
 PNG_DPI = 110
 
 
@@ -67,6 +74,8 @@ def summary_document(comp: Comparison) -> dict[str, object]:
             "max_impact_pct_<asset>": "largest gap 1 - P/X between venue price P and exogenous price X, percent",
             "cascade_bad_debt_usd": "bad debt with liquidation price impact minus without (same seed and path)",
             "insurance_fund_drawdown_usd": "largest peak-to-trough fall of the insurance fund",
+            "margin_rate_*_pct": "sum of MM over gross notional of open positions, at the start and at its peak "
+            "(procyclicality)",
         },
         "summary": comp.summary,
         "mixed_venue": None
@@ -127,7 +136,7 @@ def _write_timeseries_csv(comp: Comparison, file: Path) -> None:
         "bad_debt_usd",
         "socialized_loss_usd",
     ]
-    header += ["open_interest_usd", "topups_usd"]
+    header += ["open_interest_usd", "topups_usd", "margin_rate"]
     with file.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(header)
@@ -147,6 +156,7 @@ def _write_timeseries_csv(comp: Comparison, file: Path) -> None:
                         repr(float(s.socialized[t])),
                         repr(float(s.open_interest[t])),
                         repr(float(s.topups[t])),
+                        repr(float(s.margin_rate[t])),
                     ]
                 )
 
@@ -216,6 +226,7 @@ def _write_plots(comp: Comparison, out: Path) -> None:
     per_model("liquidations.png", "cumulative liquidation volume (USD)", lambda r: r.series.liq_volume, True)
     per_model("insurance_fund.png", "insurance fund (USD)", lambda r: r.series.insurance, False)
     per_model("bad_debt.png", "cumulative bad debt (USD)", lambda r: r.series.bad_debt, False)
+    per_model("margin_rate.png", "sum of MM / gross notional", lambda r: r.series.margin_rate, False)
 
     names = [str(r["model"]) for r in comp.summary]
     panels = [

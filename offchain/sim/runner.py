@@ -203,6 +203,8 @@ def summarize(
         "insurance_fund_end_usd": float(s.insurance[-1]),
         "insurance_fund_drawdown_usd": max_fund_drawdown(s.insurance),
         "topups_usd": float(s.topups.sum()),
+        "margin_rate_start_pct": 100.0 * float(s.margin_rate[0]),
+        "margin_rate_peak_pct": 100.0 * float(np.max(s.margin_rate)),
         "final_open_interest_usd": float(s.open_interest[-1]),
     }
     cascade = (s.exo - s.price) / s.exo[0]

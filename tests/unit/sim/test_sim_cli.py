@@ -46,6 +46,7 @@ def test_simulate_writes_summary_timeseries_and_plots(tmp_path: Path, scenario_f
             "price.png",
             "liquidations.png",
             "insurance_fund.png",
+            "margin_rate.png",
             "bad_debt.png",
             "summary.png",
         ]
@@ -65,6 +66,11 @@ def test_simulate_writes_summary_timeseries_and_plots(tmp_path: Path, scenario_f
     assert sum(float(r["liquidation_volume_usd"]) for r in on) == pytest.approx(
         doc["summary"][0]["liquidation_volume_usd"]
     )
+    for r in doc["summary"]:
+        assert 0 < r["margin_rate_start_pct"] <= r["margin_rate_peak_pct"] < 100
+    from offchain.sim.report import PLOTS
+
+    assert sorted(p.name for p in out.glob("*.png")) == sorted(PLOTS)
     for png in out.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

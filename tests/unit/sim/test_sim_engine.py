@@ -193,7 +193,17 @@ def test_vectorized_engine_equals_the_per_account_loop(small: Scenario, model: s
     )
     assert fast.series.liq_count.sum() > 0
     np.testing.assert_array_equal(fast.series.liq_count, slow.series.liq_count)
-    for field in ("price", "liq_volume", "insurance", "bad_debt", "socialized", "open_interest", "topups"):
+    fields = (
+        "price",
+        "liq_volume",
+        "insurance",
+        "bad_debt",
+        "socialized",
+        "open_interest",
+        "topups",
+        "margin_rate",
+    )
+    for field in fields:
         np.testing.assert_allclose(
             getattr(fast.series, field), getattr(slow.series, field), rtol=1e-9, atol=1e-6
         )
