@@ -175,3 +175,46 @@ def prove_solvency(
 
 def verify_solvency(vk: VerifyingKey, proof: Proof, public: list[int]) -> bool:
     return verify(vk, proof, public)
+
+
+@dataclass(frozen=True)
+class ProofRequest:
+    """One account to prove: the arguments of :func:`prove_solvency`."""
+
+    epoch: Epoch
+    account: Account
+    kind: int
+    address: int
+    collateral: int
+
+
+_BATCH: tuple[ProvingKey, list[list[int]]] | None = None
+
+
+def _prove_batch_item(i: int) -> tuple[Proof, list[int]]:
+    assert _BATCH is not None
+    pk, witnesses = _BATCH
+    return prove(pk, witnesses[i], parallel=False)
+
+
+def prove_many(keys: SolvencyKeys, requests: list[ProofRequest], processes: int | None = None) -> list[SolvencyProof]:
+    """Prove many accounts: witnesses are computed (and checked) here, then the proofs are
+    made one per worker process (``processes`` defaults to ``prover.parallel.processes()``).
+    Raises on the first request whose statement does not hold, before any proving."""
+    import multiprocessing
+
+    from prover.parallel import processes as default_processes
+
+    global _BATCH
+    witnesses = [witness_for(keys, r.epoch, r.account, r.kind, r.address, r.collateral) for r in requests]
+    pk = keys.pk
+    n_proc = default_processes() if processes is None else max(1, processes)
+    if n_proc <= 1 or len(requests) <= 1:
+        return [SolvencyProof(*prove(pk, w)) for w in witnesses]
+    _BATCH = (pk, witnesses)
+    try:
+        with multiprocessing.get_context("fork").Pool(n_proc) as pool:
+            out = pool.map(_prove_batch_item, range(len(witnesses)), chunksize=1)
+    finally:
+        _BATCH = None
+    return [SolvencyProof(proof, public) for proof, public in out]

@@ -29,8 +29,8 @@ def processes() -> int:
             return max(1, int(env))
         except ValueError:
             return 1
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return 1
+    if "fork" not in multiprocessing.get_all_start_methods() or multiprocessing.current_process().daemon:
+        return 1  # no fork, or we are a pool worker ourselves (daemons cannot have children)
     return max(1, min(2, os.cpu_count() or 1))
 
 

@@ -76,3 +76,23 @@ def test_errors_name_the_file_and_problem(work: Path, capsys: pytest.CaptureFixt
     capsys.readouterr()
     assert main([a.format(w=work) for a in args]) == 2
     assert message.format(w=work) in capsys.readouterr().err
+
+
+def test_api_prove_many_and_cached_setup(tmp_path: Path) -> None:
+    from prover.api import ProofRequest, devnet_setup, load_keys, prove_many, verify_solvency
+    from prover.errors import UnsatisfiedError
+    from prover.statement import Account, Epoch
+
+    keys = devnet_setup(2, 3, tmp_path, seed="api-test")
+    again = devnet_setup(2, 3, tmp_path, seed="api-test")  # loads, same key
+    assert again.vk == keys.vk and load_keys(tmp_path, 2, 3).vk == keys.vk
+    assert devnet_setup(2, 3, tmp_path / "other", seed="other").vk != keys.vk
+    ep = Epoch.from_json(EPOCH)
+    reqs = [ProofRequest(ep, Account.create([5, -3], -100 + i, 42 + i), i % 2, 0xA0 + i, 1000) for i in range(3)]
+    proofs = prove_many(keys, reqs, processes=2)
+    for req, sp in zip(reqs, proofs):
+        assert sp.public[2:] == [req.kind, req.address, 1000]
+        assert verify_solvency(keys.vk, sp.proof, sp.public)
+    bad = [*reqs, ProofRequest(ep, Account.create([5, -3], -100, 1), 2, 0xA0, 1000)]
+    with pytest.raises(UnsatisfiedError, match="not insolvent"):
+        prove_many(keys, bad)
