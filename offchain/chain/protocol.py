@@ -1,0 +1,301 @@
+"""A deployed zkmargin protocol and its off-chain roles, as one Python object.
+
+This is the public API for integration tests (ours and other projects'), the ape scripts and
+the demo::
+
+    from offchain.chain.protocol import Protocol
+    p = Protocol.deploy(owner, listing, reporters=[owner], zk_dir=".build/zk")
+    p.report_prices({"BTC": 43_000, "ETH": 3_400})      # oracle keeper: signed EIP-712 report(s)
+    p.post_epoch(vols={"BTC": 0.8, "ETH": 0.9})          # risk keeper: epoch built by offchain.epoch
+    p.open_account(alice, {"BTC-PERP": 500}, deposit_units=10_000 * 10**6)   # operator: IM proof
+    p.prove_all()                                        # prover: MM proofs for the current epoch
+    p.advance(p.grace_period_seconds + 1)
+    p.keeper(liquidator).run(until_idle=True)            # liquidation keeper
+
+Roles: ``owner`` deploys and is the risk keeper and the operator that submits MM proofs;
+each user signs its own ``updateCommitment``; ``reporters`` sign oracle reports (their private
+keys come from ape test accounts). All money is in collateral base units (6 decimals).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from offchain.chain.deploy import DEFAULT_FEEDS, Deployment, FeedParams, deploy_protocol, feed_id
+from offchain.chain.keeper import KeeperPolicy, LiquidationKeeper
+from offchain.chain.operator import AccountBook, PrivateAccount, lots_vector, salt_from_seed
+from offchain.epoch import RiskEpoch, build_epoch, integer_figures
+from offchain.errors import DevnetError, InputError, ZkMarginError
+from offchain.instruments import Future, Option, Perp
+from offchain.market import MarketState
+from offchain.protocol.oracle import PriceReport, sign_report, to_price_units
+from prover.statement import KIND_IM, KIND_INSOLVENCY, KIND_MM, Account, Epoch
+
+Instrument = Perp | Future | Option
+
+
+class NotProvable(ZkMarginError):
+    """The statement does not hold for the account, so no proof can be made."""
+
+    def __init__(self, account: str, kind: int, equity: int, requirement: int) -> None:
+        self.account, self.kind, self.equity, self.requirement = account, kind, equity, requirement
+        super().__init__(f"account {account}: kind {kind} statement does not hold (equity {equity} < requirement {requirement})")
+
+
+def holds(kind: int, excess: int) -> bool:
+    """Whether the statement of ``kind`` holds given ``integer_figures(...).excess``."""
+    return excess < 0 if kind == KIND_INSOLVENCY else excess >= 0
+
+
+def _verifier_for(owner: Any, keys: Any) -> Any:
+    """Deploy the Groth16 verifier of ``keys``: the committed ``SolvencyVerifierN{n}S{s}`` if it
+    matches the keys, else one generated from the verification key and compiled now."""
+    from ape import compilers, project
+
+    from prover.solidity import generate_verifier
+
+    name = f"SolvencyVerifierN{keys.n}S{keys.s}"
+    source = generate_verifier(keys.vk, name)
+    committed = Path(project.path) / "contracts" / "verifiers" / f"{name}.sol"
+    if committed.exists() and committed.read_text() == source:
+        return getattr(project, name).deploy(sender=owner)
+    container = compilers.compile_source("solidity", source, contractName=name)
+    return container.deploy(sender=owner)
+
+
+@dataclass
+class Protocol:
+    """A deployment plus the state the off-chain roles keep (see the module docstring)."""
+
+    d: Deployment
+    listing: list[Instrument]
+    keys: Any  # prover.api.SolvencyKeys
+    book: AccountBook
+    reporter_keys: list[str]
+    risk_config: Any = "deribit_pm"
+    grace_period_seconds: int = 3_600
+    seed: int = 0
+    epoch: RiskEpoch | None = None
+    spots: dict[str, float] = field(default_factory=dict)
+    market_timestamp: int | None = None
+    _salts: np.random.SeedSequence | None = None
+
+    # --- deployment -----------------------------------------------------------------------
+    @classmethod
+    def deploy(
+        cls,
+        owner: Any,
+        listing: Sequence[Instrument],
+        *,
+        zk_dir: str | Path,
+        reporters: Sequence[Any] | None = None,
+        threshold: int = 1,
+        risk_config: Any = "deribit_pm",
+        grace_period_seconds: int = 3_600,
+        auction: Any = None,
+        feed_params: FeedParams | None = None,
+        seed: int = 0,
+        zk_seed: str = "zkmargin-devnet",
+    ) -> Protocol:
+        """Deploy every contract with the real Groth16 verifier for ``(len(listing), S)``."""
+        from prover.api import devnet_setup
+
+        if not listing:
+            raise InputError("listing", "no instruments")
+        underlyings = sorted({i.underlying for i in listing})
+        feeds = tuple(f"{u}/USD" for u in underlyings)
+        n_scenarios = cls._scenario_count(listing, risk_config)
+        keys = devnet_setup(len(listing), n_scenarios, zk_dir, seed=zk_seed)
+        verifier = _verifier_for(owner, keys)
+        reps = list(reporters or [owner])
+        d = deploy_protocol(
+            owner, reps, threshold=threshold, feeds=feeds or DEFAULT_FEEDS, feed_params=feed_params,
+            verifier=verifier, grace_period_seconds=grace_period_seconds, auction=auction,
+        )
+        book = AccountBook(instruments=[i.symbol for i in listing])
+        return cls(
+            d=d, listing=list(listing), keys=keys, book=book, reporter_keys=[_private_key(r) for r in reps],
+            risk_config=risk_config, grace_period_seconds=grace_period_seconds, seed=seed,
+            _salts=np.random.SeedSequence(seed),
+        )
+
+    @staticmethod
+    def _scenario_count(listing: Sequence[Instrument], risk_config: Any) -> int:
+        from offchain.margin.risk_matrix import ScenarioSet, preset_config
+
+        cfg = preset_config(risk_config) if isinstance(risk_config, str) else risk_config
+        return ScenarioSet(cfg, tuple(sorted({i.underlying for i in listing}))).size
+
+    # --- chain time -----------------------------------------------------------------------
+    @property
+    def chain(self) -> Any:
+        from ape import chain
+
+        return chain
+
+    def now(self) -> int:
+        return int(self.chain.blocks.head.timestamp)
+
+    def advance(self, seconds: int) -> None:
+        """Move chain time forward by ``seconds`` and mine a block."""
+        self.chain.pending_timestamp = self.now() + int(seconds)
+        self.chain.mine()
+
+    # --- oracle keeper --------------------------------------------------------------------
+    def report_prices(self, prices: dict[str, float], observed_at: int | None = None) -> int:
+        """Sign and submit one report per underlying; return the oracle's global round."""
+        d = self.d
+        ts = self.now() if observed_at is None else int(observed_at)
+        for underlying, usd in sorted(prices.items()):
+            fid = feed_id(f"{underlying}/USD")
+            rnd = self._next_round(fid)
+            report = PriceReport(fid, rnd, to_price_units(usd), ts)
+            sigs = sign_report(report, self.reporter_keys, int(self.chain.chain_id), str(d.oracle.address))
+            d.oracle.submitReport(report.as_tuple(), sigs, sender=d.owner)
+            self.spots[underlying] = float(usd)
+        return int(d.oracle.globalRound())
+
+    def _next_round(self, fid: bytes) -> int:
+        from ape.exceptions import ContractLogicError
+
+        try:
+            return int(self.d.oracle.latestRound(fid).roundId) + 1
+        except ContractLogicError:  # Oracle_NoData: the feed's first report
+            return 1
+
+    # --- risk keeper ----------------------------------------------------------------------
+    def market(self, vols: dict[str, float], rate: float = 0.0, timestamp: int | None = None) -> MarketState:
+        """The market state the epoch is built from: the last reported spots, ``vols`` per underlying."""
+        missing = sorted({i.underlying for i in self.listing} - set(self.spots))
+        if missing:
+            raise InputError("prices", f"no reported price for {missing}")
+        ts = timestamp if timestamp is not None else (self.market_timestamp or self.now())
+        return MarketState.model_validate({"timestamp": ts, "rate": rate, "spots": dict(self.spots), "default_vol": dict(vols)})
+
+    def post_epoch(self, vols: dict[str, float], rate: float = 0.0, market_timestamp: int | None = None) -> RiskEpoch:
+        """Build the next epoch from the latest oracle round and post it (digest and data)."""
+        d = self.d
+        epoch_id = int(d.epochs.currentEpochId()) + 1
+        oracle_round = int(d.oracle.globalRound())
+        market = self.market(vols, rate, market_timestamp)
+        epoch = build_epoch(market, self.listing, self.risk_config, epoch_id=epoch_id, oracle_round=oracle_round,
+                            timestamp=self.now(), linearize=True)
+        flat = [x for row in epoch.scenario_pnl for x in row]
+        d.epochs.postEpoch(
+            (epoch.epoch_id, epoch.oracle_round, epoch.timestamp, epoch.im_factor_bps, epoch.s,
+             list(epoch.marks), flat, list(epoch.addons), epoch.digest),
+            sender=d.owner,
+        )
+        self.epoch = epoch
+        return epoch
+
+    def _statement_epoch(self) -> Epoch:
+        e = self._require_epoch()
+        return Epoch.create(epoch_id=e.epoch_id, im_factor_bps=e.im_factor_bps, marks=e.marks,
+                            scenario_pnl=e.scenario_pnl, addons=e.addons)
+
+    def _require_epoch(self) -> RiskEpoch:
+        if self.epoch is None:
+            raise DevnetError("no epoch posted yet: call post_epoch first")
+        return self.epoch
+
+    # --- operator / prover ------------------------------------------------------------------
+    def figures(self, address: str, kind: int = KIND_MM, collateral: int | None = None) -> Any:
+        """Integer equity and requirement of ``address`` in the current epoch (offchain.epoch)."""
+        acct = self.book.get(str(address))
+        b = int(self.d.vault.balanceOf(acct.address)) if collateral is None else collateral
+        return integer_figures(self._require_epoch(), acct.q, acct.cash, b, kind)
+
+    def prove(self, user: Any, kind: int = KIND_MM, collateral: int | None = None) -> Any:
+        """Prove ``kind`` for ``user`` in the current epoch and submit it (MM/insolvency: by the owner)."""
+        from prover.api import prove_solvency
+
+        acct = self.book.get(str(user.address if hasattr(user, "address") else user))
+        b = int(self.d.vault.balanceOf(acct.address)) if collateral is None else collateral
+        fig = self.figures(acct.address, kind, b)
+        if not holds(kind, fig.excess):
+            raise NotProvable(acct.address, kind, fig.equity, fig.requirement)
+        sp = prove_solvency(self.keys, self._statement_epoch(), Account.create(acct.q, acct.cash, acct.salt),
+                            kind, int(acct.address, 16), b)
+        words, _ = sp.evm()
+        return self.d.accounts.submitProof(acct.address, self._require_epoch().epoch_id, kind, b, words, sender=self.d.owner)
+
+    def prove_all(self, kind: int = KIND_MM) -> dict[str, str]:
+        """Try to prove every open, not-liquidating account; ``{address: "proved" | "not provable" | "closed"}``."""
+        out: dict[str, str] = {}
+        for acct in self.book:
+            if int(self.d.accounts.commitmentOf(acct.address)) == 0 or self.d.accounts.accountState(acct.address).inLiquidation:
+                out[acct.address] = "closed"
+                continue
+            try:
+                self.prove(acct.address, kind)
+                out[acct.address] = "proved"
+            except NotProvable:
+                out[acct.address] = "not provable"
+        return out
+
+    def open_account(self, user: Any, holdings: dict[str, int], deposit_units: int, label: str = "") -> PrivateAccount:
+        """Fund and deposit for ``user``, buy ``holdings`` (symbol -> signed lots) at the epoch marks,
+        and register the commitment with an IM proof."""
+        from prover.api import prove_solvency
+
+        d, epoch = self.d, self._require_epoch()
+        if deposit_units <= 0:
+            raise InputError("deposit_units", f"must be positive, got {deposit_units}")
+        q = lots_vector(self.book.instruments, holdings)
+        cash = -sum(qi * mi for qi, mi in zip(q, epoch.marks))  # spot-like: pay the mark for each lot
+        assert self._salts is not None
+        salt = salt_from_seed(self._salts.spawn(1)[0])
+        acct = PrivateAccount(str(user.address), q, cash, salt, label)
+        d.token.mint(user, deposit_units, sender=d.owner)
+        d.token.approve(d.vault.address, deposit_units, sender=user)
+        d.vault.deposit(deposit_units, sender=user)
+        b = int(d.vault.balanceOf(user))
+        fig = integer_figures(epoch, q, cash, b, KIND_IM)
+        if not holds(KIND_IM, fig.excess):
+            raise NotProvable(acct.address, KIND_IM, fig.equity, fig.requirement)
+        sp = prove_solvency(self.keys, self._statement_epoch(), Account.create(q, cash, salt), KIND_IM, int(acct.address, 16), b)
+        words, _ = sp.evm()
+        d.accounts.updateCommitment(acct.commitment(), epoch.epoch_id, b, words, sender=user)
+        self.book.put(acct)
+        return acct
+
+    def prove_insolvency(self, user: Any) -> Any:
+        """The operator proves ``equity - requirement < 0`` so the account is liquidatable at once."""
+        return self.prove(user, KIND_INSOLVENCY)
+
+    # --- liquidation keeper -------------------------------------------------------------------
+    def fund_liquidator(self, liquidator: Any, units: int) -> None:
+        """Give a liquidator (an address with no commitment) vault balance to pay for fills."""
+        self.d.token.mint(liquidator, units, sender=self.d.owner)
+        self.d.token.approve(self.d.vault.address, units, sender=liquidator)
+        self.d.vault.deposit(units, sender=liquidator)
+
+    def fund_insurance(self, units: int) -> None:
+        self.d.token.mint(self.d.owner, units, sender=self.d.owner)
+        self.d.token.approve(self.d.vault.address, units, sender=self.d.owner)
+        self.d.vault.fundInsurance(units, sender=self.d.owner)
+
+    def keeper(self, liquidator: Any, state_path: Path | None = None, policy: KeeperPolicy | None = None) -> LiquidationKeeper:
+        return LiquidationKeeper(self.d, self.book, liquidator, state_path=state_path, policy=policy)
+
+    # --- balances -------------------------------------------------------------------------------
+    def balances(self) -> dict[str, int]:
+        """Vault balance per book account, plus ``insurance`` and ``fees`` (base units)."""
+        v = self.d.vault
+        out = {a.address: int(v.balanceOf(a.address)) for a in self.book}
+        out["insurance"] = int(v.insuranceFund())
+        out["fees"] = int(v.protocolFees())
+        return out
+
+
+def _private_key(account: Any) -> str:
+    key = getattr(account, "private_key", None)
+    if not key:
+        raise InputError("reporters", f"{account} has no private key available to sign reports (use ape test accounts)")
+    return str(key)
