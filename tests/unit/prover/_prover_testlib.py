@@ -27,7 +27,7 @@ def run_node(script: str, payload: object) -> object:
     tmp.write_text(script)
     try:
         out = subprocess.run(
-            [node(), str(tmp)], input=json.dumps(payload), capture_output=True, text=True, cwd=ROOT, timeout=300
+            [node(), str(tmp)], input=json.dumps(payload), capture_output=True, text=True, cwd=ROOT, timeout=300, check=False
         )
     finally:
         tmp.unlink()
@@ -37,4 +37,4 @@ def run_node(script: str, payload: object) -> object:
 
 
 def snarkjs(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([node(), str(SNARKJS), *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+    return subprocess.run([node(), str(SNARKJS), *args], capture_output=True, text=True, cwd=cwd, timeout=600, check=False)

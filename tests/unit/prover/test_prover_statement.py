@@ -19,7 +19,7 @@ from prover.statement import (
 )
 
 # Two instruments, two scenarios (hand computation in the comments).
-EX = dict(marks=[50, 20], scenario_pnl=[[1, -5], [3, 4]], addons=[2, 3], im_factor_bps=15000)
+EX = {"marks": [50, 20], "scenario_pnl": [[1, -5], [3, 4]], "addons": [2, 3], "im_factor_bps": 15000}
 # q = [1, -2]: sum q m = 50 - 40 = 10; loss_0 = -(1*1 + -2*3) = 5; loss_1 = -(1*-5 + -2*4) = 13
 # worst = 13; addon = 1*2 + 2*3 = 8; requirement = 21
 
@@ -44,16 +44,16 @@ def test_worst_loss_is_floored_at_zero() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
-        (dict(q=[2**64, 0]), "q[0]"),
-        (dict(q=[0, -(2**64)]), "q[1]"),
-        (dict(cash=2**128), "cash"),
-        (dict(collateral=-1), "collateral"),
-        (dict(collateral=2**128), "collateral"),
-        (dict(q=[1]), "q"),
-        (dict(marks=[2**64, 0]), "marks[0]"),
-        (dict(addons=[-1, 0]), "addons[0]"),
-        (dict(im_factor_bps=9999), "im_factor_bps"),
-        (dict(scenario_pnl=[[1], [1, 2]]), "scenario_pnl[1]"),
+        ({"q": [2**64, 0]}, "q[0]"),
+        ({"q": [0, -(2**64)]}, "q[1]"),
+        ({"cash": 2**128}, "cash"),
+        ({"collateral": -1}, "collateral"),
+        ({"collateral": 2**128}, "collateral"),
+        ({"q": [1]}, "q"),
+        ({"marks": [2**64, 0]}, "marks[0]"),
+        ({"addons": [-1, 0]}, "addons[0]"),
+        ({"im_factor_bps": 9999}, "im_factor_bps"),
+        ({"scenario_pnl": [[1], [1, 2]]}, "scenario_pnl[1]"),
     ],
 )
 def test_bounds_name_the_field(kwargs: dict[str, object], field: str) -> None:
