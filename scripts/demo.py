@@ -1,101 +1,68 @@
-"""End-to-end demo on a local devnet: ``ape run demo --network ethereum:local:foundry``.
+"""``make demo`` / ``ape run demo``: the whole protocol through a May-2021-style crash on a devnet.
 
-Stage 1 (foundation): deploy the collateral token, vault and oracle, fund users, deposit,
-push real BTC/ETH prices from the 2021 history, read everything back and print a summary.
+Deploys every contract with the real Groth16 verifier, opens mixed portfolios (perps, futures,
+options; hedged and naked) with initial-margin proofs, replays the price path through signed
+oracle reports, posts risk epochs, proves every account each epoch (under-margined accounts
+cannot), liquidates them through the keeper's Dutch-auction fills after the grace window, and
+writes a report (tables, PNG plots, run manifest) to ``--out``.
 """
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 from pathlib import Path
 
 import click
-from ape import accounts, chain
 from ape.cli import ConnectedProviderCommand
-from ape.logging import logger
-from rich.console import Console
-from rich.table import Table
-
-from offchain.chain.deploy import (
-    COLLATERAL_DECIMALS,
-    PRICE_DECIMALS,
-    deploy_protocol,
-    feed_id,
-    fund_and_deposit,
-    push_price,
-)
-from offchain.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
-PRICE_FILES = {"BTC": "btc_usd_daily_2021.csv", "ETH": "eth_usd_daily_2021.csv"}
-
-
-def daily_close(asset: str, day: dt.date) -> float:
-    """The 2021 daily price of ``asset`` on ``day`` from ``data/prices/`` (see its ATTRIBUTION)."""
-    path = ROOT / "data" / "prices" / PRICE_FILES[asset]
-    with path.open(newline="") as fh:
-        for row in csv.DictReader(fh):
-            when = dt.datetime.fromtimestamp(int(row["timestamp"]) / 1000, tz=dt.timezone.utc).date()
-            if when == day:
-                return float(row["price"])
-    raise InputError("date", f"no {asset} price for {day.isoformat()} in {path.name} (2021 only)")
-
-
-def usd(units: int, decimals: int = COLLATERAL_DECIMALS) -> str:
-    return f"{units / 10**decimals:,.2f}"
 
 
 @click.command(cls=ConnectedProviderCommand)
-@click.option("--users", default=4, show_default=True, type=click.IntRange(1, 9), help="Funded user accounts.")
-@click.option("--date", "dates", multiple=True, default=["2021-05-12", "2021-05-19"], show_default=True,
-              help="Historical days whose BTC/ETH prices are pushed, in order (repeatable).")
-def cli(users: int, dates: tuple[str, ...]) -> None:
-    """Deploy, fund, deposit, push prices and print a summary."""
-    console = Console()
-    logger.set_level("WARNING")  # keep the summary readable: no per-transaction INFO lines
+@click.option("--scenario", "scenario_path", default=str(ROOT / "config" / "devnet-demo.json"), show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="Devnet scenario file.")
+@click.option("--out", "out_dir", default=str(ROOT / "out" / "demo"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Report folder (replaced atomically).")
+@click.option("--seed", default=None, type=int, help="Override the scenario's root seed.")
+def cli(scenario_path, out_dir, seed):
+    """Run the crash-and-liquidation scenario and write the report."""
+    from ape import chain
+    from ape.logging import logger
+    from rich.console import Console
+    from rich.table import Table
+
+    from offchain.chain.demo import UNIT, run_demo
+    from offchain.chain.pytest_plugin import zk_cache_dir
+    from offchain.chain.report import account_rows, write_report
+    from offchain.chain.scenario import load_scenario
+    from offchain.errors import InputError
+
+    console = Console(width=max(120, Console().width))
+    logger.set_level("WARNING")  # no per-transaction INFO lines
     try:
-        days = [dt.date.fromisoformat(d) for d in dates]
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--date") from exc
-    console.rule(f"zkmargin demo on chain {chain.chain_id}")
-    owner, *rest = accounts.test_accounts[: users + 1]
-    console.print("deploying token, vault, oracle ...")
-    d = deploy_protocol(owner)
-    deposits = [(i + 1) * 10_000 * 10**COLLATERAL_DECIMALS for i in range(users)]
-    for user, amount in zip(rest, deposits):
-        fund_and_deposit(d, [user], amount_units=amount)
-    console.print(f"funded and deposited for {users} users")
+        scenario = load_scenario(scenario_path)
+    except InputError as exc:
+        raise click.ClickException(f"{exc.field}: {exc.problem}") from exc
+    if seed is not None:
+        scenario = scenario.model_copy(update={"seed": seed})
+    console.rule(f"zkmargin demo: {scenario.name} (seed {scenario.seed}) on chain {chain.chain_id}")
+    rec = run_demo(scenario, zk_cache_dir(), log=console.print)
 
-    rounds = []
-    for day in days:
-        ts = chain.pending_timestamp
-        for asset in PRICE_FILES:
-            price = daily_close(asset, day)
-            rid = push_price(d, f"{asset}/USD", round(price, 2), ts)
-            rounds.append((day, asset, price, rid))
-        chain.pending_timestamp += 3600
-    console.print(f"pushed {len(rounds)} oracle updates")
-
-    contracts = Table(title="Contracts")
-    contracts.add_column("name"); contracts.add_column("address")
-    for name, addr in d.addresses().items():
-        contracts.add_row(name, addr)
-    console.print(contracts)
-
-    balances = Table(title="Vault balances (dUSDC)")
-    balances.add_column("account"); balances.add_column("wallet", justify="right"); balances.add_column("vault", justify="right")
-    for user in rest:
-        balances.add_row(str(user.address), usd(d.token.balanceOf(user)), usd(d.vault.balanceOf(user)))
-    balances.add_row("total", "", usd(d.vault.totalDeposits()))
-    console.print(balances)
-
-    prices = Table(title="Oracle (latest per feed, read back on-chain)")
-    for col in ("feed", "round", "answer (USD)", "updatedAt", "historical day"):
-        prices.add_column(col)
-    for asset in PRICE_FILES:
-        r = d.oracle.latestRound(feed_id(f"{asset}/USD"))
-        prices.add_row(f"{asset}/USD", str(r.roundId), usd(r.answer, PRICE_DECIMALS), str(r.updatedAt), days[-1].isoformat())
-    console.print(prices)
-    assert d.vault.totalDeposits() == d.token.balanceOf(d.vault.address) == sum(deposits)
-    console.print("[green]demo finished: vault accounting exact, oracle rounds read back[/green]")
+    console.print("[5/5] writing the report")
+    manifest = write_report(rec, out_dir, ROOT, int(chain.chain_id))
+    table = Table(title="Accounts after the crash")
+    for col in ("account", "deposit", "final balance", "status", "step", "fee", "shortfall"):
+        table.add_column(col, justify="left" if col in ("account", "status") else "right")
+    for r in account_rows(rec):
+        table.add_row(r["label"], f"{r['deposit_usd']:,.0f}", f"{r['final_balance_usd']:,.2f}", r["status"],
+                      str(r["liquidated_at_step"]), f"{r['fee_usd']:,.2f}", f"{r['shortfall_usd']:,.2f}")
+    console.print(table)
+    f = rec.final
+    console.print(
+        f"insurance fund {f['insurance_fund_initial'] / UNIT:,.2f} -> {f['insurance_fund'] / UNIT:,.2f} USD, "
+        f"protocol fees {f['protocol_fees'] / UNIT:,.2f} USD; vault holds {f['vault_token_balance'] / UNIT:,.2f} = "
+        f"balances {f['account_balances'] / UNIT:,.2f} + fund + fees: "
+        + ("[green]exact[/green]" if f["vault_token_balance"] == f["account_balances"] + f["insurance_fund"] + f["protocol_fees"]
+           else "[red]MISMATCH[/red]")
+    )
+    console.print(f"report: {out_dir} (manifest config hash {manifest['config_hash'][:12]}, "
+                  f"{rec.timings['total_s']:.0f} s, of which proving {rec.timings['proving_s'] + rec.timings['open_s']:.0f} s)")

@@ -36,16 +36,23 @@ STATE_VERSION = 1
 
 @dataclass
 class KeeperPolicy:
-    """How the keeper bids: the fraction of the remaining book per fill, the smallest discount
-    to mark it accepts, and the most it pays for one fill (collateral base units)."""
+    """How the keeper bids: the largest gross mark notional it takes in one fill (larger books are
+    sold in partial fills), the smallest discount to mark it accepts, and the most it pays for
+    one fill (collateral base units)."""
 
-    fill_fraction_wad: int = WAD
+    max_fill_notional_units: int = 2**255 - 1
     min_discount_bps: int = 0
     max_cost_units: int = 2**255 - 1
 
+    def fraction_wad(self, book_notional_units: int) -> int:
+        """The fraction of the remaining book to take: all of it if it fits in one fill."""
+        if book_notional_units <= self.max_fill_notional_units:
+            return WAD
+        return max(1, self.max_fill_notional_units * WAD // book_notional_units)
+
     def __post_init__(self) -> None:
-        if not 0 < self.fill_fraction_wad <= WAD:
-            raise InputError("fill_fraction_wad", f"must be in (0, 1e18], got {self.fill_fraction_wad}")
+        if self.max_fill_notional_units <= 0:
+            raise InputError("max_fill_notional_units", f"must be positive, got {self.max_fill_notional_units}")
         if not 0 <= self.min_discount_bps <= 10_000:
             raise InputError("min_discount_bps", f"must be in [0, 10000], got {self.min_discount_bps}")
 
@@ -163,13 +170,14 @@ class LiquidationKeeper:
         """The one action ``account`` needs now, from its on-chain state, or None."""
         auction = self.d.liquidation.getAuction(account)
         if auction.active:
-            positions, _ = self.d.liquidation.getBook(account)
+            positions, marks = self.d.liquidation.getBook(account)
             if int(auction.cash) == 0 and not any(int(x) for x in positions):
                 return ("finish", (account,))
-            discount = int(self.d.liquidation.discountBpsAt(account, int(self.chain.pending_timestamp)))
+            discount = int(self.d.liquidation.discountBpsAt(account, int(self.chain.blocks.head.timestamp)))
             if discount < self.policy.min_discount_bps:
                 return None
-            return ("bid", (account, self.policy.fill_fraction_wad, self.policy.max_cost_units))
+            notional = sum(abs(int(q) * int(m)) for q, m in zip(positions, marks))
+            return ("bid", (account, self.policy.fraction_wad(notional), self.policy.max_cost_units))
         if int(self.d.accounts.liquidationReason(account)) == 0:
             return None
         opening = self.book.get(account)

@@ -25,18 +25,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import TypeAdapter
 
 from offchain.chain.deploy import DEFAULT_FEEDS, Deployment, FeedParams, deploy_protocol, feed_id
 from offchain.chain.keeper import KeeperPolicy, LiquidationKeeper
+from offchain.chain.manifest import write_json_atomic
 from offchain.chain.operator import AccountBook, PrivateAccount, lots_vector, salt_from_seed
 from offchain.epoch import RiskEpoch, build_epoch, integer_figures
 from offchain.errors import DevnetError, InputError, ZkMarginError
 from offchain.instruments import Future, Option, Perp
+from offchain.instruments import Instrument as InstrumentModel
 from offchain.market import MarketState
 from offchain.protocol.oracle import PriceReport, sign_report, to_price_units
 from prover.statement import KIND_IM, KIND_INSOLVENCY, KIND_MM, Account, Epoch
 
 Instrument = Perp | Future | Option
+STATE_VERSION = 1
 
 
 class NotProvable(ZkMarginError):
@@ -131,6 +135,80 @@ class Protocol:
         cfg = preset_config(risk_config) if isinstance(risk_config, str) else risk_config
         return ScenarioSet(cfg, tuple(sorted({i.underlying for i in listing}))).size
 
+    # --- persistence (so separate ape scripts can share one deployment) ------------------
+    def save(self, state_dir: Path) -> None:
+        """Write ``deployment.json`` (addresses and settings), ``book.json`` and the latest epoch."""
+        from offchain.chain.deploy import write_registry
+        from offchain.epoch import instrument_json
+
+        state_dir = Path(state_dir)
+        cfg = self.risk_config.model_dump(mode="json") if hasattr(self.risk_config, "model_dump") else self.risk_config
+        write_json_atomic(state_dir / "deployment.json", {
+            "version": STATE_VERSION,
+            "chain_id": self.d.chain_id,
+            "owner": str(self.d.owner.address),
+            "contracts": self.d.addresses(),
+            "listing": [instrument_json(i) for i in self.listing],
+            "risk_config": cfg,
+            "grace_period_seconds": self.grace_period_seconds,
+            "seed": self.seed,
+            "zk": {"dir": str(self.keys.directory.parent), "n": self.keys.n, "s": self.keys.s},
+            "salts_spawned": self._salts.n_children_spawned if self._salts is not None else 0,
+            "reported": sorted(self.spots),
+        })
+        self.book.save(state_dir / "book.json")
+        if self.epoch is not None:
+            self.epoch.write(str(state_dir / "epochs" / f"epoch-{self.epoch.epoch_id}.json"))
+        write_registry(state_dir / "registry.json", self.d)
+
+    @classmethod
+    def attach(cls, state_dir: Path, owner: Any, reporters: Sequence[Any] | None = None) -> Protocol:
+        """Reconnect to a deployment saved by :meth:`save` on the connected chain."""
+        from ape import chain, project
+
+        from offchain.epoch import load_epoch
+        from offchain.margin.risk_matrix import RiskMatrixConfig
+        from offchain.validation import load_json
+        from prover.api import load_keys
+
+        state_dir = Path(state_dir)
+        path = state_dir / "deployment.json"
+        if not path.exists():
+            raise InputError(str(path), "no deployment here (run `ape run deploy` first)")
+        obj = load_json(str(path), field="deployment")
+        if obj.get("version") != STATE_VERSION:
+            raise InputError(f"{path}.version", f"expected {STATE_VERSION}, got {obj.get('version')!r}")
+        if int(obj["chain_id"]) != int(chain.chain_id):
+            raise DevnetError(f"{path} is for chain {obj['chain_id']}, connected to chain {chain.chain_id}")
+        addrs = obj["contracts"]
+        names = {"token": "MockStablecoin", "vault": "CollateralVault", "oracle": "PriceOracle", "epochs": "RiskEpochs",
+                 "accounts": "MarginAccounts", "liquidation": "Liquidation", "poseidon": "PoseidonSponge"}
+        try:
+            contracts = {k: getattr(project, v).at(addrs[k]) for k, v in names.items()}
+        except Exception as exc:  # ape raises ContractNotFoundError & co for a wrong chain or address
+            raise DevnetError(f"cannot attach to the contracts in {path}: {exc}") from exc
+        zk = obj["zk"]
+        keys = load_keys(zk["dir"], int(zk["n"]), int(zk["s"]))
+        verifier = _at_any(addrs["verifier"])
+        d = Deployment(chain_id=int(obj["chain_id"]), owner=owner, verifier=verifier, **contracts)
+        listing = TypeAdapter(list[InstrumentModel]).validate_python(
+            [{**i, "lot_size": float(i["lot_size"])} for i in obj["listing"]]
+        )
+        cfg = obj["risk_config"]
+        risk_config = RiskMatrixConfig.model_validate(cfg) if isinstance(cfg, dict) else cfg
+        salts = np.random.SeedSequence(int(obj["seed"]))
+        salts.spawn(int(obj.get("salts_spawned", 0)))  # never reuse a salt after a restart
+        p = cls(d=d, listing=list(listing), keys=keys, book=AccountBook.load(state_dir / "book.json"),
+                reporter_keys=[_private_key(r) for r in (reporters or [owner])], risk_config=risk_config,
+                grace_period_seconds=int(obj["grace_period_seconds"]), seed=int(obj["seed"]), _salts=salts)
+        current = int(d.epochs.currentEpochId())
+        epoch_file = state_dir / "epochs" / f"epoch-{current}.json"
+        if current and epoch_file.exists():
+            p.epoch = load_epoch(str(epoch_file))
+        for u in obj.get("reported", []):
+            p.spots[u] = int(d.oracle.latestRound(feed_id(f"{u}/USD")).answer) / 10**8
+        return p
+
     # --- chain time -----------------------------------------------------------------------
     @property
     def chain(self) -> Any:
@@ -142,9 +220,11 @@ class Protocol:
         return int(self.chain.blocks.head.timestamp)
 
     def advance(self, seconds: int) -> None:
-        """Move chain time forward by ``seconds`` and mine a block."""
-        self.chain.pending_timestamp = self.now() + int(seconds)
-        self.chain.mine()
+        """Move chain time forward by ``seconds`` and mine a block (anvil RPC, so it also works
+        through a plain node URL)."""
+        provider = self.chain.provider
+        provider.make_request("evm_setNextBlockTimestamp", [self.now() + int(seconds)])
+        provider.make_request("evm_mine", [])
 
     # --- oracle keeper --------------------------------------------------------------------
     def report_prices(self, prices: dict[str, float], observed_at: int | None = None) -> int:
@@ -153,20 +233,18 @@ class Protocol:
         ts = self.now() if observed_at is None else int(observed_at)
         for underlying, usd in sorted(prices.items()):
             fid = feed_id(f"{underlying}/USD")
-            rnd = self._next_round(fid)
+            rnd = self._next_round(underlying)
             report = PriceReport(fid, rnd, to_price_units(usd), ts)
             sigs = sign_report(report, self.reporter_keys, int(self.chain.chain_id), str(d.oracle.address))
             d.oracle.submitReport(report.as_tuple(), sigs, sender=d.owner)
             self.spots[underlying] = float(usd)
         return int(d.oracle.globalRound())
 
-    def _next_round(self, fid: bytes) -> int:
-        from ape.exceptions import ContractLogicError
-
-        try:
-            return int(self.d.oracle.latestRound(fid).roundId) + 1
-        except ContractLogicError:  # Oracle_NoData: the feed's first report
-            return 1
+    def _next_round(self, underlying: str) -> int:
+        """The next round of ``underlying``'s feed (the oracle's own count once it has data)."""
+        if underlying not in self.spots:
+            return 1  # no report through this object yet: the feed's first round
+        return int(self.d.oracle.latestRound(feed_id(f"{underlying}/USD")).roundId) + 1
 
     # --- risk keeper ----------------------------------------------------------------------
     def market(self, vols: dict[str, float], rate: float = 0.0, timestamp: int | None = None) -> MarketState:
@@ -225,45 +303,71 @@ class Protocol:
         words, _ = sp.evm()
         return self.d.accounts.submitProof(acct.address, self._require_epoch().epoch_id, kind, b, words, sender=self.d.owner)
 
-    def prove_all(self, kind: int = KIND_MM) -> dict[str, str]:
-        """Try to prove every open, not-liquidating account; ``{address: "proved" | "not provable" | "closed"}``."""
+    def prove_all(self, kind: int = KIND_MM, processes: int | None = None) -> dict[str, str]:
+        """Prove every open account that has no proof for the current epoch yet, the proofs made
+        in parallel; ``{address: "proved" | "already proven" | "not provable" | "closed"}``.
+        Idempotent: a second call (or a restarted prover) sends nothing new."""
+        from prover.api import ProofRequest, prove_many
+
+        epoch = self._require_epoch()
+        stmt_epoch = self._statement_epoch()
         out: dict[str, str] = {}
+        todo: list[tuple[PrivateAccount, int]] = []
         for acct in self.book:
-            if int(self.d.accounts.commitmentOf(acct.address)) == 0 or self.d.accounts.accountState(acct.address).inLiquidation:
+            state = self.d.accounts.accountState(acct.address)
+            if int(self.d.accounts.commitmentOf(acct.address)) == 0 or state.inLiquidation:
                 out[acct.address] = "closed"
-                continue
-            try:
-                self.prove(acct.address, kind)
-                out[acct.address] = "proved"
-            except NotProvable:
-                out[acct.address] = "not provable"
+            elif kind != KIND_INSOLVENCY and int(state.provenEpoch) >= epoch.epoch_id:
+                out[acct.address] = "already proven"
+            else:
+                b = int(self.d.vault.balanceOf(acct.address))
+                if holds(kind, self.figures(acct.address, kind, b).excess):
+                    todo.append((acct, b))
+                else:
+                    out[acct.address] = "not provable"
+        requests = [ProofRequest(stmt_epoch, Account.create(a.q, a.cash, a.salt), kind, int(a.address, 16), b) for a, b in todo]
+        for (acct, b), sp in zip(todo, prove_many(self.keys, requests, processes=processes) if requests else []):
+            words, _ = sp.evm()
+            self.d.accounts.submitProof(acct.address, epoch.epoch_id, kind, b, words, sender=self.d.owner)
+            out[acct.address] = "proved"
         return out
 
     def open_account(self, user: Any, holdings: dict[str, int], deposit_units: int, label: str = "") -> PrivateAccount:
         """Fund and deposit for ``user``, buy ``holdings`` (symbol -> signed lots) at the epoch marks,
         and register the commitment with an IM proof."""
-        from prover.api import prove_solvency
+        return self.open_accounts([(user, holdings, deposit_units, label)])[0]
+
+    def open_accounts(self, specs: Sequence[tuple[Any, dict[str, int], int, str]], processes: int | None = None) -> list[PrivateAccount]:
+        """:meth:`open_account` for many ``(user, holdings, deposit_units, label)``, the IM proofs
+        made in parallel. Every account is checked before anything is sent."""
+        from prover.api import ProofRequest, prove_many
 
         d, epoch = self.d, self._require_epoch()
-        if deposit_units <= 0:
-            raise InputError("deposit_units", f"must be positive, got {deposit_units}")
-        q = lots_vector(self.book.instruments, holdings)
-        cash = -sum(qi * mi for qi, mi in zip(q, epoch.marks))  # spot-like: pay the mark for each lot
         assert self._salts is not None
-        salt = salt_from_seed(self._salts.spawn(1)[0])
-        acct = PrivateAccount(str(user.address), q, cash, salt, label)
-        d.token.mint(user, deposit_units, sender=d.owner)
-        d.token.approve(d.vault.address, deposit_units, sender=user)
-        d.vault.deposit(deposit_units, sender=user)
-        b = int(d.vault.balanceOf(user))
-        fig = integer_figures(epoch, q, cash, b, KIND_IM)
-        if not holds(KIND_IM, fig.excess):
-            raise NotProvable(acct.address, KIND_IM, fig.equity, fig.requirement)
-        sp = prove_solvency(self.keys, self._statement_epoch(), Account.create(q, cash, salt), KIND_IM, int(acct.address, 16), b)
-        words, _ = sp.evm()
-        d.accounts.updateCommitment(acct.commitment(), epoch.epoch_id, b, words, sender=user)
-        self.book.put(acct)
-        return acct
+        opened: list[tuple[Any, PrivateAccount, int]] = []
+        for k, (user, holdings, deposit_units, label) in enumerate(specs):
+            if deposit_units <= 0:
+                raise InputError(f"accounts[{k}].deposit_units", f"must be positive, got {deposit_units}")
+            q = lots_vector(self.book.instruments, holdings)
+            cash = -sum(qi * mi for qi, mi in zip(q, epoch.marks))  # spot-like: pay the mark for each lot
+            b = int(d.vault.balanceOf(user)) + deposit_units
+            excess = integer_figures(epoch, q, cash, b, KIND_IM).excess
+            if not holds(KIND_IM, excess):
+                fig = integer_figures(epoch, q, cash, b, KIND_MM)
+                raise NotProvable(str(user.address), KIND_IM, fig.equity, fig.requirement * epoch.im_factor_bps // 10_000)
+            salt = salt_from_seed(self._salts.spawn(1)[0])
+            opened.append((user, PrivateAccount(str(user.address), q, cash, salt, label), b))
+        stmt = self._statement_epoch()
+        requests = [ProofRequest(stmt, Account.create(a.q, a.cash, a.salt), KIND_IM, int(a.address, 16), b) for _, a, b in opened]
+        proofs = prove_many(self.keys, requests, processes=processes)
+        for (user, acct, b), sp, (_, _, deposit_units, _) in zip(opened, proofs, specs):
+            d.token.mint(user, deposit_units, sender=d.owner)
+            d.token.approve(d.vault.address, deposit_units, sender=user)
+            d.vault.deposit(deposit_units, sender=user)
+            words, _ = sp.evm()
+            d.accounts.updateCommitment(acct.commitment(), epoch.epoch_id, b, words, sender=user)
+            self.book.put(acct)
+        return [a for _, a, _ in opened]
 
     def prove_insolvency(self, user: Any) -> Any:
         """The operator proves ``equity - requirement < 0`` so the account is liquidatable at once."""
@@ -292,6 +396,13 @@ class Protocol:
         out["insurance"] = int(v.insuranceFund())
         out["fees"] = int(v.protocolFees())
         return out
+
+
+def _at_any(address: str) -> Any:
+    """A contract handle by address (ape fetches the type from its local cache or the project)."""
+    from ape import Contract
+
+    return Contract(address)
 
 
 def _private_key(account: Any) -> str:
