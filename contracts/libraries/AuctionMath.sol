@@ -43,4 +43,39 @@ library AuctionMath {
         cost = value - int256(discount);
         fee = gross * feeBps / BPS;
     }
+
+    /// @notice Take `fractionWad` of the book `(positions, cash)` valued at `marks`: `lots[i]` and
+    ///         `cashTaken` are the slices of each amount, `value = cashTaken + sum lots_i * m_i`,
+    ///         `gross = sum |lots_i| * |m_i|`; `positions` is updated in place to the remainder;
+    ///         `empty` says the book is empty afterwards, `nonzero` that the fill takes anything.
+    function takeSlice(int256[] memory positions, int256 cash, int256[] memory marks, uint256 fractionWad)
+        internal
+        pure
+        returns (int256[] memory lots, int256 cashTaken, int256 value, uint256 gross, bool empty, bool nonzero)
+    {
+        uint256 n = positions.length;
+        lots = new int256[](n);
+        cashTaken = slice(cash, fractionWad);
+        value = cashTaken;
+        empty = cash == cashTaken;
+        nonzero = cashTaken != 0;
+        for (uint256 i = 0; i < n; ++i) {
+            int256 qi = positions[i];
+            if (qi == 0) continue;
+            int256 x = slice(qi, fractionWad);
+            if (x != 0) {
+                nonzero = true;
+                int256 m = marks[i];
+                lots[i] = x;
+                value += x * m;
+                gross += _abs(x) * _abs(m);
+                positions[i] = qi - x;
+            }
+            if (qi != x) empty = false;
+        }
+    }
+
+    function _abs(int256 x) private pure returns (uint256) {
+        return x >= 0 ? uint256(x) : uint256(-x);
+    }
 }

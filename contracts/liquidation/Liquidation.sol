@@ -207,35 +207,17 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
 
     /// @dev Removes `fractionWad` of the remaining book of `account` and values it at the marks.
     function _takeSlice(Auction storage a, address account, uint256 fractionWad) private returns (Fill memory f) {
-        int256[] storage pos = _positions[account];
-        int256[] storage mk = _marks[account];
-        uint256 n = a.numInstruments;
-        f.lots = new int256[](n);
+        int256[] memory pos = _positions[account];
         int256 cash = a.cash;
-        f.cashTaken = AuctionMath.slice(cash, fractionWad);
-        a.cash = cash - f.cashTaken;
-        int256 value = f.cashTaken;
-        uint256 gross = 0;
-        bool empty = cash == f.cashTaken;
-        bool nonzero = f.cashTaken != 0;
-        for (uint256 i = 0; i < n; ++i) {
-            int256 qi = pos[i];
-            if (qi == 0) continue;
-            int256 x = AuctionMath.slice(qi, fractionWad);
-            if (x != 0) {
-                nonzero = true;
-                int256 m = mk[i];
-                f.lots[i] = x;
-                value += x * m;
-                gross += _abs(x) * _abs(m);
-                pos[i] = qi - x;
-            }
-            if (qi != x) empty = false;
-        }
+        bool nonzero;
+        (f.lots, f.cashTaken, f.value, f.gross, f.empty, nonzero) =
+            AuctionMath.takeSlice(pos, cash, _marks[account], fractionWad);
         if (!nonzero) revert Liquidation_EmptyFill();
-        f.value = value;
-        f.gross = gross;
-        f.empty = empty;
+        a.cash = cash - f.cashTaken;
+        int256[] storage stored = _positions[account];
+        for (uint256 i = 0; i < pos.length; ++i) {
+            if (f.lots[i] != 0) stored[i] = pos[i];
+        }
     }
 
     /// @inheritdoc ILiquidation
@@ -267,7 +249,4 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
         emit AuctionParamsSet(p);
     }
 
-    function _abs(int256 x) private pure returns (uint256) {
-        return x >= 0 ? uint256(x) : uint256(-x);
-    }
 }

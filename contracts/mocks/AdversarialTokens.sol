@@ -32,6 +32,17 @@ contract ReentrantToken is ERC20 {
         _mint(to, amount);
     }
 
+    /// @notice Make this token contract call `target` (not reentrant: used to set it up as a vault account).
+    function execute(address target_, bytes calldata data) external returns (bytes memory) {
+        (bool ok, bytes memory ret) = target_.call(data);
+        if (!ok) {
+            assembly {
+                revert(add(ret, 32), mload(ret))
+            }
+        }
+        return ret;
+    }
+
     /// @notice Arm (non-empty payload) or disarm the reentrant call.
     function arm(address target_, bytes calldata payload_) external {
         target = target_;

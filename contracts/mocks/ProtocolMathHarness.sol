@@ -32,6 +32,24 @@ contract ProtocolMathHarness {
         return AuctionMath.fillTerms(value, gross, dBps, feeBps);
     }
 
+    /// @notice `AuctionMath.takeSlice`, returning the remaining positions too.
+    function takeSlice(int256[] memory positions, int256 cash, int256[] memory marks, uint256 fractionWad)
+        external
+        pure
+        returns (
+            int256[] memory lots,
+            int256 cashTaken,
+            int256 value,
+            uint256 gross,
+            bool empty,
+            bool nonzero,
+            int256[] memory remaining
+        )
+    {
+        (lots, cashTaken, value, gross, empty, nonzero) = AuctionMath.takeSlice(positions, cash, marks, fractionWad);
+        remaining = positions;
+    }
+
     /// @notice `ShareMath.sharesForDeposit`.
     function sharesForDeposit(uint256 amount, uint256 assets, uint256 shares) external pure returns (uint256) {
         return ShareMath.sharesForDeposit(amount, assets, shares);

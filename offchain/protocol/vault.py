@@ -106,7 +106,7 @@ class VaultModel:
         if amount > available:
             raise InsufficientBalance(src, amount, available)
         s = shares_for_withdrawal(amount, self.pool_units, self.pool_shares)
-        self.shares[src] -= s
+        self.shares[src] = self.shares.get(src, 0) - s
         self.shares[dst] = self.shares.get(dst, 0) + s
 
     def collect_fee(self, account: str, amount: int, protocol_share_bps: int) -> tuple[int, int, int]:

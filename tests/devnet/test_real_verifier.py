@@ -1,0 +1,187 @@
+"""The protocol with the generated Groth16 verifier (n = 2, S = 3) and real proofs, and the gas report.
+
+Proofs come from ``prover.api`` with the deterministic devnet keys (the committed
+``contracts/verifiers/SolvencyVerifierN2S3.sol`` matches them). A handful of proofs only: each
+takes about a second.
+
+The gas of every external function is measured here and compared with the committed report
+``gas/gas-report.json`` (within 2%: proofs and signatures change a few calldata bytes per run);
+``ZKMARGIN_UPDATE_GAS=1`` rewrites ``gas/gas-report.json`` and ``gas/gas-report.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from ape import reverts
+from conftest import ADDONS, AUCTION, BTC, GRACE, IM_BPS, MARKS, PNL, UNIT, Env
+
+from offchain.chain.deploy import deploy_protocol
+from offchain.protocol.auction import WAD
+from offchain.protocol.oracle import PriceReport, sign_report, to_price_units
+from prover.api import devnet_setup, prove_solvency
+from prover.field import R
+from prover.statement import KIND_IM, KIND_INSOLVENCY, KIND_MM, Account, Epoch
+
+GAS_DIR = Path(__file__).resolve().parents[2] / "gas"
+TARGETS = {
+    "MarginAccounts.submitProof (MM, real verifier)": 250_000,
+    "PriceOracle.submitReport (2 of 3 signatures)": 80_000,
+    "CollateralVault.deposit (repeat)": 70_000,
+    "Liquidation.bid (partial fill)": 300_000,
+}
+GAS: dict[str, int] = {}
+
+
+def record(name, receipt):
+    GAS[name] = int(receipt.gas_used)
+    return receipt
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    return devnet_setup(2, 3, tmp_path_factory.mktemp("zk"))
+
+
+@pytest.fixture(scope="module")
+def real(project, proto_owner, chain, accounts):
+    verifier = project.SolvencyVerifierN2S3.deploy(sender=proto_owner)
+    d = deploy_protocol(proto_owner, verifier=verifier, grace_period_seconds=GRACE, auction=AUCTION)
+    e = Env(d, chain, accounts)
+    e.post_epoch(1)
+    return e
+
+
+def _epoch(env, eid, marks=MARKS, pnl=PNL):
+    return Epoch.create(eid, IM_BPS, marks, pnl, ADDONS)
+
+
+def _prove(keys, env, eid, account, user, kind, collateral, marks=MARKS, pnl=PNL):
+    sp = prove_solvency(keys, _epoch(env, eid, marks, pnl), account, kind=kind, address=int(str(user.address), 16),
+                        collateral=collateral)
+    words, inputs = sp.evm()
+    assert inputs[1] == env.digest(eid)
+    return words
+
+
+def test_real_proofs_end_to_end_and_gas(real, keys, users, accounts, project):
+    env, d = real, real.d
+    alice, bob, bidder, other = users[0], users[1], users[6], users[2]
+    # ---- vault and oracle
+    d.token.mint(alice, 10_000 * UNIT, sender=env.owner)
+    d.token.approve(d.vault.address, 2**255, sender=alice)
+    record("CollateralVault.deposit (first)", d.vault.deposit(1_000 * UNIT, sender=alice))
+    record("CollateralVault.deposit (repeat)", d.vault.deposit(500 * UNIT, sender=alice))
+    for u in (bob, bidder, other):
+        env.fund(u, 2_000 * UNIT)
+    d.token.mint(env.owner, 1_000 * UNIT, sender=env.owner)
+    d.token.approve(d.vault.address, 2**255, sender=env.owner)
+    record("CollateralVault.fundInsurance", d.vault.fundInsurance(100 * UNIT, sender=env.owner))
+    record("CollateralVault.withdraw (flat account)", d.vault.withdraw(100 * UNIT, other, sender=other))
+    signers = sorted([accounts[i] for i in (7, 8, 9)], key=lambda a: int(str(a.address), 16))
+    for s in signers:
+        record("PriceOracle.setReporter", d.oracle.setReporter(s, True, sender=env.owner))
+    for t in (1, 2, 3):
+        record("PriceOracle.setThreshold", d.oracle.setThreshold(t, sender=env.owner))
+        env.chain.pending_timestamp = int(env.chain.blocks.head.timestamp) + 1
+        last = int(d.oracle.latestRound(BTC).roundId)
+        rep = PriceReport(BTC, last + 1, to_price_units(30_000 + t), int(env.chain.pending_timestamp))
+        sigs = sign_report(rep, [a.private_key for a in signers[:t]], d.chain_id, str(d.oracle.address))
+        record(f"PriceOracle.submitReport ({t} of 3 signatures)" if t != 1 else "PriceOracle.submitReport (1 signature)",
+               d.oracle.submitReport(rep.as_tuple(), sigs, sender=bidder))
+    d.oracle.setThreshold(1, sender=env.owner)
+    env.chain.pending_timestamp = int(env.chain.blocks.head.timestamp) + 1
+    record("PriceOracle.pushPrice", d.oracle.pushPrice(BTC, to_price_units(30_010), env.chain.pending_timestamp,
+                                                     sender=env.owner))
+    record("PriceOracle.configureFeed", d.oracle.configureFeed(BTC, (True, False, False, 172_800, 3_600, 5_000, 1, 10**15),
+                                                             sender=env.owner))
+    # ---- an IM proof opens alice's account, an MM proof keeps it fresh
+    acc_a = Account.create([10, -5], -200 * UNIT, 123456789)
+    b = int(d.vault.balanceOf(alice))
+    words = _prove(keys, env, 1, acc_a, alice, KIND_IM, b)
+    record("MarginAccounts.updateCommitment (IM, real verifier)",
+           d.accounts.updateCommitment(acc_a.commitment(), 1, b, words, sender=alice))
+    assert d.accounts.commitmentOf(alice) == acc_a.commitment()
+    acc_b = Account.create([-100, 0], 3_000 * UNIT, 987654321)
+    bb = int(d.vault.balanceOf(bob))
+    d.accounts.updateCommitment(acc_b.commitment(), 1, bb, _prove(keys, env, 1, acc_b, bob, KIND_IM, bb), sender=bob)
+    record("RiskEpochs.postEpoch (n=2, S=3)", env.post_epoch(2))
+    mm = _prove(keys, env, 2, acc_a, alice, KIND_MM, b)
+    # the proof is bound to alice: submitted for bob it fails
+    with reverts(d.accounts.Accounts_InvalidProof):
+        d.accounts.submitProof(bob, 2, KIND_MM, b, mm, sender=bidder)
+    bad = list(mm)
+    bad[0] = (bad[0] + 1) % (2**256)
+    with reverts():  # a corrupted point: a Verifier_* revert or a failed pairing
+        d.accounts.submitProof(alice, 2, KIND_MM, b, bad, sender=bidder)
+    record("MarginAccounts.submitProof (MM, real verifier)", d.accounts.submitProof(alice, 2, KIND_MM, b, mm, sender=bidder))
+    with reverts(d.accounts.Accounts_ProofReplayed):
+        d.accounts.submitProof(alice, 2, KIND_MM, b, mm, sender=bidder)
+    with reverts(d.accounts.Accounts_InputNotInField, index=4):
+        d.accounts.submitProof(alice, 2, KIND_MM, R, mm, sender=bidder)
+    # ---- withdrawal with an IM proof of the post-withdrawal balance
+    wproof = _prove(keys, env, 2, acc_a, alice, KIND_IM, b - 300 * UNIT)
+    record("MarginAccounts.withdraw (IM, real verifier)",
+           d.accounts.withdraw(300 * UNIT, alice, 2, b - 300 * UNIT, wproof, sender=alice))
+    assert d.vault.balanceOf(alice) == b - 300 * UNIT
+    # ---- a price shock: bob's short is insolvent, the operator proves it, he is liquidated at once
+    marks3 = [int(m * 1.6) for m in MARKS]
+    pnl3 = [[int(x * 1.6) for x in r] for r in PNL]
+    env.post_epoch(3, marks=marks3, pnl=pnl3)
+    ins = _prove(keys, env, 3, acc_b, bob, KIND_INSOLVENCY, bb, marks3, pnl3)
+    record("MarginAccounts.submitProof (insolvency, real verifier)",
+           d.accounts.submitProof(bob, 3, KIND_INSOLVENCY, bb, ins, sender=env.owner))
+    assert d.accounts.liquidationReason(bob) == 2
+    record("Liquidation.startLiquidation (n=2, opens the commitment)",
+           d.liquidation.startLiquidation(bob, acc_b.q, acc_b.cash, acc_b.salt, marks3, sender=bidder))
+    record("Liquidation.bid (partial fill)", d.liquidation.bid(bob, WAD // 2, 10**30, sender=bidder))
+    record("Liquidation.bid (final fill)", d.liquidation.bid(bob, WAD, 10**30, sender=bidder))
+    record("Liquidation.finishLiquidation", d.liquidation.finishLiquidation(bob, sender=bidder))
+    assert d.accounts.commitmentOf(bob) == 0
+    assert int(d.token.balanceOf(d.vault.address)) == int(d.vault.totalDeposits()) + int(d.vault.insuranceFund()) + int(
+        d.vault.protocolFees())
+    # ---- setters
+    record("MarginAccounts.setGracePeriod", d.accounts.setGracePeriod(GRACE, sender=env.owner))
+    record("Liquidation.setAuctionParams", d.liquidation.setAuctionParams(AUCTION.as_tuple(), sender=env.owner))
+    record("RiskEpochs.setRiskKeeper", d.epochs.setRiskKeeper(env.owner, sender=env.owner))
+    record("RiskEpochs.setDigestCheck", d.epochs.setDigestCheck(True, sender=env.owner))
+    record("RiskEpochs.postEpoch (n=2, S=3, digest recomputed on-chain)", env.post_epoch(4))
+    d.epochs.setDigestCheck(False, sender=env.owner)
+    marks8 = [1_000_000 * (i + 1) for i in range(8)]
+    pnl8 = [[(-1) ** s * 10_000 * (i + s) for s in range(15)] for i in range(8)]
+    record("RiskEpochs.postEpoch (n=8, S=15)", env.post_epoch(5, marks=marks8, pnl=pnl8, addons=[7] * 8))
+    d.epochs.setDigestCheck(True, sender=env.owner)
+    record("RiskEpochs.postEpoch (n=8, S=15, digest recomputed on-chain)",
+           env.post_epoch(6, marks=marks8, pnl=pnl8, addons=[7] * 8))
+    record("CollateralVault.setGuardian", d.vault.setGuardian(accounts[5], sender=env.owner))
+    record("CollateralVault.pause", d.vault.pause(sender=accounts[5]))
+    record("CollateralVault.unpause", d.vault.unpause(sender=env.owner))
+    record("CollateralVault.withdrawFees", d.vault.withdrawFees(int(d.vault.protocolFees()), env.owner, sender=env.owner))
+    record("PriceOracle.resetCircuitBreaker", d.oracle.resetCircuitBreaker(BTC, sender=env.owner))
+    _report()
+
+
+def _report():
+    path = GAS_DIR / "gas-report.json"
+    data = {"note": "gas used per transaction (21k base and calldata included), anvil, solc 0.8.28 optimizer 200 runs",
+            "targets": TARGETS, "gas": dict(sorted(GAS.items()))}
+    if os.environ.get("ZKMARGIN_UPDATE_GAS") == "1":
+        GAS_DIR.mkdir(exist_ok=True)
+        path.write_text(json.dumps(data, indent=1) + "\n")
+        lines = ["# Gas report", "", "Gas used per transaction (21,000 base and calldata included) on anvil, "
+                 "solc 0.8.28 (optimizer, 200 runs, cancun). Produced by `tests/devnet/test_real_verifier.py` "
+                 "with `ZKMARGIN_UPDATE_GAS=1`; the test fails when a figure moves by more than 2%.", "",
+                 "| function | gas | target |", "|---|---:|---:|"]
+        for name, gas in sorted(GAS.items()):
+            t = TARGETS.get(name)
+            mark = "" if t is None else (f"<= {t:,} {'met' if gas <= t else '**missed**'}")
+            lines.append(f"| `{name}` | {gas:,} | {mark} |")
+        (GAS_DIR / "gas-report.md").write_text("\n".join(lines) + "\n")
+        return
+    committed = json.loads(path.read_text())["gas"]
+    assert set(committed) == set(GAS), "gas/gas-report.json lists other functions: ZKMARGIN_UPDATE_GAS=1"
+    for name, gas in GAS.items():
+        assert abs(gas - committed[name]) <= max(500, committed[name] // 50), (name, gas, committed[name])
