@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {GuardianPausable} from "../libraries/GuardianPausable.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 
 /// @title PriceOracle
@@ -10,8 +10,10 @@ import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 ///         of reporters, with per-feed bounds, report-age and heartbeat checks, a deviation bound
 ///         that trips a circuit breaker, and strictly increasing rounds.
 /// @dev Every accepted report also advances `globalRound`, the oracle-wide round number that a
-///      risk epoch refers to ("the oracle state after global round g").
-contract PriceOracle is IPriceOracle, EIP712, GuardianPausable {
+///      risk epoch refers to ("the oracle state after global round g"). The pause switch is per
+///      feed: the guardian trips a feed's circuit breaker (`haltFeed`), the owner resets it.
+///      Gas: a feed's configuration is one slot; the signer counters and `globalRound` share one.
+contract PriceOracle is IPriceOracle, EIP712, Ownable {
     /// @notice Decimals of every answer (USD prices with 8 decimals, as Chainlink USD feeds).
     uint8 public constant PRICE_DECIMALS = 8;
     /// @notice Basis-point denominator of the deviation bound.
@@ -34,13 +36,31 @@ contract PriceOracle is IPriceOracle, EIP712, GuardianPausable {
     uint64 public threshold;
     /// @inheritdoc IPriceOracle
     uint64 public globalRound;
+    /// @notice May halt feeds (trip their circuit breakers).
+    address public guardian;
 
     mapping(bytes32 feedId => FeedConfig) private _config;
     mapping(bytes32 feedId => Packed) private _latest;
     mapping(bytes32 feedId => mapping(uint64 roundId => Packed)) private _history;
 
     /// @param owner_ The account that manages reporters, the threshold and feeds.
-    constructor(address owner_) EIP712("zkmargin PriceOracle", "1") GuardianPausable(owner_) {}
+    constructor(address owner_) EIP712("zkmargin PriceOracle", "1") Ownable(owner_) {}
+
+    /// @inheritdoc IPriceOracle
+    function setGuardian(address guardian_) external onlyOwner {
+        guardian = guardian_;
+        emit GuardianSet(guardian_);
+    }
+
+    /// @inheritdoc IPriceOracle
+    function haltFeed(bytes32 feedId) external {
+        if (msg.sender != guardian && msg.sender != owner()) revert Oracle_NotGuardian(msg.sender);
+        FeedConfig storage c = _config[feedId];
+        if (!c.enabled) revert Oracle_UnknownFeed(feedId);
+        c.tripped = true;
+        Packed memory last = _latest[feedId];
+        emit CircuitBreakerTripped(feedId, last.roundId, last.answer, last.answer);
+    }
 
     /// @inheritdoc IPriceOracle
     function decimals() external pure returns (uint8) {
@@ -80,8 +100,7 @@ contract PriceOracle is IPriceOracle, EIP712, GuardianPausable {
     /// @inheritdoc IPriceOracle
     function configureFeed(bytes32 feedId, FeedConfig calldata config) external onlyOwner {
         if (
-            config.minPrice <= 0 || config.maxPrice < config.minPrice || config.maxPrice > type(int128).max
-                || config.maxDeviationBps > BPS || config.heartbeatSeconds == 0 || config.maxReportAgeSeconds == 0
+            config.minPrice <= 0 || config.maxPrice < config.minPrice || config.maxDeviationBps > BPS || config.heartbeatSeconds == 0 || config.maxReportAgeSeconds == 0
         ) revert Oracle_BadFeedConfig(feedId);
         FeedConfig memory c = config;
         // keep the breaker state: reconfiguring is not a reset
@@ -108,10 +127,7 @@ contract PriceOracle is IPriceOracle, EIP712, GuardianPausable {
     }
 
     /// @inheritdoc IPriceOracle
-    function submitReport(PriceReport calldata report, Signature[] calldata signatures)
-        external
-        whenNotPaused
-        returns (uint64)
+    function submitReport(PriceReport calldata report, Signature[] calldata signatures) external returns (uint64)
     {
         uint256 t = threshold;
         if (signatures.length < t || t == 0) revert Oracle_NotEnoughSignatures(signatures.length, t);
@@ -135,7 +151,7 @@ contract PriceOracle is IPriceOracle, EIP712, GuardianPausable {
     }
 
     /// @inheritdoc IPriceOracle
-    function pushPrice(bytes32 feedId, int256 answer, uint64 updatedAt) external whenNotPaused returns (uint64 roundId) {
+    function pushPrice(bytes32 feedId, int256 answer, uint64 updatedAt) external returns (uint64 roundId) {
         if (!isReporter[msg.sender]) revert Oracle_Unauthorized(msg.sender);
         if (threshold != 1) revert Oracle_NotEnoughSignatures(1, threshold);
         roundId = _latest[feedId].roundId + 1;
@@ -174,8 +190,7 @@ contract PriceOracle is IPriceOracle, EIP712, GuardianPausable {
         _history[feedId][round] = p;
         g = globalRound + 1;
         globalRound = g;
-        emit PriceUpdated(feedId, round, price, observedAt, reporter);
-        emit GlobalRound(g, feedId, round);
+        emit PriceUpdated(feedId, round, price, observedAt, reporter, g);
     }
 
     /// @inheritdoc IPriceOracle

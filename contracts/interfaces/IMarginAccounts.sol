@@ -11,8 +11,13 @@ interface IMarginAccounts {
         bool inLiquidation;
     }
 
-    /// @notice Proof kinds (public input `kind`).
-    /// 0 = maintenance margin, 1 = initial margin, 2 = insolvency.
+    /// @notice One proof of a batch (`submitProofs`); kinds: 0 = MM, 1 = IM, 2 = insolvency.
+    struct ProofSubmission {
+        address account;
+        uint8 kind;
+        uint256 collateral;
+        uint256[8] proof;
+    }
 
     /// @notice Emitted for every accepted proof.
     event ProofAccepted(
@@ -70,6 +75,9 @@ interface IMarginAccounts {
     function updateCommitment(uint256 newCommitment, uint64 epochId, uint256 collateral, uint256[8] calldata proof) external;
     /// @notice Submit an MM (0), IM (1) or insolvency (2) proof for `account` and the current epoch.
     function submitProof(address account, uint64 epochId, uint8 kind, uint256 collateral, uint256[8] calldata proof) external;
+    /// @notice Submit many proofs for the current epoch in one transaction (the keeper's per-epoch round);
+    ///         reverts as a whole if any of them is rejected.
+    function submitProofs(uint64 epochId, ProofSubmission[] calldata batch) external;
     /// @notice Withdraw with an IM proof of the post-withdrawal collateral `collateral`.
     function withdraw(uint256 amount, address to, uint64 epochId, uint256 collateral, uint256[8] calldata proof) external;
     /// @notice Whether `account` can be liquidated now; reason 1 = no fresh proof after the grace window,

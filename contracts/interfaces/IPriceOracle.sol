@@ -37,8 +37,8 @@ interface IPriceOracle {
         uint32 heartbeatSeconds; // max age of the latest price for checked reads
         uint32 maxReportAgeSeconds; // max age of a report when it is submitted
         uint16 maxDeviationBps; // 0 disables the deviation bound
-        int256 minPrice; // inclusive bounds, 8 decimals
-        int256 maxPrice;
+        int64 minPrice; // inclusive bounds, 8 decimals (the whole config is one storage slot)
+        int64 maxPrice;
     }
 
     /// @notice Emitted when `reporter` joins (true) or leaves (false) the signer set.
@@ -47,10 +47,12 @@ interface IPriceOracle {
     event ThresholdSet(uint256 threshold);
     /// @notice Emitted when a feed is configured.
     event FeedConfigured(bytes32 indexed feedId, FeedConfig config);
-    /// @notice Emitted for every accepted price; `globalRound` counts accepted reports over all feeds.
-    event PriceUpdated(bytes32 indexed feedId, uint64 indexed roundId, int256 answer, uint64 updatedAt, address reporter);
-    /// @notice Emitted with every accepted price: the oracle-wide round it created.
-    event GlobalRound(uint64 indexed globalRound, bytes32 indexed feedId, uint64 roundId);
+    /// @notice Emitted for every accepted price; `globalRound` is the oracle-wide round it created.
+    event PriceUpdated(
+        bytes32 indexed feedId, uint64 indexed roundId, int256 answer, uint64 updatedAt, address reporter, uint64 globalRound
+    );
+    /// @notice Emitted when the guardian changes.
+    event GuardianSet(address indexed guardian);
     /// @notice Emitted when a report deviates more than the bound: the price is not stored and the feed halts.
     event CircuitBreakerTripped(bytes32 indexed feedId, uint64 round, int256 price, int256 lastPrice);
     /// @notice Emitted when the owner resets a tripped feed.
@@ -78,6 +80,8 @@ interface IPriceOracle {
     error Oracle_UnknownFeed(bytes32 feedId);
     /// @notice The feed's circuit breaker is tripped.
     error Oracle_CircuitBreakerActive(bytes32 feedId);
+    /// @notice The caller is neither the guardian nor the owner.
+    error Oracle_NotGuardian(address caller);
     /// @notice The zero address was passed as `field`.
     error Oracle_ZeroAddress(string field);
     /// @notice Fewer valid signatures than the threshold.
@@ -111,6 +115,10 @@ interface IPriceOracle {
     function pushPrice(bytes32 feedId, int256 answer, uint64 updatedAt) external returns (uint64 roundId);
     /// @notice Reset a tripped circuit breaker (owner only); the next report re-bases the price.
     function resetCircuitBreaker(bytes32 feedId) external;
+    /// @notice Trip a feed's circuit breaker by hand (guardian or owner): the oracle's pause switch.
+    function haltFeed(bytes32 feedId) external;
+    /// @notice Set the guardian (owner only).
+    function setGuardian(address guardian) external;
     /// @notice The latest observation of `feedId`, unchecked; reverts with `Oracle_NoData` if none.
     function latestRound(bytes32 feedId) external view returns (Round memory);
     /// @notice The latest price, checked: reverts if the feed is tripped or older than its heartbeat.

@@ -94,13 +94,34 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
         external
         whenNotPaused
     {
+        (uint64 current, uint256 digest,) = epochs.currentEpoch();
+        _submit(account, epochId, current, digest, kind, collateral, proof);
+    }
+
+    /// @inheritdoc IMarginAccounts
+    function submitProofs(uint64 epochId, ProofSubmission[] calldata batch) external whenNotPaused {
+        (uint64 current, uint256 digest,) = epochs.currentEpoch();
+        for (uint256 i = 0; i < batch.length; ++i) {
+            ProofSubmission calldata p = batch[i];
+            _submit(p.account, epochId, current, digest, p.kind, p.collateral, p.proof);
+        }
+    }
+
+    function _submit(
+        address account,
+        uint64 epochId,
+        uint64 current,
+        uint256 digest,
+        uint8 kind,
+        uint256 collateral,
+        uint256[8] calldata proof
+    ) private {
         uint256 c = commitmentOf[account];
         if (c == 0) revert Accounts_NoCommitment(account);
         AccountState memory st = _state[account];
         if (st.inLiquidation) revert Accounts_InLiquidation(account);
         if (kind > KIND_INSOLVENCY) revert Accounts_BadKind(kind);
         if (collateral >= FieldMath.SNARK_SCALAR_FIELD) revert Accounts_InputNotInField(4);
-        (uint64 current, uint256 digest,) = epochs.currentEpoch();
         if (epochId != current) revert Accounts_WrongEpoch(epochId, current);
         uint256 balance = vault.balanceOf(account);
         if (kind == KIND_INSOLVENCY) {

@@ -46,8 +46,8 @@ def test_submit_signed_report_threshold_2(env, signers):
     latest = env.d.oracle.latestPrice(BTC)
     assert (latest.roundId, latest.answer, latest.updatedAt) == (rep.round, rep.price, rep.observed_at)
     assert int(env.d.oracle.globalRound()) == g0 + 1
-    [ev] = list(receipt.decode_logs(env.d.oracle.GlobalRound))
-    assert ev.globalRound == g0 + 1 and ev.roundId == rep.round
+    [ev] = list(receipt.decode_logs(env.d.oracle.PriceUpdated))
+    assert ev.globalRound == g0 + 1 and ev.roundId == rep.round and ev.answer == rep.price
     hist = env.d.oracle.getRound(BTC, rep.round)
     assert hist.answer == rep.price
 
@@ -89,7 +89,7 @@ def test_circuit_breaker_trips_and_resets(env):
 
 
 def test_configure_feed_and_heartbeat(env):
-    cfg = (True, False, False, 60, 30, 1_000, 1, 10**20)
+    cfg = (True, False, False, 60, 30, 1_000, 1, 10**15)
     receipt = env.d.oracle.configureFeed(ETH, cfg, sender=env.owner)
     assert len(list(receipt.decode_logs(env.d.oracle.FeedConfigured))) == 1
     env.push(ETH, 2_000)
@@ -100,16 +100,30 @@ def test_configure_feed_and_heartbeat(env):
         env.d.oracle.latestPrice(ETH)
 
 
-def test_guardian_pauses_and_owner_unpauses(env, accounts):
+def test_guardian_halts_a_feed_and_owner_resets(env, accounts):
     g = accounts[6]
     env.d.oracle.setGuardian(g, sender=env.owner)
-    env.d.oracle.pause(sender=g)
-    with reverts(env.d.oracle.Guard_Paused):
+    env.d.oracle.haltFeed(BTC, sender=g)
+    with reverts(env.d.oracle.Oracle_CircuitBreakerActive):
         env.push()
     with reverts():
-        env.d.oracle.unpause(sender=g)  # OwnableUnauthorizedAccount
-    env.d.oracle.unpause(sender=env.owner)
+        env.d.oracle.resetCircuitBreaker(BTC, sender=g)  # OwnableUnauthorizedAccount
+    env.d.oracle.resetCircuitBreaker(BTC, sender=env.owner)
     env.push()
+
+
+def test_guardian_pauses_and_owner_unpauses_the_vault(env, accounts, users):
+    g = accounts[6]
+    env.d.vault.setGuardian(g, sender=env.owner)
+    env.d.vault.pause(sender=g)
+    env.d.token.mint(users[0], 10, sender=env.owner)
+    env.d.token.approve(env.d.vault.address, 10, sender=users[0])
+    with reverts(env.d.vault.Guard_Paused):
+        env.d.vault.deposit(10, sender=users[0])
+    with reverts():
+        env.d.vault.unpause(sender=g)
+    env.d.vault.unpause(sender=env.owner)
+    env.d.vault.deposit(10, sender=users[0])
 
 
 # ---------------------------------------------------------------- epochs

@@ -160,8 +160,10 @@ def test_oracle_admin_bounds(env, accounts):
         env.d.oracle.configureFeed(BTC, (True, False, False, 60, 60, 100, 0, 10), sender=env.owner)
     with reverts(env.d.oracle.Oracle_UnknownFeed):
         env.d.oracle.pushPrice(b"\x01" * 32, 1, env.chain.pending_timestamp, sender=env.owner)
-    with reverts(env.d.oracle.Guard_NotGuardian):
-        env.d.oracle.pause(sender=accounts[4])
+    with reverts(env.d.oracle.Oracle_NotGuardian):
+        env.d.oracle.haltFeed(BTC, sender=accounts[4])
+    with reverts(env.d.vault.Guard_NotGuardian):
+        env.d.vault.pause(sender=accounts[4])
 
 
 # ---------------------------------------------------------------- epochs

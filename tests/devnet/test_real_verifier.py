@@ -29,6 +29,7 @@ from prover.statement import KIND_IM, KIND_INSOLVENCY, KIND_MM, Account, Epoch
 GAS_DIR = Path(__file__).resolve().parents[2] / "gas"
 TARGETS = {
     "MarginAccounts.submitProof (MM, real verifier)": 250_000,
+    "MarginAccounts.submitProofs (MM, real verifier, batch of 3: per proof)": 250_000,
     "PriceOracle.submitReport (2 of 3 signatures)": 80_000,
     "CollateralVault.deposit (repeat)": 70_000,
     "Liquidation.bid (partial fill)": 300_000,
@@ -108,7 +109,20 @@ def test_real_proofs_end_to_end_and_gas(real, keys, users, accounts, project):
     acc_b = Account.create([-100, 0], 3_000 * UNIT, 987654321)
     bb = int(d.vault.balanceOf(bob))
     d.accounts.updateCommitment(acc_b.commitment(), 1, bb, _prove(keys, env, 1, acc_b, bob, KIND_IM, bb), sender=bob)
+    crowd = [(u, Account.create([i + 1, -(i + 2)], 10 * UNIT, 555 + i)) for i, u in enumerate(users[2:5])]
+    for u, acc in crowd:
+        if int(d.vault.balanceOf(u)) < 500 * UNIT:
+            env.fund(u, 1_000 * UNIT)
+        bu = int(d.vault.balanceOf(u))
+        d.accounts.updateCommitment(acc.commitment(), 1, bu, _prove(keys, env, 1, acc, u, KIND_IM, bu), sender=u)
     record("RiskEpochs.postEpoch (n=2, S=3)", env.post_epoch(2))
+    batch = []
+    for u, acc in crowd:
+        bu = int(d.vault.balanceOf(u))
+        batch.append((u.address, KIND_MM, bu, _prove(keys, env, 2, acc, u, KIND_MM, bu)))
+    receipt = d.accounts.submitProofs(2, batch, sender=bidder)
+    GAS["MarginAccounts.submitProofs (MM, real verifier, batch of 3: per proof)"] = int(receipt.gas_used) // len(batch)
+    assert all(d.accounts.accountState(u).provenEpoch == 2 for u, _ in crowd)
     mm = _prove(keys, env, 2, acc_a, alice, KIND_MM, b)
     # the proof is bound to alice: submitted for bob it fails
     with reverts(d.accounts.Accounts_InvalidProof):
