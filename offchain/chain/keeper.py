@@ -31,6 +31,9 @@ from offchain.chain.operator import AccountBook
 from offchain.errors import DevnetError, InputError
 
 WAD = 10**18
+#: keeper transactions get ``estimate * GAS_BUFFER_PCT / 100 + GAS_BUFFER_FLAT`` gas
+GAS_BUFFER_PCT = 150
+GAS_BUFFER_FLAT = 50_000
 STATE_VERSION = 1
 
 
@@ -187,7 +190,12 @@ class LiquidationKeeper:
     def _send(self, kind: str, args: tuple[Any, ...]) -> Action:
         method = {"start": self.d.liquidation.startLiquidation, "bid": self.d.liquidation.bid,
                   "finish": self.d.liquidation.finishLiquidation}[kind]
-        receipt = method(*args, sender=self.sender)
+        # The auction price moves with block time, and a later block can take a dearer branch
+        # (e.g. shortfall cover instead of a plain transfer) than the estimate saw: pad the
+        # estimate so a keeper transaction never runs out of gas.
+        estimate = int(method.estimate_gas_cost(*args, sender=self.sender))
+        gas = estimate * GAS_BUFFER_PCT // 100 + GAS_BUFFER_FLAT
+        receipt = method(*args, sender=self.sender, gas=gas)
         action = Action(kind, str(args[0]), int(receipt.block_number), int(receipt.gas_used), str(receipt.txn_hash))
         if self.on_action is not None:
             self.on_action(action)
