@@ -187,15 +187,20 @@ class LiquidationKeeper:
         marks = self.epoch_marks(int(self.d.epochs.currentEpochId()))
         return ("start", (account, opening.q, opening.cash, opening.salt, marks))
 
+    def _method(self, kind: str) -> Any:
+        return {"start": self.d.liquidation.startLiquidation, "bid": self.d.liquidation.bid,
+                "finish": self.d.liquidation.finishLiquidation}[kind]
+
+    def _gas(self, method: Any, args: tuple[Any, ...]) -> int:
+        estimate = int(method.estimate_gas_cost(*args, sender=self.sender))
+        return estimate * GAS_BUFFER_PCT // 100 + GAS_BUFFER_FLAT
+
     def _send(self, kind: str, args: tuple[Any, ...]) -> Action:
-        method = {"start": self.d.liquidation.startLiquidation, "bid": self.d.liquidation.bid,
-                  "finish": self.d.liquidation.finishLiquidation}[kind]
+        method = self._method(kind)
         # The auction price moves with block time, and a later block can take a dearer branch
         # (e.g. shortfall cover instead of a plain transfer) than the estimate saw: pad the
         # estimate so a keeper transaction never runs out of gas.
-        estimate = int(method.estimate_gas_cost(*args, sender=self.sender))
-        gas = estimate * GAS_BUFFER_PCT // 100 + GAS_BUFFER_FLAT
-        receipt = method(*args, sender=self.sender, gas=gas)
+        receipt = method(*args, sender=self.sender, gas=self._gas(method, args))
         action = Action(kind, str(args[0]), int(receipt.block_number), int(receipt.gas_used), str(receipt.txn_hash))
         if self.on_action is not None:
             self.on_action(action)
@@ -210,6 +215,28 @@ class LiquidationKeeper:
             if decision is not None:
                 actions.append(self._send(*decision))
         return actions
+
+    def send_pass(self) -> list[tuple[str, str, str]]:
+        """Pipelined pass for throughput: decide every account's action from the mined state, then
+        sign and broadcast all of them with consecutive nonces without waiting for receipts
+        (several liquidations per block). Returns ``(kind, account, tx hash)``; the caller waits
+        for them to be mined (the next pass waits too, so the safety rule still holds)."""
+        self.wait_until_settled()
+        w3 = self.chain.provider.web3
+        nonce = w3.eth.get_transaction_count(str(self.sender.address), "latest")
+        sent = []
+        for account in self.scan():
+            decision = self.decide(account)
+            if decision is None:
+                continue
+            kind, args = decision
+            method = self._method(kind)
+            txn = method.as_transaction(*args, sender=self.sender, gas=self._gas(method, args), nonce=nonce)
+            signed = self.sender.sign_transaction(txn)
+            tx_hash = w3.eth.send_raw_transaction(signed.serialize_transaction())
+            sent.append((kind, account, tx_hash.hex()))
+            nonce += 1
+        return sent
 
     def run(self, *, max_passes: int | None = None, until_idle: bool = False, poll_seconds: float = 1.0) -> list[Action]:
         """Repeat :meth:`step`; stop after ``max_passes``, or at the first idle pass if ``until_idle``."""

@@ -1,0 +1,147 @@
+"""Load: N accounts and a -40% move in one oracle update; how many blocks until every
+liquidatable account is liquidated (started, filled, finished), and the gas per liquidation.
+
+    python bench/bench_liquidation_load.py [--accounts 500] [--seed 7]
+
+Starts its own anvil through ape. Accounts are opened through the ``MockVerifier`` (one real
+Groth16 proof per account would take longer than the liquidations being measured; the
+liquidation path never touches the verifier); prices, epochs, the commitment openings (on-chain
+Poseidon), auctions and the vault are the real contracts. The keeper runs pipelined (all of a
+pass's transactions in one block where gas allows) and the chain mines one block per call, so
+latency is counted in blocks. Measured side by side from the same chain snapshot: the default
+30M block gas limit and a raised one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+UNIT = 10**6
+BLOCK_GAS_LIMITS = (30_000_000, 300_000_000)
+SPOTS = {"BTC": 43_000.0, "ETH": 3_400.0}
+VOLS = {"BTC": 0.8, "ETH": 0.9}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--accounts", type=int, default=500)
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+
+    from ape import accounts, chain, networks
+    from ape.logging import logger
+    from tqdm import tqdm
+
+    from offchain.chain.deploy import deploy_protocol
+    from offchain.chain.keeper import KeeperPolicy, LiquidationKeeper
+    from offchain.chain.listing import devnet_listing, devnet_risk_config
+    from offchain.chain.operator import AccountBook, PrivateAccount, salt_from_seed
+    from offchain.chain.protocol import Protocol
+    from offchain.epoch import integer_figures
+    from prover.statement import KIND_IM, KIND_MM
+
+    logger.set_level("ERROR")
+    rng = np.random.default_rng(args.seed)
+    with networks.parse_network_choice("ethereum:local:foundry") as provider:
+        owner, liquidator = accounts.test_accounts[0], accounts.test_accounts[9]
+        d = deploy_protocol(owner, grace_period_seconds=60)
+        listing = devnet_listing(int(chain.blocks.head.timestamp), SPOTS)
+        p = Protocol(d=d, listing=listing, keys=None, book=AccountBook([i.symbol for i in listing]),
+                     reporter_keys=[owner.private_key], risk_config=devnet_risk_config(), grace_period_seconds=60,
+                     seed=args.seed, _salts=np.random.SeedSequence(args.seed))
+        p.report_prices(SPOTS)
+        epoch = p.post_epoch(vols=VOLS)
+        p.fund_insurance(5_000_000 * UNIT)
+        p.fund_liquidator(liquidator, 50_000_000 * UNIT)
+
+        t0 = time.monotonic()
+        users = []
+        levered = set()
+        for k in tqdm(range(args.accounts), desc="opening accounts", unit="acct"):
+            user = accounts.test_accounts.generate_test_account()
+            provider.set_balance(user.address, 10**20)
+            lots = int(rng.integers(200, 1_000))
+            q = [0] * len(listing)
+            q[0] = lots  # BTC-PERP, long
+            deposit = int(lots * 43 * UNIT * (0.25 if k % 5 else 0.75))  # 4 in 5 levered 4x, 1 in 5 ~1.3x
+            cash = -lots * epoch.marks[0]
+            acct = PrivateAccount(str(user.address), q, cash, salt_from_seed(p._salts.spawn(1)[0]))
+            assert integer_figures(epoch, q, cash, deposit, KIND_IM).excess >= 0
+            d.token.mint(user, deposit, sender=owner)
+            d.token.approve(d.vault.address, deposit, sender=user)
+            d.vault.deposit(deposit, sender=user)
+            c = acct.commitment()
+            d.verifier.setStatement([c, epoch.digest, KIND_IM, int(user.address, 16), deposit], True, sender=owner)
+            d.accounts.updateCommitment(c, epoch.epoch_id, deposit, [0] * 8, sender=user)
+            p.book.put(acct)
+            users.append(user)
+        setup_s = time.monotonic() - t0
+
+        # the crash: -40% in one oracle update, a new epoch; the healthy accounts prove (mock statements)
+        p.advance(30)
+        p.report_prices({u: 0.6 * x for u, x in SPOTS.items()})
+        crash = p.post_epoch(vols={"BTC": 1.2, "ETH": 1.4})
+        for acct in p.book:
+            b = int(d.vault.balanceOf(acct.address))
+            if integer_figures(crash, acct.q, acct.cash, b, KIND_MM).excess >= 0:
+                d.verifier.setStatement([acct.commitment(), crash.digest, KIND_MM, int(acct.address, 16), b], True, sender=owner)
+                d.accounts.submitProof(acct.address, crash.epoch_id, KIND_MM, b, [0] * 8, sender=owner)
+            else:
+                levered.add(acct.address)
+        p.advance(p.grace_period_seconds + 1)
+        liquidatable = [a for a in p.book if int(d.accounts.liquidationReason(a.address)) != 0]
+        assert {a.address for a in liquidatable} == levered
+        snapshot = chain.snapshot()
+
+        results = {}
+        for gas_limit in BLOCK_GAS_LIMITS:
+            chain.restore(snapshot)
+            snapshot = chain.snapshot()
+            provider.set_block_gas_limit(gas_limit)
+            provider.auto_mine = False
+            b0 = int(chain.blocks.head.number)
+            keeper = LiquidationKeeper(d, p.book, liquidator, policy=KeeperPolicy())
+            finished_at: dict[str, int] = {}
+            gas_by_account: dict[str, int] = {}
+            t1 = time.monotonic()
+            while True:
+                sent = keeper.send_pass()
+                if not sent:
+                    break
+                w3 = provider.web3
+                who = str(liquidator.address)
+                while w3.eth.get_transaction_count(who, "pending") != w3.eth.get_transaction_count(who, "latest"):
+                    provider.mine()  # one block; what does not fit the gas limit waits for the next
+                    if int(chain.blocks.head.number) - b0 > 500:
+                        raise RuntimeError("liquidations did not complete within 500 blocks")
+                for kind, account, h in sent:
+                    r = w3.eth.get_transaction_receipt(h)
+                    assert r["status"] == 1, (kind, account)
+                    gas_by_account[account] = gas_by_account.get(account, 0) + int(r["gasUsed"])
+                    if kind == "finish":
+                        finished_at[account] = int(r["blockNumber"])
+            wall = time.monotonic() - t1
+            provider.auto_mine = True
+            assert set(finished_at) == levered, "every liquidatable account is liquidated"
+            lat = [finished_at[a] - b0 for a in finished_at]
+            results[gas_limit] = {
+                "blocks_to_all": max(lat), "median_latency_blocks": statistics.median(lat),
+                "gas_per_liquidation": statistics.mean(gas_by_account.values()), "wall_s": wall,
+            }
+
+    print(f"\naccounts {args.accounts}, liquidatable after the -40% update {len(levered)}, setup {setup_s:.0f} s")
+    print(f"{'block gas limit':>16} {'blocks to all':>14} {'median blocks':>14} {'gas/liquidation':>16} {'wall s':>8}")
+    for gas_limit, r in results.items():
+        print(f"{gas_limit:>16,} {r['blocks_to_all']:>14} {r['median_latency_blocks']:>14.1f} "
+              f"{r['gas_per_liquidation']:>16,.0f} {r['wall_s']:>8.1f}")
+    a, b = (results[g]["blocks_to_all"] for g in BLOCK_GAS_LIMITS)
+    print(f"ratio blocks-to-all at {BLOCK_GAS_LIMITS[0]:,} vs {BLOCK_GAS_LIMITS[1]:,} gas per block: {a / b:.1f}x "
+          f"(target: within 10 blocks)")
+
+
+if __name__ == "__main__":
+    main()
