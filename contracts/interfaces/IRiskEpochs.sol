@@ -76,6 +76,8 @@ interface IRiskEpochs {
     function currentEpochId() external view returns (uint64);
     /// @notice The latest epoch id and its digest; reverts before the first epoch.
     function currentEpoch() external view returns (uint64 epochId, uint256 digest, uint64 postedAt);
+    /// @notice The latest epoch id and its digest (two storage reads: what a proof check needs).
+    function currentDigest() external view returns (uint64 epochId, uint256 digest);
     /// @notice The stored data of `epochId`.
     function getEpoch(uint64 epochId) external view returns (Epoch memory);
     /// @notice The digest of `input` computed on-chain with Poseidon.

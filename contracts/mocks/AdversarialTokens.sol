@@ -68,6 +68,9 @@ contract FalseReturningToken is ERC20 {
     /// @notice Whether transfers fail silently.
     bool public failing;
 
+    /// @notice Emitted when silent failure is switched.
+    event FailingSet(bool failing);
+
     constructor() ERC20("False USD", "fUSD") {}
 
     /// @notice 6 decimals.
@@ -83,6 +86,7 @@ contract FalseReturningToken is ERC20 {
     /// @notice Switch silent failure on or off.
     function setFailing(bool failing_) external {
         failing = failing_;
+        emit FailingSet(failing_);
     }
 
     /// @notice Returns false without moving anything when failing.

@@ -94,13 +94,13 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
         external
         whenNotPaused
     {
-        (uint64 current, uint256 digest,) = epochs.currentEpoch();
+        (uint64 current, uint256 digest) = epochs.currentDigest();
         _submit(account, epochId, current, digest, kind, collateral, proof);
     }
 
     /// @inheritdoc IMarginAccounts
     function submitProofs(uint64 epochId, ProofSubmission[] calldata batch) external whenNotPaused {
-        (uint64 current, uint256 digest,) = epochs.currentEpoch();
+        (uint64 current, uint256 digest) = epochs.currentDigest();
         for (uint256 i = 0; i < batch.length; ++i) {
             ProofSubmission calldata p = batch[i];
             _submit(p.account, epochId, current, digest, p.kind, p.collateral, p.proof);
@@ -154,7 +154,7 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
         uint64 current = _useImStatement(account, newCommitment, epochId, collateral);
         uint256 balance = vault.balanceOf(account);
         if (collateral > balance) revert Accounts_CollateralAboveBalance(collateral, balance);
-        (, uint256 digest,) = epochs.currentEpoch();
+        (, uint256 digest) = epochs.currentDigest();
         _verify(newCommitment, digest, KIND_IM, account, collateral, proof);
         uint256 old = commitmentOf[account];
         commitmentOf[account] = newCommitment;
@@ -177,7 +177,7 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
         uint256 balance = vault.balanceOf(account);
         uint256 free = balance > collateral ? balance - collateral : 0;
         if (amount > free) revert Accounts_InsufficientFreeCollateral(account, amount, free);
-        (, uint256 digest,) = epochs.currentEpoch();
+        (, uint256 digest) = epochs.currentDigest();
         _verify(c, digest, KIND_IM, account, collateral, proof);
         _state[account].provenEpoch = current;
         vault.withdrawFor(account, amount, to);

@@ -148,6 +148,13 @@ contract RiskEpochs is IRiskEpochs, GuardianPausable {
     }
 
     /// @inheritdoc IRiskEpochs
+    function currentDigest() external view returns (uint64 epochId, uint256 digest) {
+        epochId = currentEpochId;
+        if (epochId == 0) revert Epochs_NoEpoch(0);
+        digest = _epochs[epochId].digest;
+    }
+
+    /// @inheritdoc IRiskEpochs
     function getEpoch(uint64 epochId) external view returns (Epoch memory e) {
         e = _epochs[epochId];
         if (e.postedAt == 0) revert Epochs_NoEpoch(epochId);
