@@ -256,12 +256,13 @@ def test_public_inputs_outside_the_field(env, alice, opened):
 
 def test_bad_kind_and_collateral_claims(env, alice, opened):
     env.post_epoch(2)
+    bal = int(env.d.vault.balanceOf(alice))
     with reverts(env.d.accounts.Accounts_BadKind, kind=3):
         env.d.accounts.submitProof(alice, 2, 3, 0, NO_PROOF, sender=env.owner)
-    with reverts(env.d.accounts.Accounts_CollateralAboveBalance):
-        env.d.accounts.submitProof(alice, 2, 0, 1_000 * UNIT + 1, NO_PROOF, sender=env.owner)
-    with reverts(env.d.accounts.Accounts_CollateralBelowBalance):
-        env.d.accounts.submitProof(alice, 2, 2, 1_000 * UNIT - 1, NO_PROOF, sender=env.owner)
+    with reverts(env.d.accounts.Accounts_CollateralAboveBalance, collateral=bal + 1, balance=bal):
+        env.d.accounts.submitProof(alice, 2, 0, bal + 1, NO_PROOF, sender=env.owner)
+    with reverts(env.d.accounts.Accounts_CollateralBelowBalance, collateral=bal - 1, balance=bal):
+        env.d.accounts.submitProof(alice, 2, 2, bal - 1, NO_PROOF, sender=env.owner)
     with reverts(env.d.accounts.Accounts_NoCommitment):
         env.d.accounts.submitProof(env.accounts[9], 2, 0, 0, NO_PROOF, sender=env.owner)
     with reverts(env.d.accounts.Accounts_ZeroCommitment):
@@ -269,12 +270,13 @@ def test_bad_kind_and_collateral_claims(env, alice, opened):
 
 
 def test_withdrawing_beyond_free_collateral(env, alice, opened):
-    env.allow(opened.commitment, 1, alice, 700 * UNIT)
+    bal = int(env.d.vault.balanceOf(alice))
+    env.allow(opened.commitment, 1, alice, bal - 300 * UNIT)
     with reverts(env.d.accounts.Accounts_InsufficientFreeCollateral, amount=300 * UNIT + 1, free=300 * UNIT):
-        env.d.accounts.withdraw(300 * UNIT + 1, alice, 1, 700 * UNIT, NO_PROOF, sender=alice)
+        env.d.accounts.withdraw(300 * UNIT + 1, alice, 1, bal - 300 * UNIT, NO_PROOF, sender=alice)
     with reverts(env.d.vault.Vault_AccountHasPositions):
         env.d.vault.withdraw(1, alice, sender=alice)
-    assert env.d.vault.balanceOf(alice) == 1_000 * UNIT
+    assert env.d.vault.balanceOf(alice) == bal
 
 
 def test_module_only_entry_points(env, alice):
