@@ -180,19 +180,21 @@ def test_withdraw_with_im_proof(env, users):
     env.fund(bob, 1_000 * UNIT)
     op = Opening([1, 0], -30 * UNIT, 7)
     env.open(bob, op)
-    env.allow(op.commitment, 1, bob, 600 * UNIT)
+    bal = int(env.d.vault.balanceOf(bob))
+    env.allow(op.commitment, 1, bob, bal - 400 * UNIT)
     before = env.d.token.balanceOf(bob)
-    receipt = env.d.accounts.withdraw(400 * UNIT, bob, 1, 600 * UNIT, NO_PROOF, sender=bob)
+    receipt = env.d.accounts.withdraw(400 * UNIT, bob, 1, bal - 400 * UNIT, NO_PROOF, sender=bob)
     assert env.d.token.balanceOf(bob) - before == 400 * UNIT
-    assert env.d.vault.balanceOf(bob) == 600 * UNIT
+    assert env.d.vault.balanceOf(bob) == bal - 400 * UNIT
     [w] = list(receipt.decode_logs(env.d.accounts.MarginWithdrawal))
-    assert (w.amount, w.collateral) == (400 * UNIT, 600 * UNIT)
+    assert (w.amount, w.collateral) == (400 * UNIT, bal - 400 * UNIT)
 
 
 def test_flat_account_withdraws_from_vault_directly(env, users):
     carol = users[2]
     env.fund(carol, 100 * UNIT)
-    env.d.vault.withdraw(100 * UNIT, carol, sender=carol)
+    bal = int(env.d.vault.balanceOf(carol))
+    env.d.vault.withdraw(bal, carol, sender=carol)
     assert env.d.vault.balanceOf(carol) == 0
 
 
@@ -212,8 +214,9 @@ def test_insolvency_proof_makes_liquidatable_at_once(env, users):
     op = Opening([-20, 0], 500 * UNIT, 11)
     env.open(erin, op)
     env.post_epoch(2)
-    env.allow(op.commitment, 2, erin, 100 * UNIT)
-    env.d.accounts.submitProof(erin, 2, 2, 100 * UNIT, NO_PROOF, sender=env.owner)
+    bal = int(env.d.vault.balanceOf(erin))
+    env.allow(op.commitment, 2, erin, bal)
+    env.d.accounts.submitProof(erin, 2, 2, bal, NO_PROOF, sender=env.owner)
     assert env.d.accounts.liquidationReason(erin) == 2
     env.fund(erin, 1)  # more collateral than the insolvency proof covers: no longer proven
     assert env.d.accounts.liquidationReason(erin) == 0
@@ -226,11 +229,12 @@ def test_insurance_and_protocol_fees(env, users):
     f = users[5]
     env.d.token.mint(f, 50 * UNIT, sender=env.owner)
     env.d.token.approve(env.d.vault.address, 50 * UNIT, sender=f)
+    before = int(env.d.vault.insuranceFund())
     receipt = env.d.vault.fundInsurance(50 * UNIT, sender=f)
-    assert [e.insuranceFund for e in receipt.decode_logs(env.d.vault.InsuranceFunded)] == [50 * UNIT]
-    assert env.d.vault.insuranceFund() == 50 * UNIT
+    assert [e.insuranceFund for e in receipt.decode_logs(env.d.vault.InsuranceFunded)] == [before + 50 * UNIT]
+    assert env.d.vault.insuranceFund() == before + 50 * UNIT
     with reverts(env.d.vault.Vault_InsufficientFees):
-        env.d.vault.withdrawFees(1, f, sender=env.owner)
+        env.d.vault.withdrawFees(int(env.d.vault.protocolFees()) + 1, f, sender=env.owner)
 
 
 # ---------------------------------------------------------------- liquidation, end to end
