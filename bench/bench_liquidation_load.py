@@ -3,7 +3,9 @@ liquidatable account is liquidated (started, filled, finished), and the gas per 
 
     python bench/bench_liquidation_load.py [--accounts 500] [--seed 7]
 
-Starts its own anvil through ape. Accounts are opened through the ``MockVerifier`` (one real
+Starts its own anvil (without ape-foundry's ``--steps-tracing``, which keeps every opcode step
+of every transaction in memory: thousands of 2M-gas commitment openings exhaust 24 GiB) and
+connects ape to it. Accounts are opened through the ``MockVerifier`` (one real
 Groth16 proof per account would take longer than the liquidations being measured; the
 liquidation path never touches the verifier); prices, epochs, the commitment openings (on-chain
 Poseidon), auctions and the vault are the real contracts. The keeper runs pipelined (all of a
@@ -15,8 +17,13 @@ latency is counted in blocks. Measured side by side from the same chain snapshot
 from __future__ import annotations
 
 import argparse
+import shutil
+import socket
 import statistics
+import subprocess
 import time
+from contextlib import contextmanager
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -24,6 +31,35 @@ UNIT = 10**6
 BLOCK_GAS_LIMITS = (30_000_000, 300_000_000)
 SPOTS = {"BTC": 43_000.0, "ETH": 3_400.0}
 VOLS = {"BTC": 0.8, "ETH": 0.9}
+
+
+@contextmanager
+def own_anvil() -> Iterator[str]:
+    """An anvil on a free loopback port with the devnet mnemonic; yields its URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    anvil = shutil.which("anvil")
+    if anvil is None:
+        raise SystemExit("anvil not on PATH: run `make bootstrap` and `source .toolchain/env`")
+    proc = subprocess.Popen(
+        [anvil, "--port", str(port), "--silent", "--hardfork", "cancun", "--accounts", "10", "--balance", "10000",
+         "--mnemonic", "test test test test test test test test test test test junk",
+         "--gas-price", "0", "--block-base-fee-per-gas", "0"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def main() -> None:
@@ -46,7 +82,8 @@ def main() -> None:
 
     logger.set_level("ERROR")
     rng = np.random.default_rng(args.seed)
-    with networks.parse_network_choice("ethereum:local:foundry") as provider:
+    with own_anvil() as url, networks.parse_network_choice(url) as provider:
+        rpc = provider.make_request
         owner, liquidator = accounts.test_accounts[0], accounts.test_accounts[9]
         d = deploy_protocol(owner, grace_period_seconds=60)
         listing = devnet_listing(int(chain.blocks.head.timestamp), SPOTS)
@@ -63,7 +100,7 @@ def main() -> None:
         levered = set()
         for k in tqdm(range(args.accounts), desc="opening accounts", unit="acct"):
             user = accounts.test_accounts.generate_test_account()
-            provider.set_balance(user.address, 10**20)
+            rpc("anvil_setBalance", [str(user.address), hex(10**20)])
             lots = int(rng.integers(200, 1_000))
             q = [0] * len(listing)
             q[0] = lots  # BTC-PERP, long
@@ -95,14 +132,14 @@ def main() -> None:
         p.advance(p.grace_period_seconds + 1)
         liquidatable = [a for a in p.book if int(d.accounts.liquidationReason(a.address)) != 0]
         assert {a.address for a in liquidatable} == levered
-        snapshot = chain.snapshot()
+        snapshot = rpc("evm_snapshot", [])
 
         results = {}
         for gas_limit in BLOCK_GAS_LIMITS:
-            chain.restore(snapshot)
-            snapshot = chain.snapshot()
-            provider.set_block_gas_limit(gas_limit)
-            provider.auto_mine = False
+            rpc("evm_revert", [snapshot])
+            snapshot = rpc("evm_snapshot", [])
+            rpc("evm_setBlockGasLimit", [hex(gas_limit)])
+            rpc("evm_setAutomine", [False])
             b0 = int(chain.blocks.head.number)
             keeper = LiquidationKeeper(d, p.book, liquidator, policy=KeeperPolicy())
             finished_at: dict[str, int] = {}
@@ -115,7 +152,7 @@ def main() -> None:
                 w3 = provider.web3
                 who = str(liquidator.address)
                 while w3.eth.get_transaction_count(who, "pending") != w3.eth.get_transaction_count(who, "latest"):
-                    provider.mine()  # one block; what does not fit the gas limit waits for the next
+                    rpc("evm_mine", [])  # one block; what does not fit the gas limit waits for the next
                     if int(chain.blocks.head.number) - b0 > 500:
                         raise RuntimeError("liquidations did not complete within 500 blocks")
                 for kind, account, h in sent:
@@ -125,8 +162,8 @@ def main() -> None:
                     if kind == "finish":
                         finished_at[account] = int(r["blockNumber"])
             wall = time.monotonic() - t1
-            provider.auto_mine = True
-            assert set(finished_at) == levered, "every liquidatable account is liquidated"
+            rpc("evm_setAutomine", [True])
+            assert set(finished_at) == levered, (gas_limit, len(finished_at), len(levered), int(chain.blocks.head.number) - b0)
             lat = [finished_at[a] - b0 for a in finished_at]
             results[gas_limit] = {
                 "blocks_to_all": max(lat), "median_latency_blocks": statistics.median(lat),

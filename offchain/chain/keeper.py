@@ -31,6 +31,9 @@ from offchain.chain.operator import AccountBook
 from offchain.errors import DevnetError, InputError
 
 WAD = 10**18
+#: the event that announces a new (or updated) account; ``account`` is its first indexed topic
+COMMITMENT_UPDATED = "CommitmentUpdated(address,uint64,uint256,uint256)"
+LOG_PAGE_BLOCKS = 5_000
 #: keeper transactions get ``estimate * GAS_BUFFER_PCT / 100 + GAS_BUFFER_FLAT`` gas
 GAS_BUFFER_PCT = 150
 GAS_BUFFER_FLAT = 50_000
@@ -134,12 +137,19 @@ class LiquidationKeeper:
         head = int(self.chain.blocks.head.number)
         start = self.state.scanned_to_block + 1
         if start <= head:
+            from eth_utils import keccak, to_checksum_address
+
+            w3 = self.chain.provider.web3
+            topic = "0x" + keccak(text=COMMITMENT_UPDATED).hex()
             known = set(self.state.accounts)
-            for log in self.d.accounts.CommitmentUpdated.range(start, head + 1):
-                addr = str(log.account)
-                if addr not in known:
-                    known.add(addr)
-                    self.state.accounts.append(addr)
+            for lo in range(start, head + 1, LOG_PAGE_BLOCKS):
+                logs = w3.eth.get_logs({"address": str(self.d.accounts.address), "topics": [topic],
+                                        "fromBlock": lo, "toBlock": min(head, lo + LOG_PAGE_BLOCKS - 1)})
+                for log in logs:
+                    addr = to_checksum_address(bytes(log["topics"][1])[-20:])
+                    if addr not in known:
+                        known.add(addr)
+                        self.state.accounts.append(addr)
             self.state.scanned_to_block = head
             self._save()
         return list(self.state.accounts)
