@@ -42,6 +42,18 @@ def record(name, receipt):
     return receipt
 
 
+@pytest.fixture(scope="module", autouse=True)
+def single_process_prover():
+    """Prove in this process: forking the multi-threaded ape test process can deadlock the child."""
+    old = os.environ.get("ZKMARGIN_PROVER_PROCESSES")
+    os.environ["ZKMARGIN_PROVER_PROCESSES"] = "1"
+    yield
+    if old is None:
+        del os.environ["ZKMARGIN_PROVER_PROCESSES"]
+    else:
+        os.environ["ZKMARGIN_PROVER_PROCESSES"] = old
+
+
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory):
     return devnet_setup(2, 3, tmp_path_factory.mktemp("zk"))
