@@ -21,31 +21,13 @@ from typing import Any
 
 from offchain.chain.manifest import write_json_atomic
 from offchain.errors import DevnetError, InputError
+from offchain.protocol.oracle import feed_id, to_price_units  # re-exported: one definition, shared with signing
+
+__all__ = ["Deployment", "FeedParams", "deploy_protocol", "feed_id", "fund_and_deposit", "push_price", "to_price_units",
+           "write_registry"]
 
 COLLATERAL_DECIMALS = 6
 PRICE_DECIMALS = 8
-
-
-def feed_id(symbol: str) -> bytes:
-    """The oracle feed id of ``symbol`` (e.g. ``"BTC/USD"``): ``keccak256(symbol)``."""
-    from eth_utils import keccak
-
-    if not symbol or "/" not in symbol:
-        raise InputError("symbol", f"expected a pair like 'BTC/USD', got {symbol!r}")
-    return keccak(text=symbol)
-
-
-def to_price_units(price_usd: float | int | str) -> int:
-    """A USD price as the oracle's 8-decimals integer (rounded half-even via ``Decimal``)."""
-    from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-
-    try:
-        value = Decimal(str(price_usd))
-    except InvalidOperation as exc:
-        raise InputError("price", f"not a number: {price_usd!r}") from exc
-    if not value.is_finite() or value <= 0:
-        raise InputError("price", f"must be a positive finite number, got {price_usd!r}")
-    return int((value * 10**PRICE_DECIMALS).to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
 DEFAULT_FEEDS = ("BTC/USD", "ETH/USD")
