@@ -14,6 +14,8 @@ from pathlib import Path
 import click
 from ape.cli import ConnectedProviderCommand
 
+from offchain.chain.scripting import friendly_errors
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -23,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @click.option("--out", "out_dir", default=str(ROOT / "out" / "demo"), show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Report folder (replaced atomically).")
 @click.option("--seed", default=None, type=int, help="Override the scenario's root seed.")
+@friendly_errors
 def cli(scenario_path, out_dir, seed):
     """Run the crash-and-liquidation scenario and write the report."""
     from ape import chain
@@ -34,14 +37,10 @@ def cli(scenario_path, out_dir, seed):
     from offchain.chain.pytest_plugin import zk_cache_dir
     from offchain.chain.report import account_rows, write_report
     from offchain.chain.scenario import load_scenario
-    from offchain.errors import InputError
 
     console = Console(width=max(120, Console().width))
     logger.set_level("WARNING")  # no per-transaction INFO lines
-    try:
-        scenario = load_scenario(scenario_path)
-    except InputError as exc:
-        raise click.ClickException(f"{exc.field}: {exc.problem}") from exc
+    scenario = load_scenario(scenario_path)
     if seed is not None:
         scenario = scenario.model_copy(update={"seed": seed})
     console.rule(f"zkmargin demo: {scenario.name} (seed {scenario.seed}) on chain {chain.chain_id}")

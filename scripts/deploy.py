@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 from ape.cli import ConnectedProviderCommand
 
-from offchain.chain.scripting import parse_vols, state_dir_option
+from offchain.chain.scripting import friendly_errors, parse_vols, state_dir_option
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -18,6 +18,7 @@ from offchain.chain.scripting import parse_vols, state_dir_option
 @click.option("--grace-seconds", default=600, show_default=True, type=click.IntRange(0, 30 * 86_400))
 @click.option("--vol", "vols", multiple=True, help="Implied vol per underlying, e.g. BTC=0.8 (repeatable).")
 @click.option("--seed", default=2021, show_default=True, type=int, help="Root seed (account salts).")
+@friendly_errors
 def cli(state_dir, date, grace_seconds, vols, seed):
     """Deploy token, vault, oracle, epochs, accounts, liquidation and the Groth16 verifier."""
     from ape import chain

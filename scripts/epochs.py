@@ -7,7 +7,7 @@ import time
 import click
 from ape.cli import ConnectedProviderCommand
 
-from offchain.chain.scripting import state_dir_option
+from offchain.chain.scripting import friendly_errors, state_dir_option
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -15,6 +15,7 @@ from offchain.chain.scripting import state_dir_option
 @click.option("--vol", "vols", multiple=True, help="Implied vol per underlying, e.g. BTC=0.8 (repeatable).")
 @click.option("--follow", is_flag=True, help="Keep watching for new oracle rounds (Ctrl-C to stop).")
 @click.option("--poll-seconds", default=2.0, show_default=True, type=click.FloatRange(0.1, 600))
+@friendly_errors
 def cli(state_dir, vols, follow, poll_seconds):
     """Build the epoch from the latest prices (offchain.epoch) and post its digest and data."""
     from offchain.chain.pytest_plugin import DEFAULT_VOLS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from ape.cli import ConnectedProviderCommand
 
-from offchain.chain.scripting import state_dir_option
+from offchain.chain.scripting import friendly_errors, state_dir_option
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -13,6 +13,7 @@ from offchain.chain.scripting import state_dir_option
 @click.option("--liquidator", "liquidator_index", default=9, show_default=True, type=int, help="Test-account index of the liquidator.")
 @click.option("--follow", is_flag=True, help="Keep watching (Ctrl-C to stop); else stop at the first idle pass.")
 @click.option("--poll-seconds", default=1.0, show_default=True, type=click.FloatRange(0.05, 600))
+@friendly_errors
 def cli(state_dir, liquidator_index, follow, poll_seconds):
     """Open, auction and finish every liquidatable account."""
     from offchain.chain.scripting import attach, liquidator

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 from ape.cli import ConnectedProviderCommand
 
-from offchain.chain.scripting import state_dir_option
+from offchain.chain.scripting import friendly_errors, state_dir_option
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -23,6 +23,7 @@ from offchain.chain.scripting import state_dir_option
               help="Chain seconds between reports.")
 @click.option("--seed", default=7, show_default=True, type=int)
 @click.option("--epochs/--no-epochs", default=False, help="Also post a risk epoch after each round (else run `ape run epochs`).")
+@friendly_errors
 def cli(state_dir, source, start, end, days, steps_per_day, step_seconds, seed, epochs):
     """Push every point of the path as an EIP-712 signed report per underlying."""
     from tqdm import tqdm

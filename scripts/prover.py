@@ -11,7 +11,7 @@ import time
 import click
 from ape.cli import ConnectedProviderCommand
 
-from offchain.chain.scripting import state_dir_option
+from offchain.chain.scripting import friendly_errors, state_dir_option
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -19,6 +19,7 @@ from offchain.chain.scripting import state_dir_option
 @click.option("--follow", is_flag=True, help="Keep proving each new epoch (Ctrl-C to stop).")
 @click.option("--poll-seconds", default=2.0, show_default=True, type=click.FloatRange(0.1, 600))
 @click.option("--insolvency/--no-insolvency", default=False, help="Also prove insolvency of the failing accounts (kind 2).")
+@friendly_errors
 def cli(state_dir, follow, poll_seconds, insolvency):
     """Prove and submit MM proofs for every open account of the operator's book."""
     from offchain.chain.scripting import attach

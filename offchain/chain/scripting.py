@@ -61,3 +61,28 @@ def parse_vols(values: tuple[str, ...], defaults: dict[str, float]) -> dict[str,
             raise click.BadParameter(f"expected UNDERLYING=VOL with 0 < VOL < 10, got {item!r}", param_hint="--vol")
         out[name.upper()] = vol
     return out
+
+
+class InputProblem(click.ClickException):
+    """Bad input (a file, an option, a missing deployment): exit status 2."""
+
+    exit_code = 2
+
+
+def friendly_errors(fn: Any) -> Any:
+    """Turn zkmargin's errors into one-line click errors (``error: <field>: <problem>``) with a
+    non-zero exit status instead of a traceback."""
+    import functools
+
+    from offchain.errors import InputError, ZkMarginError
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except InputError as exc:
+            raise InputProblem(f"{exc.field}: {exc.problem}") from None
+        except ZkMarginError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper

@@ -56,3 +56,13 @@ def test_malformed_scenario_fails_cleanly(tmp_path):
     assert "scenario.accounts.0.holdings" in proc.stdout + proc.stderr
     assert "DOGE-PERP" in proc.stdout + proc.stderr
     assert not out.exists()
+
+
+def test_scripts_name_a_missing_deployment(tmp_path):
+    env = dict(os.environ)
+    proc = subprocess.run([APE, "run", "keeper", "--state-dir", str(tmp_path / "none"), "--network", "ethereum:local:foundry"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert "deployment.json: no deployment here" in proc.stderr + proc.stdout
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert not (tmp_path / "none").exists()
