@@ -155,6 +155,7 @@ class Protocol:
             "zk": {"dir": str(self.keys.directory.parent), "n": self.keys.n, "s": self.keys.s},
             "salts_spawned": self._salts.n_children_spawned if self._salts is not None else 0,
             "reported": sorted(self.spots),
+            "verifier_type": str(self.d.verifier.contract_type.name),
         })
         self.book.save(state_dir / "book.json")
         if self.epoch is not None:
@@ -189,7 +190,7 @@ class Protocol:
             raise DevnetError(f"cannot attach to the contracts in {path}: {exc}") from exc
         zk = obj["zk"]
         keys = load_keys(zk["dir"], int(zk["n"]), int(zk["s"]))
-        verifier = _at_any(addrs["verifier"])
+        verifier = _verifier_at(addrs["verifier"], str(obj.get("verifier_type", "")))
         d = Deployment(chain_id=int(obj["chain_id"]), owner=owner, verifier=verifier, **contracts)
         listing = TypeAdapter(list[InstrumentModel]).validate_python(
             [{**i, "lot_size": float(i["lot_size"])} for i in obj["listing"]]
@@ -398,11 +399,14 @@ class Protocol:
         return out
 
 
-def _at_any(address: str) -> Any:
-    """A contract handle by address (ape fetches the type from its local cache or the project)."""
-    from ape import Contract
+def _verifier_at(address: str, type_name: str) -> Any:
+    """The verifier at ``address``: its own project type when the project has it (the committed
+    ``SolvencyVerifierN{n}S{s}``), else the ``IGroth16Verifier`` interface (a verifier compiled
+    on the fly is not in the project; every verifier has that ABI)."""
+    from ape import project
 
-    return Contract(address)
+    name = type_name if type_name and hasattr(project, type_name) else "IGroth16Verifier"
+    return getattr(project, name).at(address)
 
 
 def _private_key(account: Any) -> str:
