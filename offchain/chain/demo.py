@@ -9,6 +9,7 @@ insurance fund, shortfall from the fund, then socialized), and record everything
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from offchain.chain.listing import devnet_listing, devnet_risk_config
 from offchain.chain.protocol import Protocol
 from offchain.chain.scenario import DevnetScenario, resolve_holdings
 from offchain.epoch import integer_figures
+from offchain.errors import InputError
 from offchain.protocol.auction import AuctionParams
 from offchain.sim.paths import PricePath, garch_path, gbm_jump_path, history_path
 from prover.statement import KIND_MM
@@ -34,7 +36,17 @@ def price_path(s: DevnetScenario, seed: int) -> PricePath:
     """The scenario's price path for BTC and ETH."""
     spec = s.path
     if spec.source == "history":
-        return history_path(["BTC", "ETH"], spec.start, spec.end, spec.steps_per_day, seed)
+        path = history_path(["BTC", "ETH"], spec.start, spec.end, spec.steps_per_day, seed)
+        for k, wick in enumerate(spec.wicks):
+            ts = int(wick.at.replace(tzinfo=wick.at.tzinfo or dt.timezone.utc).timestamp())
+            hits = np.nonzero(path.timestamps == ts)[0]
+            if len(hits) == 0:
+                raise InputError(f"scenario.path.wicks.{k}.at", f"{wick.at.isoformat()} is not a step of the path")
+            for asset, price in wick.prices.items():
+                if asset not in path.assets:
+                    raise InputError(f"scenario.path.wicks.{k}.prices", f"unknown underlying {asset!r}")
+                path.prices[hits[0], path.assets.index(asset)] = price
+        return path
     first = history_path(["BTC", "ETH"], spec.start, spec.end, 1, seed).prices[0]
     s0 = {"BTC": float(first[0]), "ETH": float(first[1])}
     if spec.source == "gbm":

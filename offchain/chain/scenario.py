@@ -25,6 +25,22 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Wick(_Model):
+    """An intraday extreme the daily closes miss, set at one step of a history path."""
+
+    at: dt.datetime = Field(description="UTC time of a path step, e.g. 2021-05-19T12:00:00Z")
+    prices: dict[str, float] = Field(description="underlying -> USD price at that step")
+    note: str = ""
+
+    @field_validator("prices")
+    @classmethod
+    def _positive(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, x in v.items():
+            if not 0 < x < 1e9:
+                raise ValueError(f"price of {k} must be positive, got {x}")
+        return v
+
+
 class PricePathSpec(_Model):
     source: Literal["history", "gbm", "garch"] = "history"
     start: dt.date = dt.date(2021, 5, 12)
@@ -32,6 +48,7 @@ class PricePathSpec(_Model):
     days: float = Field(default=8.0, gt=0, le=365)
     steps_per_day: int = Field(default=2, ge=1, le=96)
     step_seconds: int = Field(default=3_600, ge=1, le=86_400)
+    wicks: list[Wick] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _dates(self) -> PricePathSpec:

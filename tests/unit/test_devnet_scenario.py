@@ -1,0 +1,69 @@
+"""The devnet scenario file: validation with named fields, role resolution, intraday wicks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from offchain.chain.demo import price_path
+from offchain.chain.listing import devnet_listing
+from offchain.chain.scenario import ROLES, load_scenario, resolve_holdings
+from offchain.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _write(tmp_path: Path, obj: dict) -> Path:
+    p = tmp_path / "s.json"
+    p.write_text(json.dumps(obj))
+    return p
+
+
+def test_shipped_scenarios_load():
+    for name in ("devnet-demo.json", "devnet-smoke.json"):
+        s = load_scenario(ROOT / "config" / name)
+        assert s.n_accounts >= 2
+
+
+@pytest.mark.parametrize(
+    ("patch", "field", "words"),
+    [
+        ({"accounts": []}, "scenario.accounts", "at least 1"),
+        ({"accounts": [{"label": "x", "holdings": {"DOGE-PERP": 1}, "deposit_usd": 1}]}, "scenario.accounts.0.holdings", "DOGE-PERP"),
+        ({"accounts": [{"label": "x", "holdings": {"BTC-PERP": 0}, "deposit_usd": 1}]}, "scenario.accounts.0.holdings", "non-zero"),
+        ({"accounts": [{"label": "x", "holdings": {"BTC-PERP": 1}, "deposit_usd": -5}]}, "scenario.accounts.0.deposit_usd", "greater than 0"),
+        ({"vols": {"BTC": float("nan")}}, "scenario.vols", "vol of BTC"),
+        ({"path": {"start": "2021-05-20", "end": "2021-05-12"}}, "scenario.path", "end must be after start"),
+    ],
+)
+def test_bad_scenarios_name_the_field(tmp_path, patch, field, words):
+    base = {"accounts": [{"label": "a", "holdings": {"BTC-PERP": 1}, "deposit_usd": 100}]}
+    with pytest.raises(InputError) as err:
+        load_scenario(_write(tmp_path, base | patch))
+    assert err.value.field == field
+    assert words in err.value.problem
+
+
+def test_roles_resolve_to_the_listed_symbols():
+    listing = devnet_listing(1_700_000_000, {"BTC": 40_000, "ETH": 2_000})
+    symbols = [i.symbol for i in listing]
+    assert len(symbols) == len(ROLES)
+    assert resolve_holdings({"BTC-PUT": -3, "ETH-PERP": 2, "BTC-FUT": 0}, symbols) == {"BTC-P36000": -3, "ETH-PERP": 2}
+
+
+def test_wick_replaces_one_step_and_must_hit_a_step(tmp_path):
+    base = {"accounts": [{"label": "a", "holdings": {"BTC-PERP": 1}, "deposit_usd": 100}],
+            "path": {"start": "2021-05-18", "end": "2021-05-20", "steps_per_day": 2,
+                     "wicks": [{"at": "2021-05-19T12:00:00Z", "prices": {"BTC": 30000, "ETH": 1900}}]}}
+    s = load_scenario(_write(tmp_path, base))
+    without = load_scenario(_write(tmp_path, base | {"path": base["path"] | {"wicks": []}}))
+    a, b = price_path(s, 5), price_path(without, 5)
+    diff = np.nonzero((a.prices != b.prices).any(axis=1))[0]
+    assert list(diff) == [3] and list(a.prices[3]) == [30000.0, 1900.0]
+    off = base | {"path": base["path"] | {"wicks": [{"at": "2021-05-19T13:00:00Z", "prices": {"BTC": 1}}]}}
+    with pytest.raises(InputError) as err:
+        price_path(load_scenario(_write(tmp_path, off)), 5)
+    assert err.value.field == "scenario.path.wicks.0.at"
