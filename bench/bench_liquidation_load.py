@@ -22,8 +22,8 @@ import socket
 import statistics
 import subprocess
 import time
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 

@@ -21,6 +21,8 @@ from offchain.chain.scripting import friendly_errors, parse_vols, state_dir_opti
 @friendly_errors
 def cli(state_dir, date, grace_seconds, vols, seed):
     """Deploy token, vault, oracle, epochs, accounts, liquidation and the Groth16 verifier."""
+    import datetime as dt
+
     from ape import chain
 
     from offchain.chain.listing import devnet_listing, devnet_risk_config
@@ -28,8 +30,6 @@ def cli(state_dir, date, grace_seconds, vols, seed):
     from offchain.chain.pytest_plugin import DEFAULT_VOLS, zk_cache_dir
     from offchain.chain.scripting import owner
     from offchain.sim.paths import history_path
-
-    import datetime as dt
 
     try:
         day = dt.date.fromisoformat(date)

@@ -38,7 +38,7 @@ def price_path(s: DevnetScenario, seed: int) -> PricePath:
     if spec.source == "history":
         path = history_path(["BTC", "ETH"], spec.start, spec.end, spec.steps_per_day, seed)
         for k, wick in enumerate(spec.wicks):
-            ts = int(wick.at.replace(tzinfo=wick.at.tzinfo or dt.timezone.utc).timestamp())
+            ts = int(wick.at.replace(tzinfo=wick.at.tzinfo or dt.UTC).timestamp())
             hits = np.nonzero(path.timestamps == ts)[0]
             if len(hits) == 0:
                 raise InputError(f"scenario.path.wicks.{k}.at", f"{wick.at.isoformat()} is not a step of the path")
@@ -135,14 +135,14 @@ def run_demo(s: DevnetScenario, zk_dir: Path, log: Any = print, users: list[Any]
     rec.timings["open_s"] = time.monotonic() - t1
     rec.epochs.append({"epoch": epoch.epoch_id, "step": 0, "proofs": {a.address: "opened (IM)" for a in p.book}})
 
+    step = 0
     keeper = p.keeper(liquidator, policy=KeeperPolicy(max_fill_notional_units=LIQUIDATOR_FILL_NOTIONAL_USD * UNIT))
-    keeper.on_action = lambda act: _on_action(rec, p, act, step)
+    keeper.on_action = lambda act: _on_action(rec, p, act, step)  # the step at the time of the action
     last_epoch_spots = dict(spots0)
     n_steps = len(path.prices) - 1
     log(f"[3/5] replaying {n_steps} price steps ({s.path.source}) with epochs, proofs and liquidations")
     t2 = time.monotonic()
     proving_s = 0.0
-    step = 0
     _record_step(rec, p, 0, path, epoch_posted=True)
     for step in range(1, n_steps + 1):
         failing: list[str] = []

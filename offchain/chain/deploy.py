@@ -21,7 +21,10 @@ from typing import Any
 
 from offchain.chain.manifest import write_json_atomic
 from offchain.errors import DevnetError, InputError
-from offchain.protocol.oracle import feed_id, to_price_units  # re-exported: one definition, shared with signing
+from offchain.protocol.oracle import (  # re-exported: one definition, shared with signing
+    feed_id,
+    to_price_units,
+)
 
 __all__ = ["Deployment", "FeedParams", "deploy_protocol", "feed_id", "fund_and_deposit", "push_price", "to_price_units",
            "write_registry"]
@@ -198,7 +201,7 @@ def fund_and_deposit(d: Deployment, users: list[Any], amount_units: int, deposit
         d.vault.deposit(deposit, sender=user)
 
 
-def push_price(d: Deployment, symbol: str, price_usd: float | int | str, timestamp: int, reporter: Any | None = None) -> int:
+def push_price(d: Deployment, symbol: str, price_usd: float | str, timestamp: int, reporter: Any | None = None) -> int:
     """Push one price to the oracle; return the new round id."""
     receipt = d.oracle.pushPrice(feed_id(symbol), to_price_units(price_usd), timestamp, sender=reporter or d.owner)
     events = list(receipt.decode_logs(d.oracle.PriceUpdated))

@@ -61,7 +61,7 @@ def test_adapter_survives_large_stdin_and_stdout_on_pipes() -> None:
     """Standard-JSON in and out over pipes, both well above the 64-128 KiB pipe-buffer trap."""
     request = _standard_json(_big_source(60))
     assert len(request) > 256 * KIB  # large stdin (EAGAIN trap)
-    proc = subprocess.run([str(ADAPTER), "--standard-json"], input=request, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([str(ADAPTER), "--standard-json"], input=request, check=False, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert len(proc.stdout) > 256 * KIB  # large stdout (truncation trap)
     out = json.loads(proc.stdout)  # nothing but JSON on stdout (SMT-notice trap)
@@ -86,7 +86,7 @@ def test_adapter_reports_compile_errors_as_json() -> None:
 
 
 def test_adapter_rejects_unknown_flags() -> None:
-    proc = subprocess.run([str(ADAPTER), "--bin", "x.sol"], capture_output=True, text=True)
+    proc = subprocess.run([str(ADAPTER), "--bin", "x.sol"], check=False, capture_output=True, text=True)
     assert proc.returncode == 2
     assert "unsupported argument '--bin'" in proc.stderr
 
@@ -108,7 +108,7 @@ BASE_TOOLS = ["bash", "cat", "sha256sum", "cut", "mkdir", "dirname", "uname", "s
 def test_bootstrap_names_missing_node(tmp_path: Path) -> None:
     path = _tool_dir(tmp_path, BASE_TOOLS)
     env = {"PATH": path, "HOME": str(tmp_path), "PYTHON": sys.executable}
-    proc = subprocess.run(["bash", str(ROOT / "bin" / "bootstrap")], capture_output=True, text=True, env=env)
+    proc = subprocess.run(["bash", str(ROOT / "bin" / "bootstrap")], check=False, capture_output=True, text=True, env=env)
     assert proc.returncode != 0
     assert "Node.js 18+ is required" in proc.stderr and "install Node.js" in proc.stderr
 
@@ -120,7 +120,7 @@ def test_bootstrap_names_wrong_python(tmp_path: Path) -> None:
     path = _tool_dir(tmp_path, BASE_TOOLS + ["node", "npm"])
     (Path(path) / "python3").symlink_to(fake)  # the only python3 on PATH is not 3.11
     env = {"PATH": path, "HOME": str(tmp_path)}
-    proc = subprocess.run(["bash", str(ROOT / "bin" / "bootstrap")], capture_output=True, text=True, env=env)
+    proc = subprocess.run(["bash", str(ROOT / "bin" / "bootstrap")], check=False, capture_output=True, text=True, env=env)
     assert proc.returncode != 0
     assert "Python 3.11 is required" in proc.stderr
 
