@@ -37,6 +37,7 @@ price (returns unchanged), so the first simulated day continues the history smoo
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -76,7 +77,7 @@ def per_asset(
     return arr
 
 
-class MarginPolicy:
+class MarginPolicy(ABC):
     """Base class: a named, possibly stateful, vectorized requirement function."""
 
     #: the risk engine's model name
@@ -94,9 +95,9 @@ class MarginPolicy:
     def observe_close(self, prices: FloatArray) -> None:
         """Feed one daily close per asset (called at each simulated day end)."""
 
+    @abstractmethod
     def requirements(self, q: FloatArray, prices: FloatArray) -> tuple[FloatArray, FloatArray]:
         """``(MM, IM)`` in USD for each row of ``q`` (``(M, A)`` units) at ``prices`` (``(A,)``)."""
-        raise NotImplementedError
 
 
 # ----------------------------------------------------------------------------- isolated
