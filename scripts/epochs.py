@@ -25,13 +25,14 @@ def cli(state_dir, vols, follow, poll_seconds):
     while True:
         p = attach(state_dir)
         latest_round = int(p.d.oracle.globalRound())
-        covered = int(p.d.epochs.getEpoch(int(p.d.epochs.currentEpochId())).oracleRound) if int(p.d.epochs.currentEpochId()) else 0
+        current = int(p.d.epochs.currentEpochId())
+        covered = int(p.d.epochs.getEpoch(current).oracleRound) if current else 0
         if latest_round > covered:
             e = p.post_epoch(vols=vol_map)
             p.save(state_dir)
             click.echo(f"epoch {e.epoch_id} posted for oracle round {e.oracle_round} (digest {str(e.digest)[:16]}...)")
         elif not follow:
-            click.echo(f"nothing to do: epoch {p.d.epochs.currentEpochId()} covers oracle round {covered}")
+            click.echo(f"nothing to do: epoch {current} covers oracle round {covered}")
         if not follow:
             return
         time.sleep(poll_seconds)

@@ -284,6 +284,13 @@ class Protocol:
         return self.epoch
 
     # --- operator / prover ------------------------------------------------------------------
+    def _request(self, acct: PrivateAccount, kind: int, collateral: int) -> Any:
+        """The prover's request for ``acct`` in the current epoch (a ``prover.api.ProofRequest``)."""
+        from prover.api import ProofRequest
+
+        return ProofRequest(self._statement_epoch(), Account.create(acct.q, acct.cash, acct.salt), kind,
+                            int(acct.address, 16), collateral)
+
     def figures(self, address: str, kind: int = KIND_MM, collateral: int | None = None) -> Any:
         """Integer equity and requirement of ``address`` in the current epoch (offchain.epoch)."""
         acct = self.book.get(str(address))
@@ -299,8 +306,8 @@ class Protocol:
         fig = self.figures(acct.address, kind, b)
         if not holds(kind, fig.excess):
             raise NotProvable(acct.address, kind, fig.equity, fig.requirement)
-        sp = prove_solvency(self.keys, self._statement_epoch(), Account.create(acct.q, acct.cash, acct.salt),
-                            kind, int(acct.address, 16), b)
+        req = self._request(acct, kind, b)
+        sp = prove_solvency(self.keys, req.epoch, req.account, kind, req.address, b)
         words, _ = sp.evm()
         return self.d.accounts.submitProof(acct.address, self._require_epoch().epoch_id, kind, b, words, sender=self.d.owner)
 
@@ -308,12 +315,11 @@ class Protocol:
         """Prove every open account that has no proof for the current epoch yet, the proofs made
         in parallel; ``{address: "proved" | "already proven" | "not provable" | "closed"}``.
         Idempotent: a second call (or a restarted prover) sends nothing new."""
-        from prover.api import ProofRequest, prove_many
+        from prover.api import prove_many
 
         epoch = self._require_epoch()
-        stmt_epoch = self._statement_epoch()
         out: dict[str, str] = {}
-        todo: list[tuple[PrivateAccount, int]] = []
+        provable: list[tuple[PrivateAccount, int]] = []
         for acct in self.book:
             state = self.d.accounts.accountState(acct.address)
             if int(self.d.accounts.commitmentOf(acct.address)) == 0 or state.inLiquidation:
@@ -323,11 +329,11 @@ class Protocol:
             else:
                 b = int(self.d.vault.balanceOf(acct.address))
                 if holds(kind, self.figures(acct.address, kind, b).excess):
-                    todo.append((acct, b))
+                    provable.append((acct, b))
                 else:
                     out[acct.address] = "not provable"
-        requests = [ProofRequest(stmt_epoch, Account.create(a.q, a.cash, a.salt), kind, int(a.address, 16), b) for a, b in todo]
-        for (acct, b), sp in zip(todo, prove_many(self.keys, requests, processes=processes) if requests else []):
+        requests = [self._request(a, kind, b) for a, b in provable]
+        for (acct, b), sp in zip(provable, prove_many(self.keys, requests, processes=processes) if requests else []):
             words, _ = sp.evm()
             self.d.accounts.submitProof(acct.address, epoch.epoch_id, kind, b, words, sender=self.d.owner)
             out[acct.address] = "proved"
@@ -341,7 +347,7 @@ class Protocol:
     def open_accounts(self, specs: Sequence[tuple[Any, dict[str, int], int, str]], processes: int | None = None) -> list[PrivateAccount]:
         """:meth:`open_account` for many ``(user, holdings, deposit_units, label)``, the IM proofs
         made in parallel. Every account is checked before anything is sent."""
-        from prover.api import ProofRequest, prove_many
+        from prover.api import prove_many
 
         d, epoch = self.d, self._require_epoch()
         assert self._salts is not None
@@ -358,8 +364,7 @@ class Protocol:
                 raise NotProvable(str(user.address), KIND_IM, fig.equity, fig.requirement * epoch.im_factor_bps // 10_000)
             salt = salt_from_seed(self._salts.spawn(1)[0])
             opened.append((user, PrivateAccount(str(user.address), q, cash, salt, label), b))
-        stmt = self._statement_epoch()
-        requests = [ProofRequest(stmt, Account.create(a.q, a.cash, a.salt), KIND_IM, int(a.address, 16), b) for _, a, b in opened]
+        requests = [self._request(a, KIND_IM, b) for _, a, b in opened]
         proofs = prove_many(self.keys, requests, processes=processes)
         for (user, acct, b), sp, (_, _, deposit_units, _) in zip(opened, proofs, specs):
             d.token.mint(user, deposit_units, sender=d.owner)
