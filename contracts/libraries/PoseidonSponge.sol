@@ -7,420 +7,544 @@ import {IPoseidonSponge} from "../interfaces/IPoseidonSponge.sol";
 /// @title PoseidonSponge
 /// @notice circomlib Poseidon over BN254 with t = 17 (16 inputs; R_F = 8, R_P = 68) and the sponge of
 ///         docs/ARCHITECTURE.md: `h = tag`; per zero-padded chunk of 15, `h = Poseidon(h, chunk)`.
-/// @dev The 1292 round constants do not fit in one contract's code (EIP-170), so they live in the
-///      runtime code of `PoseidonT17Data0..1` (38 rounds each; code hashes checked
-///      here). Each round copies its 17 constants into a small buffer with EXTCODECOPY, which keeps
-///      memory small (cheap, and fast under anvil's step tracing); the 17x17 MDS matrix is inlined.
-///      Mirrors `prover.poseidon` exactly.
+/// @dev Computed in the optimized form of `prover.poseidon_opt` (Poseidon paper, appendix B): the
+///      partial rounds keep one constant each and multiply by a sparse matrix (33 entries instead
+///      of 289); the full rounds use the dense M, and P once, closing the first half. The constants
+///      do not fit in one contract's code (EIP-170), so they live in the runtime code of
+///      `PoseidonT17Data0..4` (code hashes checked here) and are copied into a small buffer
+///      with EXTCODECOPY. The permutation works in fixed memory [0x80, 0x2d20), which the
+///      external functions reserve on entry (the free memory pointer is still 0x80 there: their
+///      parameters are calldata). Tested against `prover.poseidon` (the reference form).
 contract PoseidonSponge is IPoseidonSponge {
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
-    uint256 internal constant T = 17;
     uint256 internal constant RATE = 15;
-    uint256 internal constant ROUNDS = 76;
-    uint256 internal constant HALF_FULL_ROUNDS = 4;
-    uint256 internal constant ROUNDS_PER_STORE = 38;
-    bytes32 internal constant DATA0_CODEHASH = 0x230206b00ea0ade332638208dac77350406d815b0b5d65c6d0fd771862caecc7;
-    bytes32 internal constant DATA1_CODEHASH = 0xc6bf53d3f075ea31ac6bb05f4d011ff67ca661a960d3e70d0e6ea13abb26e8d7;
+    /// @dev R again, as an immutable: the permutation keeps it on the stack (a literal R would be
+    ///      turned into CODECOPY loads by the constant optimizer, which triples the cost of a term).
+    uint256 private immutable MODULUS = R;
+    bytes32 internal constant DATA0_CODEHASH = 0xf0eb0041f12e39b476b2943e93c42a66d3a7ad4c9c13ab50ce6ead98b8dd333e;
+    bytes32 internal constant DATA1_CODEHASH = 0x40b48693e35104676e634e9737b7fc19babca27b5d622a2e765c28806e2b24a4;
+    bytes32 internal constant DATA2_CODEHASH = 0x39cebe582cfe94de6dd8a0faa88e20328fc76e9e0e2e37f5ee025c3b0138e138;
+    bytes32 internal constant DATA3_CODEHASH = 0xb8c4eadfc94020ea77e712042f2731646df0be5c976b00302ba26046fc15ba96;
+    bytes32 internal constant DATA4_CODEHASH = 0x977d2a86826d9fe0978b34c220b7aee5ca7065ba809a790e86cad4ff30717eb8;
 
     /// @notice The constant stores, in order.
     address public immutable data0;
     address public immutable data1;
+    address public immutable data2;
+    address public immutable data3;
+    address public immutable data4;
 
     /// @notice The code of a constant store does not match the generated constants.
     error Poseidon_BadConstants(uint256 index);
 
-    constructor(address data0_, address data1_) {
+    constructor(address data0_, address data1_, address data2_, address data3_, address data4_) {
         if (data0_.codehash != DATA0_CODEHASH) revert Poseidon_BadConstants(0);
         if (data1_.codehash != DATA1_CODEHASH) revert Poseidon_BadConstants(1);
+        if (data2_.codehash != DATA2_CODEHASH) revert Poseidon_BadConstants(2);
+        if (data3_.codehash != DATA3_CODEHASH) revert Poseidon_BadConstants(3);
+        if (data4_.codehash != DATA4_CODEHASH) revert Poseidon_BadConstants(4);
         data0 = data0_;
         data1 = data1_;
+        data2 = data2_;
+        data3 = data3_;
+        data4 = data4_;
     }
 
     /// @inheritdoc IPoseidonSponge
     function hash16(uint256[16] calldata inputs) external view returns (uint256 h) {
-        uint256 s = _alloc(3 * T);
+        _reserveMemory();
         for (uint256 i = 0; i < 16; ++i) {
             uint256 x = inputs[i];
             if (x >= R) revert Poseidon_InputNotInField(i);
             assembly {
-                mstore(add(s, mul(add(i, 1), 32)), x)
+                mstore(add(0xa0, mul(i, 32)), x)
             }
         }
-        h = _permute(s);
+        assembly {
+            mstore(0x80, 0)
+        }
+        h = _permute();
     }
 
     /// @inheritdoc IPoseidonSponge
     function sponge(uint256 tag, uint256[] calldata xs) external view returns (uint256 h) {
+        _reserveMemory();
         if (tag >= R) revert Poseidon_InputNotInField(type(uint256).max);
-        uint256 s = _alloc(3 * T);
         uint256 len = xs.length;
         uint256 chunks = len == 0 ? 1 : (len + RATE - 1) / RATE;
         h = tag;
         for (uint256 k = 0; k < chunks; ++k) {
             assembly {
-                mstore(s, 0)
-                mstore(add(s, 32), h)
+                mstore(0x80, 0)
+                mstore(0xa0, h)
             }
             for (uint256 j = 0; j < RATE; ++j) {
                 uint256 idx = k * RATE + j;
                 uint256 x = idx < len ? xs[idx] : 0;
                 if (x >= R) revert Poseidon_InputNotInField(idx);
                 assembly {
-                    mstore(add(s, mul(add(j, 2), 32)), x)
+                    mstore(add(0xc0, mul(j, 32)), x)
                 }
             }
-            h = _permute(s);
+            h = _permute();
         }
     }
 
-    function _alloc(uint256 words) private pure returns (uint256 ptr) {
+    /// @dev Moves the free memory pointer past the permutation's fixed memory.
+    function _reserveMemory() private pure {
         assembly {
-            ptr := mload(0x40)
-            mstore(0x40, add(ptr, mul(words, 32)))
+            mstore(0x40, 0x2d20)
         }
     }
 
-    /// @dev Permutes the state at `s` (17 words; the next 34 words are scratch) and returns word 0.
-    function _permute(uint256 s) private view returns (uint256 out) {
+    /// @dev Permutes the state at 0x80 (17 words) and returns word 0.
+    function _permute() private view returns (uint256 out) {
         address d0 = data0;
         address d1 = data1;
+        address d2 = data2;
+        address d3 = data3;
+        address d4 = data4;
+        uint256 modulus = MODULUS;
         assembly {
-            let u := add(s, 544)
-            let cr := add(s, 1088)
-            for { let r := 0 } lt(r, ROUNDS) { r := add(r, 1) } {
-                switch lt(r, ROUNDS_PER_STORE)
-                case 1 { extcodecopy(d0, cr, add(1, mul(r, 544)), 544) }
-                default { extcodecopy(d1, cr, add(1, mul(sub(r, ROUNDS_PER_STORE), 544)), 544) }
-                switch or(lt(r, HALF_FULL_ROUNDS), gt(r, sub(ROUNDS, add(HALF_FULL_ROUNDS, 1))))
-                case 1 {
-                    for { let i := 0 } lt(i, 544) { i := add(i, 32) } {
-                        let x := addmod(mload(add(s, i)), mload(add(cr, i)), R)
-                        let x2 := mulmod(x, x, R)
-                        mstore(add(s, i), mulmod(mulmod(x2, x2, R), x, R))
-                    }
-                }
-                default {
-                    let x := addmod(mload(s), mload(cr), R)
-                    let x2 := mulmod(x, x, R)
-                    mstore(s, mulmod(mulmod(x2, x2, R), x, R))
-                    for { let i := 32 } lt(i, 544) { i := add(i, 32) } {
-                        mstore(add(s, i), addmod(mload(add(s, i)), mload(add(cr, i)), R))
-                    }
+            function sbox(p) {
+                { let x := addmod(mload(0x80), mload(0x28e0), p) let x2 := mulmod(x, x, p) mstore(0x80, mulmod(mulmod(x2, x2, p), x, p)) }
+                { let x := addmod(mload(0xa0), mload(0x2900), p) let x2 := mulmod(x, x, p) mstore(0xa0, mulmod(mulmod(x2, x2, p), x, p)) }
+                { let x := addmod(mload(0xc0), mload(0x2920), p) let x2 := mulmod(x, x, p) mstore(0xc0, mulmod(mulmod(x2, x2, p), x, p)) }
+                { let x := addmod(mload(0xe0), mload(0x2940), p) let x2 := mulmod(x, x, p) mstore(0xe0, mulmod(mulmod(x2, x2, p), x, p)) }
+                { let x := addmod(mload(0x100), mload(0x2960), p) let x2 := mulmod(x, x, p) mstore(0x100, mulmod(mulmod(x2, x2, p), x, p)) }
+                { let x := addmod(mload(0x120), mload(0x2980), p) let x2 := mulmod(x, x, p) mstore(0x120, mulmod(mulmod(x2, x2, p), x, p)) }
+                { let x := addmod(mload(0x140), mload(0x29a0), p) let x2 := mulmod(x, x, p) mstore(0x140, mulmod(mulmod(x2, x2, p), x, p)) }
+                { let x := addmod(mload(0x160), mload(0x29c0), p) let x2 := mulmod(x, x, p) mstore(0x160, mulmod(mulmod(x2, x2, p), x, p)) }
+                { let x := addmod(mload(0x180), mload(0x29e0), p) let x2 := mulmod(x, x, p) mstore(0x180, mulmod(mulmod(x2, x2, p), x, p)) }
+                { let x := addmod(mload(0x1a0), mload(0x2a00), p) let x2 := mulmod(x, x, p) mstore(0x1a0, mulmod(mulmod(x2, x2, p), x, p)) }
+                { let x := addmod(mload(0x1c0), mload(0x2a20), p) let x2 := mulmod(x, x, p) mstore(0x1c0, mulmod(mulmod(x2, x2, p), x, p)) }
+                { let x := addmod(mload(0x1e0), mload(0x2a40), p) let x2 := mulmod(x, x, p) mstore(0x1e0, mulmod(mulmod(x2, x2, p), x, p)) }
+                { let x := addmod(mload(0x200), mload(0x2a60), p) let x2 := mulmod(x, x, p) mstore(0x200, mulmod(mulmod(x2, x2, p), x, p)) }
+                { let x := addmod(mload(0x220), mload(0x2a80), p) let x2 := mulmod(x, x, p) mstore(0x220, mulmod(mulmod(x2, x2, p), x, p)) }
+                { let x := addmod(mload(0x240), mload(0x2aa0), p) let x2 := mulmod(x, x, p) mstore(0x240, mulmod(mulmod(x2, x2, p), x, p)) }
+                { let x := addmod(mload(0x260), mload(0x2ac0), p) let x2 := mulmod(x, x, p) mstore(0x260, mulmod(mulmod(x2, x2, p), x, p)) }
+                { let x := addmod(mload(0x280), mload(0x2ae0), p) let x2 := mulmod(x, x, p) mstore(0x280, mulmod(mulmod(x2, x2, p), x, p)) }
+            }
+            function mix(p) {
+                {
+                    let acc := mulmod(mload(0x4c0), mload(0x80), p)
+                    acc := addmod(acc, mulmod(mload(0x4e0), mload(0xa0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x500), mload(0xc0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x520), mload(0xe0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x540), mload(0x100), p), p)
+                    acc := addmod(acc, mulmod(mload(0x560), mload(0x120), p), p)
+                    acc := addmod(acc, mulmod(mload(0x580), mload(0x140), p), p)
+                    acc := addmod(acc, mulmod(mload(0x5a0), mload(0x160), p), p)
+                    acc := addmod(acc, mulmod(mload(0x5c0), mload(0x180), p), p)
+                    acc := addmod(acc, mulmod(mload(0x5e0), mload(0x1a0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x600), mload(0x1c0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x620), mload(0x1e0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x640), mload(0x200), p), p)
+                    acc := addmod(acc, mulmod(mload(0x660), mload(0x220), p), p)
+                    acc := addmod(acc, mulmod(mload(0x680), mload(0x240), p), p)
+                    acc := addmod(acc, mulmod(mload(0x6a0), mload(0x260), p), p)
+                    acc := addmod(acc, mulmod(mload(0x6c0), mload(0x280), p), p)
+                    mstore(0x2a0, acc)
                 }
                 {
-                    let acc := 0
-                    acc := mulmod(0x196b76cefdcc7f6a54c71d40114a0bb82694c936f1573ac7ac1ea3fcce1fe938, mload(s), R)
-                    acc := addmod(acc, mulmod(0x1440dc2578f44694d18c25f892d98c23cfdb87a772200020e897823d4bc84d3b, mload(add(s, 32)), R), R)
-                    acc := addmod(acc, mulmod(0x23aeeb0c6499b84bfc32ae3c42df9728798fd2ef774f1518b870bc57d1385900, mload(add(s, 64)), R), R)
-                    acc := addmod(acc, mulmod(0x1ed9d3e9276acb7b4dae53eba148806fd9bb07b2dd06187212fab7dcbe63d72c, mload(add(s, 96)), R), R)
-                    acc := addmod(acc, mulmod(0x2ff57f3f7e95b03411db790a86647467581197124d217520ef2e6332a5b35185, mload(add(s, 128)), R), R)
-                    acc := addmod(acc, mulmod(0x15faefbf8584a38969b4a719ffe5f02c2191a8cceda0b775162203d30b80208b, mload(add(s, 160)), R), R)
-                    acc := addmod(acc, mulmod(0x1e6eaab1191593de0d89cbb2399ab8aa955d829ad959428cd539be30b72fde9c, mload(add(s, 192)), R), R)
-                    acc := addmod(acc, mulmod(0x2a3bb020c8a50d310ef5b5c77cc408b077fe2481454754c4568ff668fe5f0974, mload(add(s, 224)), R), R)
-                    acc := addmod(acc, mulmod(0x051f815c454b6015c7ebf90c297b90e9604cd36acc6af07f99b5e51fdeb32234, mload(add(s, 256)), R), R)
-                    acc := addmod(acc, mulmod(0x28b75c2ac167fdf184725317c7bbb8083e5ac5bba937bcfa6cefcb69e4048bf0, mload(add(s, 288)), R), R)
-                    acc := addmod(acc, mulmod(0x023af324599683d9b71b61d093d63dcbbd97e44957333d2697fdd060c1e4b585, mload(add(s, 320)), R), R)
-                    acc := addmod(acc, mulmod(0x05a07868a7c95f50a015879fe7cdf1eb6c317e4d489d4515208ddf40a32329ea, mload(add(s, 352)), R), R)
-                    acc := addmod(acc, mulmod(0x2c5b4a65bc55ac5fbeebde53ce5fa68882faed2a92a7b3f5732832c72f7f2c30, mload(add(s, 384)), R), R)
-                    acc := addmod(acc, mulmod(0x173f895e472c4eb16a2aff3b8e0417fb32b83eb1e3233471c76a0550505d0607, mload(add(s, 416)), R), R)
-                    acc := addmod(acc, mulmod(0x206cb038cc328526d0c3dc5af19437d83219751c5ee8f61b0e9e2f5881366be3, mload(add(s, 448)), R), R)
-                    acc := addmod(acc, mulmod(0x0240c57897161666f28d000b88d3353921d967420f401ce86bbee42be287a4f8, mload(add(s, 480)), R), R)
-                    acc := addmod(acc, mulmod(0x1aaefc2e9925fcd453996fda804063fdab276b37c5f51dfdfef9255b4ec10cc0, mload(add(s, 512)), R), R)
-                    mstore(add(u, 0), acc)
-                    acc := mulmod(0x130fc54477fd953377fc23abbd7a41be6764892a8787c759c1440fe0133c852d, mload(s), R)
-                    acc := addmod(acc, mulmod(0x065e134cb8d84447d6ea1e17932bd4a341ebef2568313c24594faf9d7eca2110, mload(add(s, 32)), R), R)
-                    acc := addmod(acc, mulmod(0x0e76c40392bd5f458bc187be54099312a0fefff44b441637020eb92670a6fcf3, mload(add(s, 64)), R), R)
-                    acc := addmod(acc, mulmod(0x0b981765ecae69dd7af3b10ffa424b8aeb206cc4f49257265c6753b1cc54ebcf, mload(add(s, 96)), R), R)
-                    acc := addmod(acc, mulmod(0x0e4fb044a9fcb4087e351341f25d98b1399b576e2d6654534f348219a0acdf86, mload(add(s, 128)), R), R)
-                    acc := addmod(acc, mulmod(0x303e39ca88e8da6e5c963564712df8a7f8501a7af4a990e4ccec19e5f8fc805d, mload(add(s, 160)), R), R)
-                    acc := addmod(acc, mulmod(0x01b77995dbf30cc55f9d4cd4849ced949349da81239a015440fdb38b876abee5, mload(add(s, 192)), R), R)
-                    acc := addmod(acc, mulmod(0x23643add30be204734d029cf034c958144551060c1901c420a28c9688ec36a80, mload(add(s, 224)), R), R)
-                    acc := addmod(acc, mulmod(0x1946a26ab8953f9be558105fa5179f175e76a24429dad5d532c2ceb3cfea05c9, mload(add(s, 256)), R), R)
-                    acc := addmod(acc, mulmod(0x248b533f875e5ee8e751cefa4b1d0732fcd30151c3a5cc4abbbb1e93b4655d45, mload(add(s, 288)), R), R)
-                    acc := addmod(acc, mulmod(0x2e7a1c51da61dd214a1789d6f1ee2957f69d21b1f16d1f9458eb25a406500bd3, mload(add(s, 320)), R), R)
-                    acc := addmod(acc, mulmod(0x2065e374edb1f3cbbd2919dc04d14adb07062dd01ec1501b85522e7e0faf925e, mload(add(s, 352)), R), R)
-                    acc := addmod(acc, mulmod(0x2f36535a83a09cf09fc38a20a725477aec56668f034a364a9f4a5605fffd33cc, mload(add(s, 384)), R), R)
-                    acc := addmod(acc, mulmod(0x1123d3c97ff8e6b589d118bc40ca0b9ac12ae909558f2582551f7a42345b4621, mload(add(s, 416)), R), R)
-                    acc := addmod(acc, mulmod(0x160b30c874d9c06704c92c266c7a5b7fd966a62a5db008f1bffdf443b1099a82, mload(add(s, 448)), R), R)
-                    acc := addmod(acc, mulmod(0x1361d27c42a7b4bd6eaeb98a339592616c0d4d8fceadfdb16468162bdfa88d46, mload(add(s, 480)), R), R)
-                    acc := addmod(acc, mulmod(0x00f1e8f86860c3b5c78bc14dfb67d22c6beb8992123658842f23f75ae3a92e99, mload(add(s, 512)), R), R)
-                    mstore(add(u, 32), acc)
-                    acc := mulmod(0x2c9c91f48661771baeef6774578a78f69c355c8e907156fdf26db39d2446413f, mload(s), R)
-                    acc := addmod(acc, mulmod(0x2c6b133e80abef84904fa4a75f968fbaabef890286d5fd11b87a1e52b7eb6d0d, mload(add(s, 32)), R), R)
-                    acc := addmod(acc, mulmod(0x2ce8546cb59f420ede61692e764e0e9f6715b16a2c8047cd8131c97646f50d24, mload(add(s, 64)), R), R)
-                    acc := addmod(acc, mulmod(0x0adaeaf28776b813d518f645c793e57bf16067fd80eb921dd5a67e895646c9c4, mload(add(s, 96)), R), R)
-                    acc := addmod(acc, mulmod(0x2086a01b816438a2a41c59e43d73fa9aacf0c24e4f6bac229d65fba59922554a, mload(add(s, 128)), R), R)
-                    acc := addmod(acc, mulmod(0x2348580de49aac01ce8fcb5aa2b467f6787dd8a96ccecd6fb47df7d5a4307398, mload(add(s, 160)), R), R)
-                    acc := addmod(acc, mulmod(0x1fb6bd6df650d27e8cac05ac0b45eef0700e308b29b4bd41eecff58027edc45c, mload(add(s, 192)), R), R)
-                    acc := addmod(acc, mulmod(0x03e9718237c1700d7dd213e026f307e8000b3851467fed9e6f51fa5020c2369c, mload(add(s, 224)), R), R)
-                    acc := addmod(acc, mulmod(0x00925af35a3366801ac80a31d63f745fa807bda10560345ad572bef4cf2ce0d6, mload(add(s, 256)), R), R)
-                    acc := addmod(acc, mulmod(0x0f8692d64a5b69a956c4e2006bfec344477fdf5f0c9aab866609842b9d75269d, mload(add(s, 288)), R), R)
-                    acc := addmod(acc, mulmod(0x2bdfe7eb4fa803bc1dc0052a46d850ee3e091eba8a7f12579682f6f6fd5044d4, mload(add(s, 320)), R), R)
-                    acc := addmod(acc, mulmod(0x13bdacc137bbcf51d8bc9d281931d6e71122dc6e93e7ffe8b835e3393775c3d4, mload(add(s, 352)), R), R)
-                    acc := addmod(acc, mulmod(0x07d78ce0c1c87391a06a06c83d300d52524b29f183884e300e0eaddacd05f068, mload(add(s, 384)), R), R)
-                    acc := addmod(acc, mulmod(0x0984c132b29a05f2b506ca07c06fe9a6584f36bb87506d2d316a4f353cac5f1f, mload(add(s, 416)), R), R)
-                    acc := addmod(acc, mulmod(0x1b00faa85136b1bfc496e0ea9a6284cae525aa96612ffeeb514808955693879e, mload(add(s, 448)), R), R)
-                    acc := addmod(acc, mulmod(0x19e1e46536704ceceac3eab991bd806e347be40a0b7956dcd7037352fdbc4347, mload(add(s, 480)), R), R)
-                    acc := addmod(acc, mulmod(0x19c2540bbb1cd4e08f105437063c945cfef28ae9dd50b97e0b795f8dc5ae34e2, mload(add(s, 512)), R), R)
-                    mstore(add(u, 64), acc)
-                    acc := mulmod(0x1dec0bafa3e8190621e5e095ef751ea03c836dbb8045b2a73f8d397cfb815192, mload(s), R)
-                    acc := addmod(acc, mulmod(0x27c72332f59a00135baa94bde294911d135d1d95f53c52eb8b3b95594374906d, mload(add(s, 32)), R), R)
-                    acc := addmod(acc, mulmod(0x16e64661144d816885b32f3f7809703477788268d57c14b1d939a26b29cb7ef3, mload(add(s, 64)), R), R)
-                    acc := addmod(acc, mulmod(0x2018db386a3e4e57eada8d91408b155061df050140fb22f9a4f34fb4e2d02428, mload(add(s, 96)), R), R)
-                    acc := addmod(acc, mulmod(0x12263b7e3f3de60899a2c22fee919972cd79dc289a87f31f1b44baf2439dc87c, mload(add(s, 128)), R), R)
-                    acc := addmod(acc, mulmod(0x10e420edcb6da76170b24d777ce9d31612edb1593ea6d30e8cfdacfb6974f991, mload(add(s, 160)), R), R)
-                    acc := addmod(acc, mulmod(0x0ebcb358f95f84b719c631d4045cef03ac6fc238f6834522cebd02e47411bb6f, mload(add(s, 192)), R), R)
-                    acc := addmod(acc, mulmod(0x0c48e2f304f730d48e83dae5c78a46188500bc8040a49542eea5ef1a21b9d222, mload(add(s, 224)), R), R)
-                    acc := addmod(acc, mulmod(0x00e766f03afbb7af630eaa8aff4fe60f3810f30f3f4438498efe0186333dadc0, mload(add(s, 256)), R), R)
-                    acc := addmod(acc, mulmod(0x1b8a7909d7e7bd4f0bcc8003968e384ac2e8b405ad05cf610364d3ecb982db7e, mload(add(s, 288)), R), R)
-                    acc := addmod(acc, mulmod(0x1d92e4213d840a330ecbdb08693dbf9a971bbd6229047eb88a03f334cadef227, mload(add(s, 320)), R), R)
-                    acc := addmod(acc, mulmod(0x0d3b3fb86a44b7422429a249884c85644af1975641206e610070c02ef5a9f4cd, mload(add(s, 352)), R), R)
-                    acc := addmod(acc, mulmod(0x25c7e8faf6c48a156cb91d81a997c6673d32694a3fdd64f5e9594e9f504bad83, mload(add(s, 384)), R), R)
-                    acc := addmod(acc, mulmod(0x2d7af834c9cdf1b38c8cfed218f1ef0ce0b9908de9e7aa7a5510c4fb917a0281, mload(add(s, 416)), R), R)
-                    acc := addmod(acc, mulmod(0x175af5e50e5685ec2dbb1cf7a2cd25d45680f6cddf68d7c0795dec98b87f6a71, mload(add(s, 448)), R), R)
-                    acc := addmod(acc, mulmod(0x121f4a18d7b7d9650aab625ebe8695a8079439f2ab00c090279de74726234e6e, mload(add(s, 480)), R), R)
-                    acc := addmod(acc, mulmod(0x21f08f9b3c23f3a02518114a96929b6d1056eb4d1db147ce0c8882e1b0f7bd1b, mload(add(s, 512)), R), R)
-                    mstore(add(u, 96), acc)
-                    acc := mulmod(0x0a5f52ad6ec4a8aa377d8dd2ae3aaf6eea0c68c63a1d034fbda67133ca0b85cb, mload(s), R)
-                    acc := addmod(acc, mulmod(0x087488f735b1fe2fa3c6c7148c4968e7f3479b1418a1a566743c1ca215dcfcfc, mload(add(s, 32)), R), R)
-                    acc := addmod(acc, mulmod(0x06cf0db92f86b2732ee5fb881ef0176012dc4adfd849b9be4de17846a6ce5d99, mload(add(s, 64)), R), R)
-                    acc := addmod(acc, mulmod(0x067c4411745db6c6aa659ec737a586a8f4a1cde0352e30aa0063794865fc1c04, mload(add(s, 96)), R), R)
-                    acc := addmod(acc, mulmod(0x19909241cac50288c0d12343e0c12cf9b9790b405ef0a9001aa6be0289063aa9, mload(add(s, 128)), R), R)
-                    acc := addmod(acc, mulmod(0x01d25b94bb7c49c0170ee1fb2a5824b70e4554bcc54b6c8f8cc0cc9d74f19a5e, mload(add(s, 160)), R), R)
-                    acc := addmod(acc, mulmod(0x03274e735db2faf186787528254272ee01967e6ae9d825141378b8354d843965, mload(add(s, 192)), R), R)
-                    acc := addmod(acc, mulmod(0x0cac320362e235b458d6d364cd0fff914f3c056adbb038dc2a861a49f7f70e24, mload(add(s, 224)), R), R)
-                    acc := addmod(acc, mulmod(0x1111ed7a66ba2ccd4bea0d43eec86ea35ab40253a1209e3637f103dcb84fc429, mload(add(s, 256)), R), R)
-                    acc := addmod(acc, mulmod(0x13e736cc70b7c828a38dd6394ece76b9ccdae2ca4f43963432502fe8c2ad19ff, mload(add(s, 288)), R), R)
-                    acc := addmod(acc, mulmod(0x1f2805084976b142f7c74a416ff439ff1bcd8b8e7b0570130040754a61b71912, mload(add(s, 320)), R), R)
-                    acc := addmod(acc, mulmod(0x27aa50a0e5d5588c1486e8e7fc8dda65489fffb866756c218f87e7280cddfa64, mload(add(s, 352)), R), R)
-                    acc := addmod(acc, mulmod(0x1f3cc6f65d9d34370825a38fd1f48f509f7c56171b9e7a624d9b0ecdf6ac4eab, mload(add(s, 384)), R), R)
-                    acc := addmod(acc, mulmod(0x1b11713791ea4cb2e17c8c5867502043d0a8cf955384c1c793c506b75fc0db29, mload(add(s, 416)), R), R)
-                    acc := addmod(acc, mulmod(0x104560e95c49febb7a030862edb3a33c2b2a3d414b0536b2e54e25ab36e8f281, mload(add(s, 448)), R), R)
-                    acc := addmod(acc, mulmod(0x08c45f3c4c486f6b5378c779c607b517200bb70b5533bdacef18519f625b925b, mload(add(s, 480)), R), R)
-                    acc := addmod(acc, mulmod(0x2d2193c677bbcd56a74fc2ae50ab4f2cc69aa77ccfc33c7707452d5adac77edb, mload(add(s, 512)), R), R)
-                    mstore(add(u, 128), acc)
-                    acc := mulmod(0x20ab7394bfdab344cbb6f2123800a0e23508e2125bfe795ab4a767cecb4d9306, mload(s), R)
-                    acc := addmod(acc, mulmod(0x19f0e2e141896eae6d56d182b687b8a6c64cbb59e031b749f35822fc7ee353fe, mload(add(s, 32)), R), R)
-                    acc := addmod(acc, mulmod(0x18f754a95b0af0e4706ff9024bb135164abd6fc16ee40cc2d6852d88a2ffc9f7, mload(add(s, 64)), R), R)
-                    acc := addmod(acc, mulmod(0x193fe0e9b48010fa319c33b86b6b18f428f323fa237ca918a38faaa91ba49567, mload(add(s, 96)), R), R)
-                    acc := addmod(acc, mulmod(0x011ff091dd551b6d586203ee0cafae2f7652e923aba82574a53b632a066f4884, mload(add(s, 128)), R), R)
-                    acc := addmod(acc, mulmod(0x1da3e00601ca3fc0d90b197bd2a474b46efe3aff3b2cfaf1ebe15fa1afadf2db, mload(add(s, 160)), R), R)
-                    acc := addmod(acc, mulmod(0x004ef41945559c1fb0b2116cb2be1f043bfce8dbc96feecccda47cbf68be59b5, mload(add(s, 192)), R), R)
-                    acc := addmod(acc, mulmod(0x2f053fdf1a72d6ad8c9df97a04d637916f25e3425b6dc33e99ca7cac5cc7e4c7, mload(add(s, 224)), R), R)
-                    acc := addmod(acc, mulmod(0x1daf74842c7e79104349ad399592c5c4cce16f79e1a86f50d941598772cca953, mload(add(s, 256)), R), R)
-                    acc := addmod(acc, mulmod(0x2ae8da8d0b129a22f834d0d234c8917c2f877ff00dc16215498d4b748fb40df1, mload(add(s, 288)), R), R)
-                    acc := addmod(acc, mulmod(0x099b0a6330926a4a1564dfe94f9a1104bb8374bb518a89de08c591c17dfaa059, mload(add(s, 320)), R), R)
-                    acc := addmod(acc, mulmod(0x0b9aebf041146c119199757ea8ceee5abcea9ec42cdb28b921caf21e84847851, mload(add(s, 352)), R), R)
-                    acc := addmod(acc, mulmod(0x055ef271e388278b1aca34d3cb00116bd6f7cb584b3c69f0de2a7afc8d98deb8, mload(add(s, 384)), R), R)
-                    acc := addmod(acc, mulmod(0x26fbf1a351963fbbdab590dbd760ce6284273525a1b46c41f29226c65339f4b3, mload(add(s, 416)), R), R)
-                    acc := addmod(acc, mulmod(0x12fd67863b2e03b6fb45224fb041ff280e936742b54c8e54d3823e090e144169, mload(add(s, 448)), R), R)
-                    acc := addmod(acc, mulmod(0x00600cf26635b2d546431507589739010d1b757ceaae617bf95b8e1efa98643d, mload(add(s, 480)), R), R)
-                    acc := addmod(acc, mulmod(0x0f528f5912be49455d4323b259e30ce2984d8170601eeb4bd7096b47353ab7fc, mload(add(s, 512)), R), R)
-                    mstore(add(u, 160), acc)
-                    acc := mulmod(0x110ea322b0c26476c67bfa2c1b9d1713f93b3b9cf8320ce0dcd4b64288bda07a, mload(s), R)
-                    acc := addmod(acc, mulmod(0x299c47f1e3ecc557ab1c9abe36f0d2ba0ece01051e07f0858e97a9ce16f5664e, mload(add(s, 32)), R), R)
-                    acc := addmod(acc, mulmod(0x1cc053a6a4d6f96da77e5e73adb9d49bc4d0ef2cc2f69fade48040b7f8d71386, mload(add(s, 64)), R), R)
-                    acc := addmod(acc, mulmod(0x09558ecc58bee4f3c578f62489dd900840a9889096c0a62114aa2db045a1d033, mload(add(s, 96)), R), R)
-                    acc := addmod(acc, mulmod(0x093d7d5563e3ccd0b5f15a9b093fe6b863aacccf9af11ffea9b295b7dd42b1f6, mload(add(s, 128)), R), R)
-                    acc := addmod(acc, mulmod(0x045dc0579ca66e7e096d4dd86b882e68af2d35d70cf5e3b1783caaa0ec424253, mload(add(s, 160)), R), R)
-                    acc := addmod(acc, mulmod(0x0da02f6410e24058a1e90412cd5302c57197f7b1af2a99496f9cff3ffd58808f, mload(add(s, 192)), R), R)
-                    acc := addmod(acc, mulmod(0x2dfb6dd598ada57ea71a8d68e6924608f0ec7838808688ee4b3fcd521f7be6d2, mload(add(s, 224)), R), R)
-                    acc := addmod(acc, mulmod(0x1057062b40bdcf1fe2aaef45898c871146799a92c87d0fce64302d6bc83172df, mload(add(s, 256)), R), R)
-                    acc := addmod(acc, mulmod(0x26e6d18aea75a94861a02333b5364ceceaa78adfbb742817218ca3af607b910e, mload(add(s, 288)), R), R)
-                    acc := addmod(acc, mulmod(0x0565b96659025935d9c025c7ab20b1611db00b67ecc51426b342f8c7a17fed83, mload(add(s, 320)), R), R)
-                    acc := addmod(acc, mulmod(0x2776bde52a1259472c1cc020e719f82191dec3ab7699b7d0fd769dd3fe392997, mload(add(s, 352)), R), R)
-                    acc := addmod(acc, mulmod(0x0c1a324c49d15f87931821989b8c8437ea9eb46ed3aacf8895fd1cc311053e60, mload(add(s, 384)), R), R)
-                    acc := addmod(acc, mulmod(0x27e68568e9cffd07f9253ef9dbc356251dc6b2d6a903d6c7046b5e90e1bcdc9a, mload(add(s, 416)), R), R)
-                    acc := addmod(acc, mulmod(0x1db0e7e01722aad210e5296c36e9103e82d15765c318134d177146a1d9fd5358, mload(add(s, 448)), R), R)
-                    acc := addmod(acc, mulmod(0x0aef8a4e47d5ec760e0565ae7acdabe7e8e98972de86dd2f447aaf216ab4cc17, mload(add(s, 480)), R), R)
-                    acc := addmod(acc, mulmod(0x08c00c4e5b3467f01901f64f9f89c15bb0b90918d488b730cacc3296691e9200, mload(add(s, 512)), R), R)
-                    mstore(add(u, 192), acc)
-                    acc := mulmod(0x054eabe6131681fa01fbc6dbf3e7d53595d0f8809987182142b890ac8af89cbe, mload(s), R)
-                    acc := addmod(acc, mulmod(0x1a4befe11c0230c62de44ffafea0de903ba328c6d67af73680312b68f9acffda, mload(add(s, 32)), R), R)
-                    acc := addmod(acc, mulmod(0x01e40665f5bb8c5c0dc9c11f39d47e9d33e717afa31ba74f92f8737a55efe134, mload(add(s, 64)), R), R)
-                    acc := addmod(acc, mulmod(0x23c4abfeb83192362aae21b2e9ee5cfc765bf1000f798c3ae70133556abc78bd, mload(add(s, 96)), R), R)
-                    acc := addmod(acc, mulmod(0x1669e44bf0223a77f48fffbc9f4f20b5814f6185ae11a210f8fdfcb5f71d603d, mload(add(s, 128)), R), R)
-                    acc := addmod(acc, mulmod(0x2d5b3f523a9668cbe4887881bf7b40184f978713e358de270d87a600e5c5c92f, mload(add(s, 160)), R), R)
-                    acc := addmod(acc, mulmod(0x10c1856f282f556d7cf6d4a293621506724ba6d3c582e4c261842f2a4bdb0ec6, mload(add(s, 192)), R), R)
-                    acc := addmod(acc, mulmod(0x22cc4349f6baa3a8e0b61fc40ab97210e4bd3b3dec7f05bb8ef839c84692afbc, mload(add(s, 224)), R), R)
-                    acc := addmod(acc, mulmod(0x12d019e37cd1bd76fee065bb7380a9bd8331a4dbcd1c9c776792bc19045c23b6, mload(add(s, 256)), R), R)
-                    acc := addmod(acc, mulmod(0x27aa38fa051c434189df57bafd80723ee29bdccd59fbc1aa9af11891d3722e61, mload(add(s, 288)), R), R)
-                    acc := addmod(acc, mulmod(0x0f0b9336db5c16d472fda3fb9ac13b13394c09ab9f484ecf6ad2060217b5896a, mload(add(s, 320)), R), R)
-                    acc := addmod(acc, mulmod(0x275a6f59623354d71d38b4e200ce2e9676aab74ea8b8366fce33bdbc47d0586d, mload(add(s, 352)), R), R)
-                    acc := addmod(acc, mulmod(0x02ebb6730d7bafeac23fc0b457ea824eeea3c55eca634bf24b2ac2a9a21483e1, mload(add(s, 384)), R), R)
-                    acc := addmod(acc, mulmod(0x0ff215eb1e38dc67432e262df27eda7c3aa9419d5b6e299bd948e970fc35a62f, mload(add(s, 416)), R), R)
-                    acc := addmod(acc, mulmod(0x247f9c7fa610322535feb0676cff549f1c177d0d39d3f1eee642e9253aafb82d, mload(add(s, 448)), R), R)
-                    acc := addmod(acc, mulmod(0x2ad0bd9f71e2785084aa0b84616b7dada053207c418e65f4035be66a0cdc8c12, mload(add(s, 480)), R), R)
-                    acc := addmod(acc, mulmod(0x0fc3ccef00d6a64080abbed4fed90b69c5e5803134c22b42cdca0a60f03ec33c, mload(add(s, 512)), R), R)
-                    mstore(add(u, 224), acc)
-                    acc := mulmod(0x224d811fbdef8ec0a006d376a019e57c93bd596213a07823b7d4abce1fd8e621, mload(s), R)
-                    acc := addmod(acc, mulmod(0x140762d30c5c3a0b0750b1400a86a9e2f5cfc2531b729370f3ad9fe1dcd43f96, mload(add(s, 32)), R), R)
-                    acc := addmod(acc, mulmod(0x0976d7c3844bc8deea0f0337f89b2a131302ffd2d0a870181ca5fd5fb6d4fb63, mload(add(s, 64)), R), R)
-                    acc := addmod(acc, mulmod(0x0152604201ca7df05994e9d5f058f3b6749cea63aa0cb5b4e1c3a00b6667958e, mload(add(s, 96)), R), R)
-                    acc := addmod(acc, mulmod(0x1ab6d8fe39f87bb0ee5b883eea2725caa52c575740d5ac30b058f77113d05239, mload(add(s, 128)), R), R)
-                    acc := addmod(acc, mulmod(0x1b62ba8037a83f1261544c307f019dbea1cc6a84d481ea8960b0fc670745e8ae, mload(add(s, 160)), R), R)
-                    acc := addmod(acc, mulmod(0x239abc7c9f866aec28685c26f4e046a92d4360d36cb50890f422e18ed6f8a7b2, mload(add(s, 192)), R), R)
-                    acc := addmod(acc, mulmod(0x02fed5a03200417664537df8fa30276b85d91bd2ed21de33d901fb4d82439857, mload(add(s, 224)), R), R)
-                    acc := addmod(acc, mulmod(0x0996cae74d9627ca3c56c646095f39730274d25e82c42ce21cf789253d48a3f0, mload(add(s, 256)), R), R)
-                    acc := addmod(acc, mulmod(0x304dbc0936862356e0024b2a32dfa3085abedbd337f22b89062be614d83cb083, mload(add(s, 288)), R), R)
-                    acc := addmod(acc, mulmod(0x2a7de8f5ff476d81d393f1d274636ca956f05bd422bc9f3cc0fac0054b58cb02, mload(add(s, 320)), R), R)
-                    acc := addmod(acc, mulmod(0x12c6f6c83a3530faced60c88f19a82fd12b7d938a79864ed20a545a52fdce11d, mload(add(s, 352)), R), R)
-                    acc := addmod(acc, mulmod(0x201e03f1ff672629473a24f32d2d502acdc8fdd2883014de74c98f40a195b3e4, mload(add(s, 384)), R), R)
-                    acc := addmod(acc, mulmod(0x118c3efe920c9c3f907c867743d35d2ccbff7c89e9c31bb6a17c552ef92b6c01, mload(add(s, 416)), R), R)
-                    acc := addmod(acc, mulmod(0x0f705feba5f01cb27b27c104bc93f0c974f561fa26d5614f6a9d9e47d03bc655, mload(add(s, 448)), R), R)
-                    acc := addmod(acc, mulmod(0x28d327a1c2d6012d9e69e9a3b4c11ad336d3c0dcdff4c5c84ddddf911eb645f5, mload(add(s, 480)), R), R)
-                    acc := addmod(acc, mulmod(0x1bce67f4dc99547f2caff1b5c6d63e3ee2565a404190664533c1c65dd9d8d532, mload(add(s, 512)), R), R)
-                    mstore(add(u, 256), acc)
-                    acc := mulmod(0x0e691fca423128a7d4afcaa582b1a94799ba1f5d2a5d53bc2bba56bbecb227a1, mload(s), R)
-                    acc := addmod(acc, mulmod(0x180aa4babfa7539753d9c222e5e3359aca59e06bbefc7cf3a3ffa4f961fa1d5b, mload(add(s, 32)), R), R)
-                    acc := addmod(acc, mulmod(0x2c54287eee368d5d52dfb068282d68e6b09b76bd1b5c9333b36848ac277744f5, mload(add(s, 64)), R), R)
-                    acc := addmod(acc, mulmod(0x2f65361a4aed320fcd03a45c44dda740213571f3975ce20b96bffd960cbc6e25, mload(add(s, 96)), R), R)
-                    acc := addmod(acc, mulmod(0x235bf178b5b56262d988bfc62708b0f85d57385cde2b4dacf9e6d592deb2afe4, mload(add(s, 128)), R), R)
-                    acc := addmod(acc, mulmod(0x1794ec2b0eeb22fbd753b21fcd949e7bedb305f15a59eaf74a961c3046635f85, mload(add(s, 160)), R), R)
-                    acc := addmod(acc, mulmod(0x083e1cd5943461ab505b200311bde4003fb4f7ed16aa58c8bc28f2e08e9f6922, mload(add(s, 192)), R), R)
-                    acc := addmod(acc, mulmod(0x22a67a88776982d6a15f577dcf780ac485ebaae6fdf6fbe50b95ea266a7b6059, mload(add(s, 224)), R), R)
-                    acc := addmod(acc, mulmod(0x2d1188d9e7e6ac24c4b2c9dc3dfcfb0fe4782d689f31b94b1fb15ef29d11f19e, mload(add(s, 256)), R), R)
-                    acc := addmod(acc, mulmod(0x265c43c886f07d025200d56cd246b01670b3e82ab482f5879b10608cc05a37fc, mload(add(s, 288)), R), R)
-                    acc := addmod(acc, mulmod(0x0f26d05e938f8317bd608eff0895d352dca712b653b1492f8c2ea96b26f9381e, mload(add(s, 320)), R), R)
-                    acc := addmod(acc, mulmod(0x257689a4e22f6a8768aafe54218d31de4e409fdbf42319582536bb583313a395, mload(add(s, 352)), R), R)
-                    acc := addmod(acc, mulmod(0x1edc57f174e1322b627c6f9dbe27ae2703c3f11c364b38188bf41d8ca0c1709a, mload(add(s, 384)), R), R)
-                    acc := addmod(acc, mulmod(0x17b39f38636d5eff5e06eff089eb56051a602bc8f4bf1bb0ad2b2cd10cf07138, mload(add(s, 416)), R), R)
-                    acc := addmod(acc, mulmod(0x306094ecfe63300b2f95bc98a0406c7898d86852330a7b69f9b04b5404b3eef3, mload(add(s, 448)), R), R)
-                    acc := addmod(acc, mulmod(0x11afecc85590543bd2df8ab952be164670a3f32593e962d4bd493bcd3c84f84d, mload(add(s, 480)), R), R)
-                    acc := addmod(acc, mulmod(0x1a8ba4f37d2315389c8560d74dac572a4447a02145516287053e6b9edefbca2d, mload(add(s, 512)), R), R)
-                    mstore(add(u, 288), acc)
-                    acc := mulmod(0x189e279c92de0bab66707e6e6e310524e615cd4c6aacc665372a3b8e372d8ce6, mload(s), R)
-                    acc := addmod(acc, mulmod(0x17208ea9cd4dc1a6deebe6a8d27a3181ab5f86c6a706e6fd007fc1eb678e9de6, mload(add(s, 32)), R), R)
-                    acc := addmod(acc, mulmod(0x228a3488cabbf9f29efc0bce211a09031972b37f25ea35aca840dc2331a0cf35, mload(add(s, 64)), R), R)
-                    acc := addmod(acc, mulmod(0x22122c6313fc9a4c6d0f944d3ce238272bf35147b1b788aab2b8dbceb6024c76, mload(add(s, 96)), R), R)
-                    acc := addmod(acc, mulmod(0x06649a13e65023a713aaee5387d388e3609ae9b14ba4da10642ee0b7b4a16634, mload(add(s, 128)), R), R)
-                    acc := addmod(acc, mulmod(0x1ed4c95c6283b45ec0cd88f511976f063ea2beb0695b8af7cc10589593a7978c, mload(add(s, 160)), R), R)
-                    acc := addmod(acc, mulmod(0x15fe62a69b0438294395da1bfc93272d88797ceeef666ba2443f0c146f8ab7ee, mload(add(s, 192)), R), R)
-                    acc := addmod(acc, mulmod(0x2b079a1d09b9d4a76d4e50c45c01fb7508b1c443a8fb21ebd28533e05def8864, mload(add(s, 224)), R), R)
-                    acc := addmod(acc, mulmod(0x0c34496a7db5abb330b2f6ce9adaef5ae6e308c8fc2c5634097ae352aa7457d4, mload(add(s, 256)), R), R)
-                    acc := addmod(acc, mulmod(0x04ffe27a92cb4300e774388edc3147ab9dcc4ab354c380f51ca7a2e7fe0463c4, mload(add(s, 288)), R), R)
-                    acc := addmod(acc, mulmod(0x28b73b335c72f0774871a2030d444e5fb954979c1c568e112fb911a46c666768, mload(add(s, 320)), R), R)
-                    acc := addmod(acc, mulmod(0x195821b99af2c217404ee582e29889072ba3cd994b74955c261b5ad364e5a9c7, mload(add(s, 352)), R), R)
-                    acc := addmod(acc, mulmod(0x20a56fce37122b7400ab61a65eac815dd180f52fad2835f7fd9649063523881e, mload(add(s, 384)), R), R)
-                    acc := addmod(acc, mulmod(0x235132912db2da07a4750c5ed5df2590e718404aefc48be6953432f64424042e, mload(add(s, 416)), R), R)
-                    acc := addmod(acc, mulmod(0x1059db5e97f25826b0bbefd6bfaa6e9496c55ef5a88fefe9712691f6fbdf4298, mload(add(s, 448)), R), R)
-                    acc := addmod(acc, mulmod(0x0b050c882073a581e767223705cd9510c04c30168c50ffe0c9875a28b6938299, mload(add(s, 480)), R), R)
-                    acc := addmod(acc, mulmod(0x115e60c4e2937eb53c6e4a5488f801266e84d07547a0b1cd91b18f49efef9920, mload(add(s, 512)), R), R)
-                    mstore(add(u, 320), acc)
-                    acc := mulmod(0x1d9bcbbd17b93b1913d2f79cdf12844441237206f0294746d93f8e5bdceb4725, mload(s), R)
-                    acc := addmod(acc, mulmod(0x20007a0f5d37798789e0a8ef683536d9cf4831a6566eb727b41191d9f2974710, mload(add(s, 32)), R), R)
-                    acc := addmod(acc, mulmod(0x16bae49f5ebb1ffe886b634d215de61ebf4f44d1cdc4f84670df8ed69310bfe2, mload(add(s, 64)), R), R)
-                    acc := addmod(acc, mulmod(0x229aa5b547a63780d8d129e209fdb92f85662616d59da908075e668fd817822d, mload(add(s, 96)), R), R)
-                    acc := addmod(acc, mulmod(0x29a5b1e4e2f25445496adec230ed53a35993b37630aecb5d76e56608d1b78cc6, mload(add(s, 128)), R), R)
-                    acc := addmod(acc, mulmod(0x0bfce7b120068b9a30029dbdb36be01d071e8163fa1724f13c6ca89be29b729e, mload(add(s, 160)), R), R)
-                    acc := addmod(acc, mulmod(0x20055568b33367bc12bf4aed7a0909c173588a5763c6a1a7598ba7c6c7e3c2a5, mload(add(s, 192)), R), R)
-                    acc := addmod(acc, mulmod(0x2df1ff86644fcc42a1932cf15d314eed407608246f14a8098725ff7be809c87e, mload(add(s, 224)), R), R)
-                    acc := addmod(acc, mulmod(0x1d4fb0f18f31c8270b4636e6b5d7a33e455b1050de1164182cfcb739cce965da, mload(add(s, 256)), R), R)
-                    acc := addmod(acc, mulmod(0x19d6f1d110d9f873db002ff2ed828905bd6cc5d7921c238d7569daa9b2401d32, mload(add(s, 288)), R), R)
-                    acc := addmod(acc, mulmod(0x282a01e8f2ce09cbdd862f98fdaba3f9af02443edc962cb34802d04477de1e20, mload(add(s, 320)), R), R)
-                    acc := addmod(acc, mulmod(0x304b679008e8a1f09448423a05889e0df663a2b65055ca9ee5a99dfe13fb9a16, mload(add(s, 352)), R), R)
-                    acc := addmod(acc, mulmod(0x1998147edaf3a92ab179c61ac2c36af5caf3e78bcbfb684cfea15db17b835907, mload(add(s, 384)), R), R)
-                    acc := addmod(acc, mulmod(0x028a4572cb654261cf9358435923e65aff8f40393752748b76acfd2e3f5755c9, mload(add(s, 416)), R), R)
-                    acc := addmod(acc, mulmod(0x15bd998c2729dbeaccc29b5d6e4f0fd96ad0a6037c84a1a1a785169fb336fb6e, mload(add(s, 448)), R), R)
-                    acc := addmod(acc, mulmod(0x07cdf3309e130f9ceddd688af3885369fbacf6d8a44de4d450667c0d7641213f, mload(add(s, 480)), R), R)
-                    acc := addmod(acc, mulmod(0x152d47acb9b06c9d12c2138a31416bbbbb991a65dc4d4f8ef91a3dd728e63b6a, mload(add(s, 512)), R), R)
-                    mstore(add(u, 352), acc)
-                    acc := mulmod(0x1179184635a9780ee1312dcc3d15c7ef042b18ae9409670e28c4c7f0fb9b608e, mload(s), R)
-                    acc := addmod(acc, mulmod(0x229da441a302929b0bae93741b7c75e11337c797e5721f9d7ee59235cda9a40c, mload(add(s, 32)), R), R)
-                    acc := addmod(acc, mulmod(0x2e269dc78f70f9103b2bced3edbd41e156e64910887b4dddf8a3eee960f601b7, mload(add(s, 64)), R), R)
-                    acc := addmod(acc, mulmod(0x21a91fed8bed14914c4fd491b6fa4dcbae7b3b8b3d456303af886c328abf4699, mload(add(s, 96)), R), R)
-                    acc := addmod(acc, mulmod(0x29f07c1effc65b5589e1ca52cbe00bd65ef5e962d01200302670b6dce79eeb00, mload(add(s, 128)), R), R)
-                    acc := addmod(acc, mulmod(0x0506a7a5de6b56ebec5e708a70a3cecb3a2cfd25e7a20ed495e295a93023c5a8, mload(add(s, 160)), R), R)
-                    acc := addmod(acc, mulmod(0x0c02b148f4a1559b597cd320f00c02b96a7fc7c83811bd86a1e79cc3106b2201, mload(add(s, 192)), R), R)
-                    acc := addmod(acc, mulmod(0x24a466f74e99a602894f421010f43a81c708b1b4ad076425190b85347f685b1a, mload(add(s, 224)), R), R)
-                    acc := addmod(acc, mulmod(0x1fee18888425724970bd2897b54c7fa8e9c367dddbc8484da37864faff9f9056, mload(add(s, 256)), R), R)
-                    acc := addmod(acc, mulmod(0x19711c41d76f64a371aba62f3f46710dee0c3aad217b7cb00bd12613b24ef52b, mload(add(s, 288)), R), R)
-                    acc := addmod(acc, mulmod(0x2770d14a220152fa7083040be9b3cd38c8ace9e207073486bcfafcad706748b1, mload(add(s, 320)), R), R)
-                    acc := addmod(acc, mulmod(0x08dffe684aa33f911d35e9a644b4bdbfcd15a4da49b6531816b60e8ce4f6b5e0, mload(add(s, 352)), R), R)
-                    acc := addmod(acc, mulmod(0x1cbfab7cb05e2f28254b230bfce017f005fb4f2dd8935ad11765b347d2003667, mload(add(s, 384)), R), R)
-                    acc := addmod(acc, mulmod(0x21d7269a53d3712b20543b0039aecc9466520133d299e8442000b33184a39e84, mload(add(s, 416)), R), R)
-                    acc := addmod(acc, mulmod(0x21fde580a19886b13358f18a32d5aff685b4bd77d94f067f44f6e7a93350fd2a, mload(add(s, 448)), R), R)
-                    acc := addmod(acc, mulmod(0x05232bf95807e48ad82a1eb4bc481e9b0720e95196dfe361f55c4d1cfc7926d7, mload(add(s, 480)), R), R)
-                    acc := addmod(acc, mulmod(0x13602646b88ba31c0d544c757bd9181727835dbe690c30583a23f37f52fe5e3d, mload(add(s, 512)), R), R)
-                    mstore(add(u, 384), acc)
-                    acc := mulmod(0x0e48466182ae8333af1891a6aa19736741ed0680d57c931ede13fc07ae82e88b, mload(s), R)
-                    acc := addmod(acc, mulmod(0x1137b5c61b9684bec41e4dfaa76438256622a4378ea4e646a2844bbc85bf81cc, mload(add(s, 32)), R), R)
-                    acc := addmod(acc, mulmod(0x1f4b85552b960d1c18b7b8f66af7305a6773d9b05faf51e0ed1a5f2ef2f95e7d, mload(add(s, 64)), R), R)
-                    acc := addmod(acc, mulmod(0x0ba8a54914886fae16700c02efdf7767413a0bec5a19ed0cf0a7d8ac60c1f1c3, mload(add(s, 96)), R), R)
-                    acc := addmod(acc, mulmod(0x30289c9678c0330f85cf8e362683a6144f22b841aa08f586f219dd9edaef78bc, mload(add(s, 128)), R), R)
-                    acc := addmod(acc, mulmod(0x04890048fcdbde6366761cd58fcc6ac0a3360d9a64233d3ea4d8d6be8a23ec45, mload(add(s, 160)), R), R)
-                    acc := addmod(acc, mulmod(0x1a4162e8a7704447be0c1d4d5cf2f777670f4841ea27ac2709cd6bffeed2cebd, mload(add(s, 192)), R), R)
-                    acc := addmod(acc, mulmod(0x2e944b449c1369ce9766fa6f4f99a87630b5c1f2d63677a437a537d61b6c7470, mload(add(s, 224)), R), R)
-                    acc := addmod(acc, mulmod(0x22d6e787f44daa6b6593dfde5576d2fdf5dc0447e65a1d5e7712e4e62c3bdcee, mload(add(s, 256)), R), R)
-                    acc := addmod(acc, mulmod(0x0e08ddb69d5efd949c3d671e4e78e4fc7628c65ec1cfbc18ba6a101aa19dbf66, mload(add(s, 288)), R), R)
-                    acc := addmod(acc, mulmod(0x27a573036509a8a29a90eaa34d2adaed5ed1ec6b207274f3c5ca23dad3880e57, mload(add(s, 320)), R), R)
-                    acc := addmod(acc, mulmod(0x072372083f62195bcc2b5afab1038198a3f0546b62d171ea21c37c8f31551176, mload(add(s, 352)), R), R)
-                    acc := addmod(acc, mulmod(0x151e0bc2110e4300dd82a4c92442c4751c65b294426c8c320c69e61831958ceb, mload(add(s, 384)), R), R)
-                    acc := addmod(acc, mulmod(0x13f1acc389c4f8e752cc7e4b81c37ae2130c60df9c8b7e87dc5fb7459caf4916, mload(add(s, 416)), R), R)
-                    acc := addmod(acc, mulmod(0x06823a9baa55623732b02fa270b2f887fd3804a85c1a7f2a355df3fbefc69dc1, mload(add(s, 448)), R), R)
-                    acc := addmod(acc, mulmod(0x1e41936e6bc0c3ed665c2e2466ab9216b9973fe136d9f9aad95878c1b5607c6e, mload(add(s, 480)), R), R)
-                    acc := addmod(acc, mulmod(0x065766d2980331a55c0a39d83be78bd127baee77d53a24268e064c71daaf2b6a, mload(add(s, 512)), R), R)
-                    mstore(add(u, 416), acc)
-                    acc := mulmod(0x1c9d56f71c2f22c44d3a8c17bf5b40452e05471f0b6dfe9ffe4725eb29f73464, mload(s), R)
-                    acc := addmod(acc, mulmod(0x113003c1dc7baf35e4536f95f4eab2f3badda2c7a1c6b5afc956234ade3e7129, mload(add(s, 32)), R), R)
-                    acc := addmod(acc, mulmod(0x0d5fb9b0e1503f2b92697c473b69cf76d38fc12912e2c3cb33996dbb0cdfaa38, mload(add(s, 64)), R), R)
-                    acc := addmod(acc, mulmod(0x2e164a524ee22eb5a8903fae1f35a3a78f882f3e3a9892b6ff4753baac934949, mload(add(s, 96)), R), R)
-                    acc := addmod(acc, mulmod(0x01f9dcbde7d058134a510a711d036d1f1800e473a63b33a7e0fb04dc2e09e3af, mload(add(s, 128)), R), R)
-                    acc := addmod(acc, mulmod(0x285b20799970b58c63ac9f4af564ce0f28209b61802214da5bfafd0cf24c6712, mload(add(s, 160)), R), R)
-                    acc := addmod(acc, mulmod(0x0ce3dd727fdd11a8bc731500effa23763089ce3332cb730f9fe57146ee204810, mload(add(s, 192)), R), R)
-                    acc := addmod(acc, mulmod(0x01079746ca51d9518a0c309296ca48206292798910494277be2bb65a6b134b3a, mload(add(s, 224)), R), R)
-                    acc := addmod(acc, mulmod(0x23a85d4f91eda69f310c451d7d480c2f40c0d53382ddd3fcaaae627b9617170e, mload(add(s, 256)), R), R)
-                    acc := addmod(acc, mulmod(0x240657d67f92b5e4261ace434fd286206c315565378ce8b81661523f0e6ddc54, mload(add(s, 288)), R), R)
-                    acc := addmod(acc, mulmod(0x2384a384bcc2c4a17ff7c9e3e7d131d39173c431333a9c7c1d6fd7110e25902b, mload(add(s, 320)), R), R)
-                    acc := addmod(acc, mulmod(0x25547b51b2c6874e4538ca9b34093b714ad36a8f356e4c78e0d66b1f190038fb, mload(add(s, 352)), R), R)
-                    acc := addmod(acc, mulmod(0x0e59e1a990ec00f72edc37248349d7a5a6f7bcaef158110450f1e5985f0a5d99, mload(add(s, 384)), R), R)
-                    acc := addmod(acc, mulmod(0x066c6090936f6b054f17dea91682954332b3e32d8f20a0ae171d417316d3622f, mload(add(s, 416)), R), R)
-                    acc := addmod(acc, mulmod(0x1b25662843b0986ab1a4e9a766193efca47c70d49364f03d50c5edb5b5517ebe, mload(add(s, 448)), R), R)
-                    acc := addmod(acc, mulmod(0x2647635477ee5fa9e7ac5983f92db34d7336646c63c63e2dd53d60b8714bd759, mload(add(s, 480)), R), R)
-                    acc := addmod(acc, mulmod(0x26db2e85a9006ef5c11cd675a267d42efef9f5af90466b2aaf75eea8024b00bb, mload(add(s, 512)), R), R)
-                    mstore(add(u, 448), acc)
-                    acc := mulmod(0x2234546f5e8541e8f72ad794891950b32b1cd891cc66775c5b635961642e9c15, mload(s), R)
-                    acc := addmod(acc, mulmod(0x1b61468fab59c925f1986186bcb97965a858523a2582d434319a9525ae71158f, mload(add(s, 32)), R), R)
-                    acc := addmod(acc, mulmod(0x011291ef514a10d6f0651e4ad0da5d4a489e3018927879da942defdbdf701ddd, mload(add(s, 64)), R), R)
-                    acc := addmod(acc, mulmod(0x2df2fb2c2e321e3cce13d16091705a40c5c795f8b41b61dfd6ae7d97d63578b4, mload(add(s, 96)), R), R)
-                    acc := addmod(acc, mulmod(0x01baaf8ff96bb2224bc34cf80c38bf13086f1e429bceec12090d8a7c376a9a82, mload(add(s, 128)), R), R)
-                    acc := addmod(acc, mulmod(0x07b0d70ccff1b70dad9bb4b0142e3f6dc5bc95d3766affad378cc5042484dec9, mload(add(s, 160)), R), R)
-                    acc := addmod(acc, mulmod(0x11f28ee5da80d19e31581b566a439537466d9ca7fdf14b7086830bd8ac13c4cb, mload(add(s, 192)), R), R)
-                    acc := addmod(acc, mulmod(0x0013d7b03e8fc9fa647fca6cdca97146901df7c675a164913c2bd2a3b6ee3cb4, mload(add(s, 224)), R), R)
-                    acc := addmod(acc, mulmod(0x2440e786179a7fbcfe8d29ab18d0fc6cfa383cfb747f7a2d15b77d82d9b0d9d3, mload(add(s, 256)), R), R)
-                    acc := addmod(acc, mulmod(0x056149221712b88ec291fc218324142d02873cdd53199679fce4dfcb5dda9116, mload(add(s, 288)), R), R)
-                    acc := addmod(acc, mulmod(0x162c5bbc81b44427be4e82c5e5253bd66c3054f5c5b73b28b29238487849a794, mload(add(s, 320)), R), R)
-                    acc := addmod(acc, mulmod(0x178f2aa8df9a11ef33558dcc934971f7697e626cfef00ffcdeb6f3c9c1a7d10a, mload(add(s, 352)), R), R)
-                    acc := addmod(acc, mulmod(0x24afd92f80e57788f40fbb2b79f29454dc485fbafb5a7263f462b7c84b4e500b, mload(add(s, 384)), R), R)
-                    acc := addmod(acc, mulmod(0x0492ae5f5ac2a5102ea96e60ac8375553687151ae44042dbf5899232c8f2100a, mload(add(s, 416)), R), R)
-                    acc := addmod(acc, mulmod(0x10dcb11f815c7e29c66be1dd3c5f7602c98e9fb1687c2d825b48789c521fbd0b, mload(add(s, 448)), R), R)
-                    acc := addmod(acc, mulmod(0x0a11d587cb75d48544eec662ad27ca6acfec98f7a8b7963a294e4bb329b170df, mload(add(s, 480)), R), R)
-                    acc := addmod(acc, mulmod(0x1dd6b095cb68459dcf6bdadd434aa81f80a55a08e6782c653a93afd8a65f3267, mload(add(s, 512)), R), R)
-                    mstore(add(u, 480), acc)
-                    acc := mulmod(0x14c09d155c5d428198c234b553da338f227cbc12b0e42f2b9ce71563ee1495c0, mload(s), R)
-                    acc := addmod(acc, mulmod(0x117fd528770fb17f718e29a2d91a63ec7c39ef1dd3039f0943f717d1804253d5, mload(add(s, 32)), R), R)
-                    acc := addmod(acc, mulmod(0x120e7416d74308e24047f6828c68ae28bc288b216e8a25e8b0ebcf738480e390, mload(add(s, 64)), R), R)
-                    acc := addmod(acc, mulmod(0x06995e510fd7669374c39d27903f342ac5bf8a1464807f308bef610b76cb693e, mload(add(s, 96)), R), R)
-                    acc := addmod(acc, mulmod(0x1d814b3c17656c2327f94cc02472780b886b88394f1a5cbe34dc4f44ff134fce, mload(add(s, 128)), R), R)
-                    acc := addmod(acc, mulmod(0x03b90da34b198cbca17e34aac98b169875ecf73aeb5c6ff1f00c9fe535aa9902, mload(add(s, 160)), R), R)
-                    acc := addmod(acc, mulmod(0x27fa77a0658791e6755781c367683f9c9333a41364f7870edff1935a347485d8, mload(add(s, 192)), R), R)
-                    acc := addmod(acc, mulmod(0x06d6ee531ba3fdced05e24cf9103d0962dd227f1de692c0199483e92ab24ba59, mload(add(s, 224)), R), R)
-                    acc := addmod(acc, mulmod(0x1e507921be7c76124879ffce5b62dd0e96259e98cc64c27208d62b40bfe3e482, mload(add(s, 256)), R), R)
-                    acc := addmod(acc, mulmod(0x0681adaea79cf457db5701931f0ee2f15ecbb159ed50cf746a15b85c6f8a5370, mload(add(s, 288)), R), R)
-                    acc := addmod(acc, mulmod(0x1e6196147508bf2edc872c4e897a967778b119f69fb431a7f646d2018eab4010, mload(add(s, 320)), R), R)
-                    acc := addmod(acc, mulmod(0x068efa35bc620124ab7d88990171bae4102ad21dfddfb387df0de0c8a3a189e9, mload(add(s, 352)), R), R)
-                    acc := addmod(acc, mulmod(0x1b012224a4f050df841122d17c5ea4eded7c8ec2034743a432a2cee893976f29, mload(add(s, 384)), R), R)
-                    acc := addmod(acc, mulmod(0x208d814151bcdcddfcf835a958c259a6477bfe4b3392710edf9d80787a25c5d0, mload(add(s, 416)), R), R)
-                    acc := addmod(acc, mulmod(0x28f901fcaa860b0dc4192adef8ea4ae55af6ce432c85e0ce4d073e514ab24252, mload(add(s, 448)), R), R)
-                    acc := addmod(acc, mulmod(0x1bd639879731823c871f9cd4714e3cc56a6eb19884b73664eed24b11929119a0, mload(add(s, 480)), R), R)
-                    acc := addmod(acc, mulmod(0x1d3ee85f078fbeecda2473efc2bedd1ba7ec6f4795faaeae3b0de48d3080c625, mload(add(s, 512)), R), R)
-                    mstore(add(u, 512), acc)
+                    let acc := mulmod(mload(0x6e0), mload(0x80), p)
+                    acc := addmod(acc, mulmod(mload(0x700), mload(0xa0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x720), mload(0xc0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x740), mload(0xe0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x760), mload(0x100), p), p)
+                    acc := addmod(acc, mulmod(mload(0x780), mload(0x120), p), p)
+                    acc := addmod(acc, mulmod(mload(0x7a0), mload(0x140), p), p)
+                    acc := addmod(acc, mulmod(mload(0x7c0), mload(0x160), p), p)
+                    acc := addmod(acc, mulmod(mload(0x7e0), mload(0x180), p), p)
+                    acc := addmod(acc, mulmod(mload(0x800), mload(0x1a0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x820), mload(0x1c0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x840), mload(0x1e0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x860), mload(0x200), p), p)
+                    acc := addmod(acc, mulmod(mload(0x880), mload(0x220), p), p)
+                    acc := addmod(acc, mulmod(mload(0x8a0), mload(0x240), p), p)
+                    acc := addmod(acc, mulmod(mload(0x8c0), mload(0x260), p), p)
+                    acc := addmod(acc, mulmod(mload(0x8e0), mload(0x280), p), p)
+                    mstore(0x2c0, acc)
                 }
-                let tmp := s
-                s := u
-                u := tmp
+                {
+                    let acc := mulmod(mload(0x900), mload(0x80), p)
+                    acc := addmod(acc, mulmod(mload(0x920), mload(0xa0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x940), mload(0xc0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x960), mload(0xe0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x980), mload(0x100), p), p)
+                    acc := addmod(acc, mulmod(mload(0x9a0), mload(0x120), p), p)
+                    acc := addmod(acc, mulmod(mload(0x9c0), mload(0x140), p), p)
+                    acc := addmod(acc, mulmod(mload(0x9e0), mload(0x160), p), p)
+                    acc := addmod(acc, mulmod(mload(0xa00), mload(0x180), p), p)
+                    acc := addmod(acc, mulmod(mload(0xa20), mload(0x1a0), p), p)
+                    acc := addmod(acc, mulmod(mload(0xa40), mload(0x1c0), p), p)
+                    acc := addmod(acc, mulmod(mload(0xa60), mload(0x1e0), p), p)
+                    acc := addmod(acc, mulmod(mload(0xa80), mload(0x200), p), p)
+                    acc := addmod(acc, mulmod(mload(0xaa0), mload(0x220), p), p)
+                    acc := addmod(acc, mulmod(mload(0xac0), mload(0x240), p), p)
+                    acc := addmod(acc, mulmod(mload(0xae0), mload(0x260), p), p)
+                    acc := addmod(acc, mulmod(mload(0xb00), mload(0x280), p), p)
+                    mstore(0x2e0, acc)
+                }
+                {
+                    let acc := mulmod(mload(0xb20), mload(0x80), p)
+                    acc := addmod(acc, mulmod(mload(0xb40), mload(0xa0), p), p)
+                    acc := addmod(acc, mulmod(mload(0xb60), mload(0xc0), p), p)
+                    acc := addmod(acc, mulmod(mload(0xb80), mload(0xe0), p), p)
+                    acc := addmod(acc, mulmod(mload(0xba0), mload(0x100), p), p)
+                    acc := addmod(acc, mulmod(mload(0xbc0), mload(0x120), p), p)
+                    acc := addmod(acc, mulmod(mload(0xbe0), mload(0x140), p), p)
+                    acc := addmod(acc, mulmod(mload(0xc00), mload(0x160), p), p)
+                    acc := addmod(acc, mulmod(mload(0xc20), mload(0x180), p), p)
+                    acc := addmod(acc, mulmod(mload(0xc40), mload(0x1a0), p), p)
+                    acc := addmod(acc, mulmod(mload(0xc60), mload(0x1c0), p), p)
+                    acc := addmod(acc, mulmod(mload(0xc80), mload(0x1e0), p), p)
+                    acc := addmod(acc, mulmod(mload(0xca0), mload(0x200), p), p)
+                    acc := addmod(acc, mulmod(mload(0xcc0), mload(0x220), p), p)
+                    acc := addmod(acc, mulmod(mload(0xce0), mload(0x240), p), p)
+                    acc := addmod(acc, mulmod(mload(0xd00), mload(0x260), p), p)
+                    acc := addmod(acc, mulmod(mload(0xd20), mload(0x280), p), p)
+                    mstore(0x300, acc)
+                }
+                {
+                    let acc := mulmod(mload(0xd40), mload(0x80), p)
+                    acc := addmod(acc, mulmod(mload(0xd60), mload(0xa0), p), p)
+                    acc := addmod(acc, mulmod(mload(0xd80), mload(0xc0), p), p)
+                    acc := addmod(acc, mulmod(mload(0xda0), mload(0xe0), p), p)
+                    acc := addmod(acc, mulmod(mload(0xdc0), mload(0x100), p), p)
+                    acc := addmod(acc, mulmod(mload(0xde0), mload(0x120), p), p)
+                    acc := addmod(acc, mulmod(mload(0xe00), mload(0x140), p), p)
+                    acc := addmod(acc, mulmod(mload(0xe20), mload(0x160), p), p)
+                    acc := addmod(acc, mulmod(mload(0xe40), mload(0x180), p), p)
+                    acc := addmod(acc, mulmod(mload(0xe60), mload(0x1a0), p), p)
+                    acc := addmod(acc, mulmod(mload(0xe80), mload(0x1c0), p), p)
+                    acc := addmod(acc, mulmod(mload(0xea0), mload(0x1e0), p), p)
+                    acc := addmod(acc, mulmod(mload(0xec0), mload(0x200), p), p)
+                    acc := addmod(acc, mulmod(mload(0xee0), mload(0x220), p), p)
+                    acc := addmod(acc, mulmod(mload(0xf00), mload(0x240), p), p)
+                    acc := addmod(acc, mulmod(mload(0xf20), mload(0x260), p), p)
+                    acc := addmod(acc, mulmod(mload(0xf40), mload(0x280), p), p)
+                    mstore(0x320, acc)
+                }
+                {
+                    let acc := mulmod(mload(0xf60), mload(0x80), p)
+                    acc := addmod(acc, mulmod(mload(0xf80), mload(0xa0), p), p)
+                    acc := addmod(acc, mulmod(mload(0xfa0), mload(0xc0), p), p)
+                    acc := addmod(acc, mulmod(mload(0xfc0), mload(0xe0), p), p)
+                    acc := addmod(acc, mulmod(mload(0xfe0), mload(0x100), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1000), mload(0x120), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1020), mload(0x140), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1040), mload(0x160), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1060), mload(0x180), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1080), mload(0x1a0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x10a0), mload(0x1c0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x10c0), mload(0x1e0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x10e0), mload(0x200), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1100), mload(0x220), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1120), mload(0x240), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1140), mload(0x260), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1160), mload(0x280), p), p)
+                    mstore(0x340, acc)
+                }
+                {
+                    let acc := mulmod(mload(0x1180), mload(0x80), p)
+                    acc := addmod(acc, mulmod(mload(0x11a0), mload(0xa0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x11c0), mload(0xc0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x11e0), mload(0xe0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1200), mload(0x100), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1220), mload(0x120), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1240), mload(0x140), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1260), mload(0x160), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1280), mload(0x180), p), p)
+                    acc := addmod(acc, mulmod(mload(0x12a0), mload(0x1a0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x12c0), mload(0x1c0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x12e0), mload(0x1e0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1300), mload(0x200), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1320), mload(0x220), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1340), mload(0x240), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1360), mload(0x260), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1380), mload(0x280), p), p)
+                    mstore(0x360, acc)
+                }
+                {
+                    let acc := mulmod(mload(0x13a0), mload(0x80), p)
+                    acc := addmod(acc, mulmod(mload(0x13c0), mload(0xa0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x13e0), mload(0xc0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1400), mload(0xe0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1420), mload(0x100), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1440), mload(0x120), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1460), mload(0x140), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1480), mload(0x160), p), p)
+                    acc := addmod(acc, mulmod(mload(0x14a0), mload(0x180), p), p)
+                    acc := addmod(acc, mulmod(mload(0x14c0), mload(0x1a0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x14e0), mload(0x1c0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1500), mload(0x1e0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1520), mload(0x200), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1540), mload(0x220), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1560), mload(0x240), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1580), mload(0x260), p), p)
+                    acc := addmod(acc, mulmod(mload(0x15a0), mload(0x280), p), p)
+                    mstore(0x380, acc)
+                }
+                {
+                    let acc := mulmod(mload(0x15c0), mload(0x80), p)
+                    acc := addmod(acc, mulmod(mload(0x15e0), mload(0xa0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1600), mload(0xc0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1620), mload(0xe0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1640), mload(0x100), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1660), mload(0x120), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1680), mload(0x140), p), p)
+                    acc := addmod(acc, mulmod(mload(0x16a0), mload(0x160), p), p)
+                    acc := addmod(acc, mulmod(mload(0x16c0), mload(0x180), p), p)
+                    acc := addmod(acc, mulmod(mload(0x16e0), mload(0x1a0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1700), mload(0x1c0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1720), mload(0x1e0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1740), mload(0x200), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1760), mload(0x220), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1780), mload(0x240), p), p)
+                    acc := addmod(acc, mulmod(mload(0x17a0), mload(0x260), p), p)
+                    acc := addmod(acc, mulmod(mload(0x17c0), mload(0x280), p), p)
+                    mstore(0x3a0, acc)
+                }
+                {
+                    let acc := mulmod(mload(0x17e0), mload(0x80), p)
+                    acc := addmod(acc, mulmod(mload(0x1800), mload(0xa0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1820), mload(0xc0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1840), mload(0xe0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1860), mload(0x100), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1880), mload(0x120), p), p)
+                    acc := addmod(acc, mulmod(mload(0x18a0), mload(0x140), p), p)
+                    acc := addmod(acc, mulmod(mload(0x18c0), mload(0x160), p), p)
+                    acc := addmod(acc, mulmod(mload(0x18e0), mload(0x180), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1900), mload(0x1a0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1920), mload(0x1c0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1940), mload(0x1e0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1960), mload(0x200), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1980), mload(0x220), p), p)
+                    acc := addmod(acc, mulmod(mload(0x19a0), mload(0x240), p), p)
+                    acc := addmod(acc, mulmod(mload(0x19c0), mload(0x260), p), p)
+                    acc := addmod(acc, mulmod(mload(0x19e0), mload(0x280), p), p)
+                    mstore(0x3c0, acc)
+                }
+                {
+                    let acc := mulmod(mload(0x1a00), mload(0x80), p)
+                    acc := addmod(acc, mulmod(mload(0x1a20), mload(0xa0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1a40), mload(0xc0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1a60), mload(0xe0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1a80), mload(0x100), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1aa0), mload(0x120), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1ac0), mload(0x140), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1ae0), mload(0x160), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1b00), mload(0x180), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1b20), mload(0x1a0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1b40), mload(0x1c0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1b60), mload(0x1e0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1b80), mload(0x200), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1ba0), mload(0x220), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1bc0), mload(0x240), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1be0), mload(0x260), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1c00), mload(0x280), p), p)
+                    mstore(0x3e0, acc)
+                }
+                {
+                    let acc := mulmod(mload(0x1c20), mload(0x80), p)
+                    acc := addmod(acc, mulmod(mload(0x1c40), mload(0xa0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1c60), mload(0xc0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1c80), mload(0xe0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1ca0), mload(0x100), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1cc0), mload(0x120), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1ce0), mload(0x140), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1d00), mload(0x160), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1d20), mload(0x180), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1d40), mload(0x1a0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1d60), mload(0x1c0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1d80), mload(0x1e0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1da0), mload(0x200), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1dc0), mload(0x220), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1de0), mload(0x240), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1e00), mload(0x260), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1e20), mload(0x280), p), p)
+                    mstore(0x400, acc)
+                }
+                {
+                    let acc := mulmod(mload(0x1e40), mload(0x80), p)
+                    acc := addmod(acc, mulmod(mload(0x1e60), mload(0xa0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1e80), mload(0xc0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1ea0), mload(0xe0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1ec0), mload(0x100), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1ee0), mload(0x120), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1f00), mload(0x140), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1f20), mload(0x160), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1f40), mload(0x180), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1f60), mload(0x1a0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1f80), mload(0x1c0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1fa0), mload(0x1e0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1fc0), mload(0x200), p), p)
+                    acc := addmod(acc, mulmod(mload(0x1fe0), mload(0x220), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2000), mload(0x240), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2020), mload(0x260), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2040), mload(0x280), p), p)
+                    mstore(0x420, acc)
+                }
+                {
+                    let acc := mulmod(mload(0x2060), mload(0x80), p)
+                    acc := addmod(acc, mulmod(mload(0x2080), mload(0xa0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x20a0), mload(0xc0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x20c0), mload(0xe0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x20e0), mload(0x100), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2100), mload(0x120), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2120), mload(0x140), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2140), mload(0x160), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2160), mload(0x180), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2180), mload(0x1a0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x21a0), mload(0x1c0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x21c0), mload(0x1e0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x21e0), mload(0x200), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2200), mload(0x220), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2220), mload(0x240), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2240), mload(0x260), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2260), mload(0x280), p), p)
+                    mstore(0x440, acc)
+                }
+                {
+                    let acc := mulmod(mload(0x2280), mload(0x80), p)
+                    acc := addmod(acc, mulmod(mload(0x22a0), mload(0xa0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x22c0), mload(0xc0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x22e0), mload(0xe0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2300), mload(0x100), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2320), mload(0x120), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2340), mload(0x140), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2360), mload(0x160), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2380), mload(0x180), p), p)
+                    acc := addmod(acc, mulmod(mload(0x23a0), mload(0x1a0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x23c0), mload(0x1c0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x23e0), mload(0x1e0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2400), mload(0x200), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2420), mload(0x220), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2440), mload(0x240), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2460), mload(0x260), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2480), mload(0x280), p), p)
+                    mstore(0x460, acc)
+                }
+                {
+                    let acc := mulmod(mload(0x24a0), mload(0x80), p)
+                    acc := addmod(acc, mulmod(mload(0x24c0), mload(0xa0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x24e0), mload(0xc0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2500), mload(0xe0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2520), mload(0x100), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2540), mload(0x120), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2560), mload(0x140), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2580), mload(0x160), p), p)
+                    acc := addmod(acc, mulmod(mload(0x25a0), mload(0x180), p), p)
+                    acc := addmod(acc, mulmod(mload(0x25c0), mload(0x1a0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x25e0), mload(0x1c0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2600), mload(0x1e0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2620), mload(0x200), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2640), mload(0x220), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2660), mload(0x240), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2680), mload(0x260), p), p)
+                    acc := addmod(acc, mulmod(mload(0x26a0), mload(0x280), p), p)
+                    mstore(0x480, acc)
+                }
+                {
+                    let acc := mulmod(mload(0x26c0), mload(0x80), p)
+                    acc := addmod(acc, mulmod(mload(0x26e0), mload(0xa0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2700), mload(0xc0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2720), mload(0xe0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2740), mload(0x100), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2760), mload(0x120), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2780), mload(0x140), p), p)
+                    acc := addmod(acc, mulmod(mload(0x27a0), mload(0x160), p), p)
+                    acc := addmod(acc, mulmod(mload(0x27c0), mload(0x180), p), p)
+                    acc := addmod(acc, mulmod(mload(0x27e0), mload(0x1a0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2800), mload(0x1c0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2820), mload(0x1e0), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2840), mload(0x200), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2860), mload(0x220), p), p)
+                    acc := addmod(acc, mulmod(mload(0x2880), mload(0x240), p), p)
+                    acc := addmod(acc, mulmod(mload(0x28a0), mload(0x260), p), p)
+                    acc := addmod(acc, mulmod(mload(0x28c0), mload(0x280), p), p)
+                    mstore(0x4a0, acc)
+                }
+                mcopy(0x80, 0x2a0, 544)
             }
-            out := mload(s)
+            function fullRound(store, offset, p) {
+                extcodecopy(store, 0x28e0, offset, 544)
+                sbox(p)
+                mix(p)
+            }
+            let p := modulus
+            extcodecopy(d0, 0x4c0, 1, 9248)
+            fullRound(d0, 18497, p)
+            fullRound(d0, 19041, p)
+            fullRound(d0, 19585, p)
+            extcodecopy(d0, 0x4c0, 9249, 9248)
+            fullRound(d0, 20129, p)
+            extcodecopy(d0, 0x4c0, 1, 9248)
+            for { let j := 0 } lt(j, 68) { j := add(j, 1) } {
+                let st := d1
+                switch div(j, 17) case 1 { st := d2 } case 2 { st := d3 } case 3 { st := d4 }
+                extcodecopy(st, 0x28e0, add(1, mul(mod(j, 17), 1088)), 1088)
+                let x0 := addmod(mload(0x80), mload(0x28e0), p)
+                let x2 := mulmod(x0, x0, p)
+                x0 := mulmod(mulmod(x2, x2, p), x0, p)
+                let acc := mulmod(mload(0x2900), x0, p)
+                acc := addmod(acc, mulmod(mload(0x2920), mload(0xa0), p), p)
+                acc := addmod(acc, mulmod(mload(0x2940), mload(0xc0), p), p)
+                acc := addmod(acc, mulmod(mload(0x2960), mload(0xe0), p), p)
+                acc := addmod(acc, mulmod(mload(0x2980), mload(0x100), p), p)
+                acc := addmod(acc, mulmod(mload(0x29a0), mload(0x120), p), p)
+                acc := addmod(acc, mulmod(mload(0x29c0), mload(0x140), p), p)
+                acc := addmod(acc, mulmod(mload(0x29e0), mload(0x160), p), p)
+                acc := addmod(acc, mulmod(mload(0x2a00), mload(0x180), p), p)
+                acc := addmod(acc, mulmod(mload(0x2a20), mload(0x1a0), p), p)
+                acc := addmod(acc, mulmod(mload(0x2a40), mload(0x1c0), p), p)
+                acc := addmod(acc, mulmod(mload(0x2a60), mload(0x1e0), p), p)
+                acc := addmod(acc, mulmod(mload(0x2a80), mload(0x200), p), p)
+                acc := addmod(acc, mulmod(mload(0x2aa0), mload(0x220), p), p)
+                acc := addmod(acc, mulmod(mload(0x2ac0), mload(0x240), p), p)
+                acc := addmod(acc, mulmod(mload(0x2ae0), mload(0x260), p), p)
+                acc := addmod(acc, mulmod(mload(0x2b00), mload(0x280), p), p)
+                mstore(0xa0, addmod(mload(0xa0), mulmod(mload(0x2b20), x0, p), p))
+                mstore(0xc0, addmod(mload(0xc0), mulmod(mload(0x2b40), x0, p), p))
+                mstore(0xe0, addmod(mload(0xe0), mulmod(mload(0x2b60), x0, p), p))
+                mstore(0x100, addmod(mload(0x100), mulmod(mload(0x2b80), x0, p), p))
+                mstore(0x120, addmod(mload(0x120), mulmod(mload(0x2ba0), x0, p), p))
+                mstore(0x140, addmod(mload(0x140), mulmod(mload(0x2bc0), x0, p), p))
+                mstore(0x160, addmod(mload(0x160), mulmod(mload(0x2be0), x0, p), p))
+                mstore(0x180, addmod(mload(0x180), mulmod(mload(0x2c00), x0, p), p))
+                mstore(0x1a0, addmod(mload(0x1a0), mulmod(mload(0x2c20), x0, p), p))
+                mstore(0x1c0, addmod(mload(0x1c0), mulmod(mload(0x2c40), x0, p), p))
+                mstore(0x1e0, addmod(mload(0x1e0), mulmod(mload(0x2c60), x0, p), p))
+                mstore(0x200, addmod(mload(0x200), mulmod(mload(0x2c80), x0, p), p))
+                mstore(0x220, addmod(mload(0x220), mulmod(mload(0x2ca0), x0, p), p))
+                mstore(0x240, addmod(mload(0x240), mulmod(mload(0x2cc0), x0, p), p))
+                mstore(0x260, addmod(mload(0x260), mulmod(mload(0x2ce0), x0, p), p))
+                mstore(0x280, addmod(mload(0x280), mulmod(mload(0x2d00), x0, p), p))
+                mstore(0x80, acc)
+            }
+            fullRound(d0, 20673, p)
+            fullRound(d0, 21217, p)
+            fullRound(d0, 21761, p)
+            extcodecopy(d0, 0x28e0, 22305, 544)
+            sbox(p)
+            out := mulmod(mload(0x4c0), mload(0x80), p)
+            out := addmod(out, mulmod(mload(0x4e0), mload(0xa0), p), p)
+            out := addmod(out, mulmod(mload(0x500), mload(0xc0), p), p)
+            out := addmod(out, mulmod(mload(0x520), mload(0xe0), p), p)
+            out := addmod(out, mulmod(mload(0x540), mload(0x100), p), p)
+            out := addmod(out, mulmod(mload(0x560), mload(0x120), p), p)
+            out := addmod(out, mulmod(mload(0x580), mload(0x140), p), p)
+            out := addmod(out, mulmod(mload(0x5a0), mload(0x160), p), p)
+            out := addmod(out, mulmod(mload(0x5c0), mload(0x180), p), p)
+            out := addmod(out, mulmod(mload(0x5e0), mload(0x1a0), p), p)
+            out := addmod(out, mulmod(mload(0x600), mload(0x1c0), p), p)
+            out := addmod(out, mulmod(mload(0x620), mload(0x1e0), p), p)
+            out := addmod(out, mulmod(mload(0x640), mload(0x200), p), p)
+            out := addmod(out, mulmod(mload(0x660), mload(0x220), p), p)
+            out := addmod(out, mulmod(mload(0x680), mload(0x240), p), p)
+            out := addmod(out, mulmod(mload(0x6a0), mload(0x260), p), p)
+            out := addmod(out, mulmod(mload(0x6c0), mload(0x280), p), p)
         }
     }
 }

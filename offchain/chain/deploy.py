@@ -108,10 +108,14 @@ def _require_connection() -> None:
         raise DevnetError(f"no connected ape provider (start one with --network ethereum:local:foundry): {exc}") from exc
 
 
+#: Constant stores of the generated ``PoseidonSponge`` (tools/gen_contracts.py).
+POSEIDON_STORES = 5
+
+
 def deploy_poseidon(owner: Any) -> Any:
     """Deploy the Poseidon constant stores and the ``PoseidonSponge`` that reads them."""
     project = _project()
-    data = [project.PoseidonT17Data0.deploy(sender=owner), project.PoseidonT17Data1.deploy(sender=owner)]
+    data = [getattr(project, f"PoseidonT17Data{k}").deploy(sender=owner) for k in range(POSEIDON_STORES)]
     return project.PoseidonSponge.deploy(*[c.address for c in data], sender=owner)
 
 

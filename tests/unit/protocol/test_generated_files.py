@@ -30,11 +30,42 @@ def test_poseidon_library_is_up_to_date():
     assert (ROOT / "contracts/libraries/PoseidonT17Data.sol").read_text() == gen.render_data_contracts()
 
 
-def test_poseidon_data_holds_the_circomlib_constants():
-    from prover.poseidon_params import load_parameters
+def test_poseidon_stores_fit_eip170_and_replay_the_reference_permutation():
+    """Read the stores exactly as the generated contract does (offsets, layout) and permute in
+    Python: the result must equal the reference (dense, unoptimized) circomlib permutation."""
+    import random
+
+    from prover.field import R
+    from prover.poseidon import permute
 
     gen = _gen()
-    c, _m, _rp = load_parameters(17)
-    blob = b"".join(gen._data_chunks())
-    words = [int.from_bytes(blob[i : i + 32], "big") for i in range(0, len(blob), 32)]
-    assert words == list(c)
+    codes = [b"\x00" + ch for ch in gen._data_chunks()]
+    assert len(codes) == 5 and all(len(code) <= 24_576 for code in codes)
+
+    def words(store: int, offset: int, count: int) -> list[int]:
+        raw = codes[store][offset : offset + 32 * count]
+        return [int.from_bytes(raw[i : i + 32], "big") for i in range(0, len(raw), 32)]
+
+    t = 17
+    m = [words(0, gen.OFF_M + 544 * i, t) for i in range(t)]
+    p = [words(0, gen.OFF_P + 544 * i, t) for i in range(t)]
+
+    def full(s: list[int], row: int, mat: list[list[int]]) -> list[int]:
+        k = words(0, gen.OFF_FULL + 544 * row, t)
+        s = [pow((x + c) % R, 5, R) for x, c in zip(s, k)]
+        return [sum(a * b for a, b in zip(r, s)) % R for r in mat]
+
+    rng = random.Random(17)
+    for _ in range(3):
+        state = [0] + [rng.randrange(R) for _ in range(16)]
+        s = list(state)
+        for row in range(4):
+            s = full(s, row, p if row == 3 else m)
+        for j in range(68):
+            k = words(1 + j // 17, 1 + (j % 17) * 1088, 34)
+            x0 = pow((s[0] + k[0]) % R, 5, R)
+            s0 = (k[1] * x0 + sum(k[1 + i] * s[i] for i in range(1, t))) % R
+            s = [s0] + [(s[i] + k[17 + i] * x0) % R for i in range(1, t)]
+        for row in range(4, 8):
+            s = full(s, row, m)
+        assert s == permute(state)
