@@ -15,10 +15,12 @@ from offchain.chain.scripting import friendly_errors, state_dir_option
 @click.option("--poll-seconds", default=1.0, show_default=True, type=click.FloatRange(0.05, 600))
 @friendly_errors
 def cli(state_dir, liquidator_index, follow, poll_seconds):
-    """Open, auction and finish every liquidatable account."""
+    """Open and auction every liquidatable account (the emptying fill closes it)."""
     from offchain.chain.scripting import attach, liquidator
 
     p = attach(state_dir)
     keeper = p.keeper(liquidator(liquidator_index), state_path=state_dir / "keeper.json")
-    keeper.on_action = lambda a: click.echo(f"{a.kind:6s} {a.account} block {a.block} gas {a.gas_used} tx {a.tx}", nl=True)
+    keeper.on_action = lambda a: click.echo(
+        f"{a.kind:6s} {a.account} block {a.block} gas {a.gas_used} tx {a.tx}" + (" (closed)" if a.finished else "")
+    )
     keeper.run(until_idle=not follow, poll_seconds=poll_seconds)

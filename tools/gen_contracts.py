@@ -22,10 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from prover.field import R  # noqa: E402
-from prover.poseidon_params import FULL_ROUNDS, load_parameters  # noqa: E402
-
-from prover.poseidon_opt import optimized_parameters  # noqa: E402
+from prover.field import R
+from prover.poseidon_opt import optimized_parameters
+from prover.poseidon_params import FULL_ROUNDS, load_parameters
 
 T = 17
 LIB_DIR = ROOT / "contracts" / "libraries"
@@ -173,7 +172,10 @@ def render_sponge() -> str:
     ctor_sets = nl.join(f"        data{k} = data{k}_;" for k in range(n_stores))
     locals_ = nl.join(f"        address d{k} = data{k};" for k in range(n_stores))
     ind = "            "
-    full = lambda r: OFF_FULL + STATE_BYTES * r  # noqa: E731
+
+    def full(r: int) -> int:
+        return OFF_FULL + STATE_BYTES * r
+
     first_half = [f"{ind}fullRound(d0, {full(r)}, p)" for r in range(half - 1)]
     second_half = [f"{ind}fullRound(d0, {full(half + r)}, p)" for r in range(half - 1)]
     store_switch = " ".join(f"case {k - 1} {{ st := d{k} }}" for k in range(2, n_stores))

@@ -92,9 +92,11 @@ interface ILiquidation {
     function startLiquidation(address account, int256[] calldata q, int256 cash, uint256 salt, int256[] calldata marks)
         external;
     /// @notice Take `fractionWad` of the remaining book at the current auction price; returns the cost paid
-    ///         (negative: received).
+    ///         (negative: received). The fill that empties the book also finishes the auction (as
+    ///         `finishLiquidation` would: fee, release, `LiquidationFinished`).
     function bid(address account, uint256 fractionWad, int256 maxCost) external returns (int256 cost);
-    /// @notice Close the auction of an emptied book: take the fee, release the account.
+    /// @notice Close the auction of an empty book (one opened empty: a fill that empties a book
+    ///         finishes it itself): take the fee, release the account.
     function finishLiquidation(address account) external;
     /// @notice Set the auction parameters (owner only).
     function setAuctionParams(AuctionParams calldata params) external;

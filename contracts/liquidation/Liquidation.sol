@@ -31,6 +31,8 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
     uint256 public constant WAD = 1e18;
     /// @notice Basis-point denominator.
     uint256 public constant BPS = 10_000;
+    /// @notice Most instruments of an epoch (`RiskEpochs.MAX_DIMENSION`).
+    uint256 public constant MAX_INSTRUMENTS = 256;
 
     /// @notice The collateral vault.
     ICollateralVault public immutable vault;
@@ -43,8 +45,13 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
 
     AuctionParams private _params;
     mapping(address account => Auction) private _auctions;
-    mapping(address account => int256[]) private _positions;
-    mapping(address account => int256[]) private _marks;
+    /// @dev Remaining positions of each auction (|q_i| < 2^64: two per slot). A fixed array: no
+    ///      length slot (the auction's `numInstruments` is the length), only nonzero entries are
+    ///      written, and a closed book is all zeros already, so closing deletes nothing here.
+    mapping(address account => int128[MAX_INSTRUMENTS]) private _positions;
+    /// @dev The marks of an epoch, stored by the first liquidation priced by it (checked against
+    ///      the epoch's `marksHash`, |m_i| < 2^64); every later liquidation of the epoch reuses them.
+    mapping(uint64 epochId => int128[]) private _epochMarks;
 
     /// @param owner_ Owner (auction parameters, guardian).
     /// @param vault_ The collateral vault.
@@ -82,9 +89,10 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
         return _auctions[account];
     }
 
-    /// @notice Remaining positions and the marks of `account`'s auction.
+    /// @notice Remaining positions and the marks of `account`'s auction (both empty when there is none).
     function getBook(address account) external view returns (int256[] memory positions, int256[] memory marks) {
-        return (_positions[account], _marks[account]);
+        Auction storage a = _auctions[account];
+        return (_book(account, a.numInstruments), _widen(_epochMarks[a.epochId]));
     }
 
     /// @notice The discount to mark of `account`'s auction at time `timestamp`.
@@ -113,27 +121,44 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
         a.numInstruments = uint16(q.length);
         a.reason = reason;
         a.active = true;
-        a.cash = cash;
-        a.feeDue = 0;
-        a.shortfall = 0;
-        _positions[account] = q;
-        _marks[account] = marks;
-        _emitStarted(account, stored);
+        a.cash = cash; // feeDue and shortfall are zero: finishing deletes the auction
+        int128[MAX_INSTRUMENTS] storage book = _positions[account];
+        for (uint256 i = 0; i < q.length; ++i) {
+            if (q[i] != 0) book[i] = int128(q[i]); // |q_i| < 2^64 (checked)
+        }
+        if (_epochMarks[epochId].length == 0) _epochMarks[epochId] = _narrow(marks);
+        _emitStarted(account, stored, q, marks);
     }
 
-    function _emitStarted(address account, uint256 commitment) private {
+    function _emitStarted(address account, uint256 commitment, int256[] memory q, int256[] memory marks) private {
         Auction storage a = _auctions[account];
         emit LiquidationStarted(
-            account,
-            a.epochId,
-            a.reason,
-            commitment,
-            _positions[account],
-            a.cash,
-            _marks[account],
-            vault.balanceOf(account),
-            a.startTime
+            account, a.epochId, a.reason, commitment, q, a.cash, marks, vault.balanceOf(account), a.startTime
         );
+    }
+
+    /// @dev Packs values already checked to lie in (-2^64, 2^64).
+    function _narrow(int256[] calldata xs) private pure returns (int128[] memory out) {
+        out = new int128[](xs.length);
+        for (uint256 i = 0; i < xs.length; ++i) {
+            out[i] = int128(xs[i]);
+        }
+    }
+
+    function _book(address account, uint256 n) private view returns (int256[] memory out) {
+        int128[MAX_INSTRUMENTS] storage book = _positions[account];
+        out = new int256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            out[i] = book[i];
+        }
+    }
+
+    function _widen(int128[] storage xs) private view returns (int256[] memory out) {
+        uint256 n = xs.length;
+        out = new int256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            out[i] = xs[i];
+        }
     }
 
     /// @dev Checks the opening `(q, cash, salt)` against `stored` and `marks` against the current epoch.
@@ -183,7 +208,7 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
         uint256 fee;
         (cost,, fee) = AuctionMath.fillTerms(f.value, f.gross, f.discountBps, p.liquidationFeeBps);
         if (cost > maxCost) revert Liquidation_PriceAboveLimit(cost, maxCost);
-        a.feeDue += fee;
+        uint256 feeDue = a.feeDue + fee;
         if (cost > 0) {
             vault.transferBalance(msg.sender, account, uint256(cost));
         } else if (cost < 0) {
@@ -194,6 +219,8 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
         emit AuctionFill(
             account, a.epochId, msg.sender, fractionWad, f.lots, f.cashTaken, f.value, f.discountBps, cost, f.empty
         );
+        if (f.empty) _finish(account, a, feeDue);
+        else a.feeDue = feeDue;
     }
 
     struct Fill {
@@ -207,16 +234,16 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
 
     /// @dev Removes `fractionWad` of the remaining book of `account` and values it at the marks.
     function _takeSlice(Auction storage a, address account, uint256 fractionWad) private returns (Fill memory f) {
-        int256[] memory pos = _positions[account];
+        int256[] memory pos = _book(account, a.numInstruments);
         int256 cash = a.cash;
         bool nonzero;
         (f.lots, f.cashTaken, f.value, f.gross, f.empty, nonzero) =
-            AuctionMath.takeSlice(pos, cash, _marks[account], fractionWad);
+            AuctionMath.takeSlice(pos, cash, _widen(_epochMarks[a.epochId]), fractionWad);
         if (!nonzero) revert Liquidation_EmptyFill();
         a.cash = cash - f.cashTaken;
-        int256[] storage stored = _positions[account];
+        int128[MAX_INSTRUMENTS] storage stored = _positions[account];
         for (uint256 i = 0; i < pos.length; ++i) {
-            if (f.lots[i] != 0) stored[i] = pos[i];
+            if (f.lots[i] != 0) stored[i] = int128(pos[i]);
         }
     }
 
@@ -225,17 +252,21 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
         Auction storage a = _auctions[account];
         if (!a.active) revert Liquidation_NotInLiquidation(account);
         if (a.cash != 0) revert Liquidation_AuctionNotComplete(account);
-        int256[] storage pos = _positions[account];
+        int128[MAX_INSTRUMENTS] storage pos = _positions[account];
         uint256 n = a.numInstruments;
         for (uint256 i = 0; i < n; ++i) {
             if (pos[i] != 0) revert Liquidation_AuctionNotComplete(account);
         }
+        _finish(account, a, a.feeDue);
+    }
+
+    /// @dev Takes the fee, deletes the auction and releases the account (the book is empty, so
+    ///      its positions are all zero already).
+    function _finish(address account, Auction storage a, uint256 feeDue) private {
         uint64 epochId = a.epochId;
         uint256 shortfall = a.shortfall;
-        uint256 fee = vault.collectFee(account, a.feeDue, _params.protocolFeeShareBps);
+        uint256 fee = vault.collectFee(account, feeDue, _params.protocolFeeShareBps);
         delete _auctions[account];
-        delete _positions[account];
-        delete _marks[account];
         accounts.endLiquidation(account);
         emit LiquidationFinished(account, epochId, fee, shortfall, vault.balanceOf(account));
     }

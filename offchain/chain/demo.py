@@ -188,7 +188,7 @@ def run_demo(s: DevnetScenario, zk_dir: Path, log: Any = print, users: list[Any]
 
 def _on_action(rec: DemoRecord, p: Protocol, act: Action, step: int) -> None:
     rec.actions.append({"step": step, "kind": act.kind, "account": act.account, "block": act.block, "gas": act.gas_used})
-    if act.kind == "finish":
+    if act.finished:
         logs = list(p.d.liquidation.LiquidationFinished.range(act.block, act.block + 1))
         for ev in logs:
             if str(ev.account) == act.account:

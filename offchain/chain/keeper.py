@@ -11,7 +11,8 @@ state, and no decision is taken while one of the keeper's own transactions is st
 * within a pass each account gets at most one action, chosen from its on-chain state:
   ``liquidationReason != 0`` and no active auction -> ``startLiquidation`` (with the opening from
   the operator's book and the epoch's marks from ``RiskEpochs.EpochData``); active auction with
-  a non-empty book -> ``bid``; active auction with an empty book -> ``finishLiquidation``.
+  a non-empty book -> ``bid`` (the fill that empties the book also finishes the auction on-chain);
+  active auction with an empty book (opened empty) -> ``finishLiquidation``.
 
 So a keeper killed with SIGKILL at any point and restarted misses no liquidation and never sends
 a transaction that the chain would reject as a duplicate.
@@ -34,9 +35,12 @@ WAD = 10**18
 #: the event that announces a new (or updated) account; ``account`` is its first indexed topic
 COMMITMENT_UPDATED = "CommitmentUpdated(address,uint64,uint256,uint256)"
 LOG_PAGE_BLOCKS = 5_000
-#: keeper transactions get ``estimate * GAS_BUFFER_PCT / 100 + GAS_BUFFER_FLAT`` gas
-GAS_BUFFER_PCT = 150
-GAS_BUFFER_FLAT = 50_000
+#: a keeper transaction of kind k gets ``estimate * pct / 100 + flat`` gas, ``(pct, flat) =
+#: GAS_BUFFER[k]``. A bid's gas depends on the block it lands in (the auction price moves with
+#: time and can take a dearer branch, e.g. shortfall cover); opening a commitment and closing an
+#: empty book do not, so they get a small margin (a large one would leave block space unused:
+#: a block takes a transaction only while its gas *limit* fits what is left).
+GAS_BUFFER = {"start": (110, 20_000), "bid": (150, 50_000), "finish": (110, 20_000)}
 STATE_VERSION = 1
 
 
@@ -72,6 +76,7 @@ class Action:
     block: int
     gas_used: int
     tx: str
+    finished: bool = False  # the auction closed in this transaction (the emptying bid, or "finish")
 
 
 @dataclass
@@ -201,17 +206,19 @@ class LiquidationKeeper:
         return {"start": self.d.liquidation.startLiquidation, "bid": self.d.liquidation.bid,
                 "finish": self.d.liquidation.finishLiquidation}[kind]
 
-    def _gas(self, method: Any, args: tuple[Any, ...]) -> int:
+    def _gas(self, kind: str, method: Any, args: tuple[Any, ...]) -> int:
         estimate = int(method.estimate_gas_cost(*args, sender=self.sender))
-        return estimate * GAS_BUFFER_PCT // 100 + GAS_BUFFER_FLAT
+        pct, flat = GAS_BUFFER[kind]
+        return estimate * pct // 100 + flat
 
     def _send(self, kind: str, args: tuple[Any, ...]) -> Action:
         method = self._method(kind)
         # The auction price moves with block time, and a later block can take a dearer branch
         # (e.g. shortfall cover instead of a plain transfer) than the estimate saw: pad the
         # estimate so a keeper transaction never runs out of gas.
-        receipt = method(*args, sender=self.sender, gas=self._gas(method, args))
-        action = Action(kind, str(args[0]), int(receipt.block_number), int(receipt.gas_used), str(receipt.txn_hash))
+        receipt = method(*args, sender=self.sender, gas=self._gas(kind, method, args))
+        finished = any(str(ev.account) == str(args[0]) for ev in self.d.liquidation.LiquidationFinished.from_receipt(receipt))
+        action = Action(kind, str(args[0]), int(receipt.block_number), int(receipt.gas_used), str(receipt.txn_hash), finished)
         if self.on_action is not None:
             self.on_action(action)
         return action
@@ -241,7 +248,7 @@ class LiquidationKeeper:
                 continue
             kind, args = decision
             method = self._method(kind)
-            txn = method.as_transaction(*args, sender=self.sender, gas=self._gas(method, args), nonce=nonce)
+            txn = method.as_transaction(*args, sender=self.sender, gas=self._gas(kind, method, args), nonce=nonce)
             signed = self.sender.sign_transaction(txn)
             tx_hash = w3.eth.send_raw_transaction(signed.serialize_transaction())
             sent.append((kind, account, tx_hash.hex()))

@@ -292,14 +292,19 @@ def test_liquidation_solvent_book_partial_fills(env, users):
         else:
             m.cover_shortfall(acct.address, bidder.address, -cost)
         book, cash, fee_due = list(sl.positions_after), sl.cash_after, fee_due + fee
+        finished = list(receipt.decode_logs(env.d.liquidation.LiquidationFinished))
+        if sl.empty:  # the emptying fill finishes the auction in the same transaction
+            taken, _ins, _prot = m.collect_fee(acct.address, fee_due, AUCTION.protocol_fee_share_bps)
+            [fin] = finished
+            assert (fin.fee, fin.shortfall, fin.remainingCollateral) == (taken, 0, m.balance_of(acct.address))
+        else:
+            assert finished == [] and env.d.liquidation.getAuction(acct).active
         _check_model(env, m, [acct, bidder])
     assert sl.empty
-    receipt = env.d.liquidation.finishLiquidation(acct, sender=bidder)
-    fee, _ins, _prot = m.collect_fee(acct.address, fee_due, AUCTION.protocol_fee_share_bps)
-    [fin] = list(receipt.decode_logs(env.d.liquidation.LiquidationFinished))
-    assert (fin.fee, fin.shortfall, fin.remainingCollateral) == (fee, 0, m.balance_of(acct.address))
-    _check_model(env, m, [acct, bidder])
     assert env.d.accounts.commitmentOf(acct) == 0 and not env.d.liquidation.getAuction(acct).active
+    assert [list(x) for x in env.d.liquidation.getBook(acct)] == [[], []]
+    with reverts(env.d.liquidation.Liquidation_NotInLiquidation, account=acct.address):
+        env.d.liquidation.finishLiquidation(acct, sender=bidder)
 
 
 def test_liquidation_insolvent_book_uses_insurance_then_socializes(env, users):
@@ -322,6 +327,7 @@ def test_liquidation_insolvent_book_uses_insurance_then_socializes(env, users):
     assert cost < -(500 + 200) * UNIT  # needs the insurance fund and socialization
     receipt = env.d.liquidation.bid(acct, WAD, 0, sender=bidder)
     split = m.cover_shortfall(acct.address, bidder.address, -cost)
+    m.collect_fee(acct.address, fee, AUCTION.protocol_fee_share_bps)  # the emptying fill finished it
     [ev] = list(receipt.decode_logs(env.d.vault.ShortfallCovered))
     assert (ev.fromAccount, ev.fromInsurance, ev.socialized, ev.uncovered) == (
         split.from_account, split.from_insurance, split.socialized, split.uncovered)
@@ -331,10 +337,9 @@ def test_liquidation_insolvent_book_uses_insurance_then_socializes(env, users):
     for o in others:
         assert abs(int(env.d.vault.balanceOf(o)) - m.balance_of(o.address)) == 0
         assert int(env.d.vault.balanceOf(o)) < 300 * UNIT
-    env.d.liquidation.finishLiquidation(acct, sender=bidder)
-    assert env.d.vault.balanceOf(acct) == 0
-    m.collect_fee(acct.address, fee, AUCTION.protocol_fee_share_bps)
-    _check_model(env, m, everyone)
+    [fin] = list(receipt.decode_logs(env.d.liquidation.LiquidationFinished))
+    assert fin.shortfall == split.from_insurance + split.socialized + split.uncovered
+    assert env.d.vault.balanceOf(acct) == 0 and env.d.accounts.commitmentOf(acct) == 0
 
 
 def test_auction_params_setter(env):

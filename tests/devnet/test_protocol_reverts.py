@@ -333,12 +333,29 @@ def test_liquidating_twice_and_bad_openings(env, alice, opened, users):
     env.fund(bidder, 1_000 * UNIT)
     with reverts(liq.Liquidation_AuctionNotComplete):
         liq.finishLiquidation(alice, sender=bidder)
-    liq.bid(alice, WAD, 10**30, sender=bidder)
-    liq.finishLiquidation(alice, sender=bidder)
+    receipt = liq.bid(alice, WAD, 10**30, sender=bidder)  # the emptying fill closes the auction
+    assert len(list(receipt.decode_logs(liq.LiquidationFinished))) == 1
     with reverts(liq.Liquidation_NoCommitment):  # liquidating again after it is closed
         liq.startLiquidation(alice, opened.q, opened.cash, opened.salt, MARKS, sender=bidder)
     with reverts(liq.Liquidation_NotInLiquidation):
         liq.finishLiquidation(alice, sender=bidder)
+
+
+def test_a_book_opened_empty_is_closed_by_finish(env, users):
+    liq = env.d.liquidation
+    flat, bidder = users[2], users[6]
+    env.fund(flat, 100 * UNIT)
+    op = Opening([0, 0], 0, 5)
+    env.open(flat, op)
+    env.post_epoch(2)
+    env.pass_grace()  # no proof for epoch 2: liquidatable, with nothing to sell
+    liq.startLiquidation(flat, op.q, op.cash, op.salt, MARKS, sender=bidder)
+    with reverts(liq.Liquidation_EmptyFill):
+        liq.bid(flat, WAD, 10**30, sender=bidder)
+    receipt = liq.finishLiquidation(flat, sender=bidder)
+    [fin] = list(receipt.decode_logs(liq.LiquidationFinished))
+    assert (fin.fee, fin.shortfall, fin.remainingCollateral) == (0, 0, 100 * UNIT)
+    assert not liq.getAuction(flat).active and env.d.accounts.commitmentOf(flat) == 0
 
 
 def test_bid_reverts(env, alice, opened, users):

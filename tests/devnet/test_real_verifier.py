@@ -164,8 +164,7 @@ def test_real_proofs_end_to_end_and_gas(real, keys, users, accounts, project):
     record("Liquidation.startLiquidation (n=2, opens the commitment)",
            d.liquidation.startLiquidation(bob, acc_b.q, acc_b.cash, acc_b.salt, marks3, sender=bidder))
     record("Liquidation.bid (partial fill)", d.liquidation.bid(bob, WAD // 2, 10**30, sender=bidder))
-    record("Liquidation.bid (final fill)", d.liquidation.bid(bob, WAD, 10**30, sender=bidder))
-    record("Liquidation.finishLiquidation", d.liquidation.finishLiquidation(bob, sender=bidder))
+    record("Liquidation.bid (final fill, finishes the auction)", d.liquidation.bid(bob, WAD, 10**30, sender=bidder))
     assert d.accounts.commitmentOf(bob) == 0
     assert int(d.token.balanceOf(d.vault.address)) == int(d.vault.totalDeposits()) + int(d.vault.insuranceFund()) + int(
         d.vault.protocolFees())

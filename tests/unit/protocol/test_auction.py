@@ -157,5 +157,7 @@ def test_model_rejections_match_contract_errors():
         m.start_liquidation("a", 1_202, [1], -5, [10])
     m.deposit("bidder", 100)
     assert m.bid("a", "bidder", WAD, 10**9, 1_201) == 1 * 10 - 5 - (10 * 200 // 10_000)
-    assert m.finish("a") == 0  # fee 10 * 50 bps rounds to 0
+    # the emptying fill finished the auction (fee 10 * 50 bps rounds to 0)
+    with pytest.raises(Reject, match="Liquidation_NotInLiquidation"):
+        m.finish("a")
     assert m.acct("a").commitment == 0
