@@ -203,8 +203,8 @@ import {{IPoseidonSponge}} from "../interfaces/IPoseidonSponge.sol";
 contract PoseidonSponge is IPoseidonSponge {{
     uint256 internal constant R = {R};
     uint256 internal constant RATE = 15;
-    /// @dev R again, as an immutable: the permutation keeps it on the stack (a literal R would be
-    ///      turned into CODECOPY loads by the constant optimizer, which triples the cost of a term).
+    /// @dev R again, as an immutable: the permutation keeps it on the stack (the constant optimizer
+    ///      turns a literal R into CODECOPY loads: 415k instead of 267k gas for one sponge chunk).
     uint256 private immutable MODULUS = R;
 {hash_consts}
 

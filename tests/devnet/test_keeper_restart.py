@@ -1,5 +1,5 @@
 """The liquidation keeper survives SIGKILL at random points: restarted, it misses no liquidation
-and sends no duplicate (every keeper transaction succeeds; each account is started and finished
+and sends no duplicate (every keeper transaction succeeds; each account is started and closed
 exactly once).
 
 The keeper runs as the real ``ape run keeper`` process against this session's anvil, attached
@@ -90,6 +90,6 @@ def test_keeper_killed_at_random_points_liquidates_each_account_exactly_once(acc
                         reason = repr(exc)[:300]
                     rcpt = w3.eth.get_transaction_receipt(tx["hash"])
                     failed.append((n, tx["input"][:4].hex(), reason, tx["gas"], rcpt["gasUsed"]))
-    assert sent >= 3 * N_ACCOUNTS
+    assert sent >= 2 * N_ACCOUNTS  # a start and at least one (closing) fill each
     assert failed == [], (failed, out)
     assert all(int(p.d.accounts.commitmentOf(u)) == 0 for u in users)
