@@ -124,12 +124,12 @@ def _reduce_buckets_g1(buckets: list[list[tuple[int, int]]]) -> None:
             buckets[d].append((x3, (lam * (x1 - x3) - y1) % Q))
 
 
-def msm_g1_affine(points: Sequence[Any], scalars: Sequence[int], window: int | None = None) -> Any:
-    """``sum_i s_i P_i`` in G1 (affine in and out; None is infinity)."""
+def _split_terms(points: Sequence[Any], scalars: Sequence[int]) -> tuple[list[Any], list[Any], list[int]]:
+    """Drop infinity and zero scalars; return ``(points with scalar 1, other points, their scalars)``."""
     if len(points) != len(scalars):
         raise ValueError(f"msm: {len(points)} points but {len(scalars)} scalars")
-    ones: list[tuple[int, int]] = []
-    pts: list[tuple[int, int]] = []
+    ones: list[Any] = []
+    pts: list[Any] = []
     scs: list[int] = []
     for p, s in zip(points, scalars):
         if p is None:
@@ -142,6 +142,12 @@ def msm_g1_affine(points: Sequence[Any], scalars: Sequence[int], window: int | N
         else:
             pts.append(p)
             scs.append(s)
+    return ones, pts, scs
+
+
+def msm_g1_affine(points: Sequence[Any], scalars: Sequence[int], window: int | None = None) -> Any:
+    """``sum_i s_i P_i`` in G1 (affine in and out; None is infinity)."""
+    ones, pts, scs = _split_terms(points, scalars)
     total: tuple[int, int, int] = (1, 1, 0)
     if pts:
         c = window or _window(len(pts))
@@ -230,23 +236,8 @@ def _g2_add_mixed_affine(p: Any, a: Any) -> Any:
 
 def msm_g2_affine(points: Sequence[Any], scalars: Sequence[int], window: int | None = None) -> Any:
     """``sum_i s_i P_i`` in G2 (affine in and out)."""
-    if len(points) != len(scalars):
-        raise ValueError(f"msm: {len(points)} points but {len(scalars)} scalars")
     zero = (F2_ONE, F2_ONE, F2_ZERO)
-    ones: list[Any] = []
-    pts: list[Any] = []
-    scs: list[int] = []
-    for p, s in zip(points, scalars):
-        if p is None:
-            continue
-        s %= R
-        if s == 0:
-            continue
-        if s == 1:
-            ones.append(p)
-        else:
-            pts.append(p)
-            scs.append(s)
+    ones, pts, scs = _split_terms(points, scalars)
     total = zero
     if pts:
         c = window or _window(len(pts))

@@ -213,9 +213,6 @@ class LiquidationKeeper:
 
     def _send(self, kind: str, args: tuple[Any, ...]) -> Action:
         method = self._method(kind)
-        # The auction price moves with block time, and a later block can take a dearer branch
-        # (e.g. shortfall cover instead of a plain transfer) than the estimate saw: pad the
-        # estimate so a keeper transaction never runs out of gas.
         receipt = method(*args, sender=self.sender, gas=self._gas(kind, method, args))
         finished = any(str(ev.account) == str(args[0]) for ev in self.d.liquidation.LiquidationFinished.from_receipt(receipt))
         action = Action(kind, str(args[0]), int(receipt.block_number), int(receipt.gas_used), str(receipt.txn_hash), finished)

@@ -201,7 +201,7 @@ class ProtocolModel:
             au.shortfall += split.from_insurance + split.socialized + split.uncovered
         au.positions, au.cash = list(sl.positions_after), sl.cash_after
         au.fee_due += fee
-        if au.cash == 0 and not any(au.positions):
+        if sl.empty:
             self.finish(a)  # the fill that empties the book finishes the auction
         return cost
 

@@ -51,7 +51,7 @@ def auction_vectors(rng: random.Random) -> dict[str, Any]:
         cost, disc, f = fill_terms(value, gross, d, fee)
         terms.append({"value": str(value), "gross": str(gross), "d_bps": d, "fee_bps": fee,
                       "cost": str(cost), "discount": str(disc), "fee": str(f)})
-    fills = []
+    fills: list[dict[str, Any]] = []
     while len(fills) < 40:
         n = rng.randrange(1, 6)
         q = [rng.choice([0, rng.randrange(-(2**63), 2**63), rng.randrange(-1000, 1000)]) for _ in range(n)]

@@ -19,6 +19,7 @@ The account's cash is ``collateral - q . P0`` (entry prices live in the cash, se
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -62,6 +63,16 @@ class Accounts:
     @property
     def m(self) -> int:
         return int(self.cash.size)
+
+    def copy(self) -> Accounts:
+        """An independent copy (arrays and the policies' own state), e.g. to run twice from one start."""
+        return Accounts(
+            q=self.q.copy(),
+            cash=self.cash.copy(),
+            wallet=self.wallet.copy(),
+            owner=self.owner.copy(),
+            groups=[(copy.deepcopy(p), sl) for p, sl in self.groups],
+        )
 
 
 def _lognormal(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -28,7 +29,7 @@ def test_optimized_form_reproduces_the_known_hash() -> None:
 
 def test_optimized_parameters_shape_t17() -> None:
     op = optimized_parameters(17)
-    _c, m, rp = load_parameters(17)
+    c, m, rp = load_parameters(17)
     assert len(op.first_constants) == len(op.second_constants) == FULL_ROUNDS // 2
     assert len(op.partial) == rp == 68
     assert all(len(sr.w) == len(sr.v) == 16 for sr in op.partial)
@@ -36,7 +37,6 @@ def test_optimized_parameters_shape_t17() -> None:
     # P differs from M (it absorbed diag(1, M-hat) of the first partial round) but keeps row 0
     assert op.p != m and op.p[0] == m[0]
     # the second half's first constants absorbed the moved partial-round constants
-    c, _m, _rp = load_parameters(17)
     half = FULL_ROUNDS // 2
     assert op.first_constants[0] == tuple(c[:17])
     assert op.second_constants[0] != tuple(c[(half + rp) * 17 : (half + rp + 1) * 17])
@@ -44,18 +44,12 @@ def test_optimized_parameters_shape_t17() -> None:
     assert [sr.c for sr in op.partial][:1] == [c[half * 17]]
 
 
-def test_a_wrong_sparse_entry_changes_the_output() -> None:
+def test_a_wrong_sparse_entry_changes_the_output(monkeypatch: pytest.MonkeyPatch) -> None:
     # the test above could not pass by accident: perturb one sparse entry and the permutation differs
-    from dataclasses import replace
-
     import prover.poseidon_opt as opt
 
     op = optimized_parameters(5)
     bad = list(op.partial)
     bad[10] = replace(bad[10], v=(bad[10].v[0] + 1, *bad[10].v[1:]))
-    orig = opt.optimized_parameters
-    try:
-        opt.optimized_parameters = lambda t: replace(op, partial=tuple(bad))  # type: ignore[assignment]
-        assert opt.permute_optimized([1, 2, 3, 4, 5]) != permute([1, 2, 3, 4, 5])
-    finally:
-        opt.optimized_parameters = orig
+    monkeypatch.setattr(opt, "optimized_parameters", lambda t: replace(op, partial=tuple(bad)))
+    assert opt.permute_optimized([1, 2, 3, 4, 5]) != permute([1, 2, 3, 4, 5])

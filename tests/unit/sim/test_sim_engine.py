@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pytest
 
@@ -164,16 +162,6 @@ def test_seed_streams_are_the_seedsequence_children() -> None:
         assert got.generate_state(4).tolist() == want.generate_state(4).tolist()
 
 
-def _fresh(accounts: Accounts) -> Accounts:
-    return Accounts(
-        q=accounts.q.copy(),
-        cash=accounts.cash.copy(),
-        wallet=accounts.wallet.copy(),
-        owner=accounts.owner.copy(),
-        groups=[(copy.deepcopy(p), sl) for p, sl in accounts.groups],
-    )
-
-
 @pytest.mark.parametrize("model", ["isolated", "cross", "standard", "risk_matrix", "var", "dynamic", "mixed"])
 @pytest.mark.parametrize("impact", [True, False])
 def test_vectorized_engine_equals_the_per_account_loop(small: Scenario, model: str, impact: bool) -> None:
@@ -187,9 +175,9 @@ def test_vectorized_engine_equals_the_per_account_loop(small: Scenario, model: s
         groups = [(policy_for(small, spec, calibration_history(small)), np.arange(traders.n))]
     accounts = open_accounts(traders, groups, path.prices[0])
     cfg = engine_config(small, path.dt_days, impact)
-    fast = run(cfg, _fresh(accounts), path.prices, np.random.default_rng(seed_streams(seed)["dynamics"]))
+    fast = run(cfg, accounts.copy(), path.prices, np.random.default_rng(seed_streams(seed)["dynamics"]))
     slow = run_reference(
-        cfg, _fresh(accounts), path.prices, np.random.default_rng(seed_streams(seed)["dynamics"])
+        cfg, accounts.copy(), path.prices, np.random.default_rng(seed_streams(seed)["dynamics"])
     )
     assert fast.series.liq_count.sum() > 0
     np.testing.assert_array_equal(fast.series.liq_count, slow.series.liq_count)

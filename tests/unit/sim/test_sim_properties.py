@@ -4,7 +4,6 @@ per-account loop."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
@@ -12,20 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from offchain.sim.engine import run
-from offchain.sim.population import Accounts, draw_traders, open_accounts
+from offchain.sim.population import draw_traders, open_accounts
 from offchain.sim.reference import run_reference
 from offchain.sim.runner import build_path, engine_config, mixed_groups, seed_streams
 from offchain.sim.scenario import parse_scenario
-
-
-def _fresh(accounts: Accounts) -> Accounts:
-    return Accounts(
-        q=accounts.q.copy(),
-        cash=accounts.cash.copy(),
-        wallet=accounts.wallet.copy(),
-        owner=accounts.owner.copy(),
-        groups=[(copy.deepcopy(p), sl) for p, sl in accounts.groups],
-    )
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -66,9 +55,9 @@ def test_conservation_and_loop_equality(
     traders = draw_traders(sc.traders, sc.assets, seed_streams(seed)["traders"])
     accounts = open_accounts(traders, mixed_groups(sc, traders, seed), path.prices[0])
     cfg = engine_config(sc, path.dt_days, impact)
-    fast = run(cfg, _fresh(accounts), path.prices, np.random.default_rng(seed_streams(seed)["dynamics"]))
+    fast = run(cfg, accounts.copy(), path.prices, np.random.default_rng(seed_streams(seed)["dynamics"]))
     slow = run_reference(
-        cfg, _fresh(accounts), path.prices, np.random.default_rng(seed_streams(seed)["dynamics"])
+        cfg, accounts.copy(), path.prices, np.random.default_rng(seed_streams(seed)["dynamics"])
     )
     for res in (fast, slow):
         assert abs(res.cash_total() - res.initial_cash_total) <= 1e-9 * res.initial_cash_total
