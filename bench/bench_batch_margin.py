@@ -23,10 +23,10 @@ import tracemalloc
 
 import numpy as np
 
-from offchain.batch import BatchEngine, synthetic_accounts, synthetic_listing
-from offchain.instruments import Portfolio
-from offchain.margin import get_model
-from offchain.market import MarketState
+from offchain.risk.batch import BatchEngine, synthetic_accounts, synthetic_listing
+from offchain.risk.instruments import Portfolio
+from offchain.risk.margin import get_model
+from offchain.risk.market import MarketState
 
 N_ACCOUNTS = 1_000_000
 N_INSTRUMENTS = 200

@@ -72,12 +72,11 @@ def main() -> None:
     from ape.logging import logger
     from tqdm import tqdm
 
-    from offchain.chain.deploy import deploy_protocol
-    from offchain.chain.keeper import KeeperPolicy, LiquidationKeeper
-    from offchain.chain.listing import devnet_listing, devnet_risk_config
-    from offchain.chain.operator import AccountBook, PrivateAccount, salt_from_seed
-    from offchain.chain.protocol import Protocol
-    from offchain.epoch import integer_figures
+    from offchain.devnet.deploy import deploy_protocol
+    from offchain.devnet.keepers.liquidation import KeeperPolicy, LiquidationKeeper
+    from offchain.devnet.listing import devnet_listing, devnet_risk_config
+    from offchain.devnet.operator import AccountBook, PrivateAccount, salt_from_seed
+    from offchain.devnet.session import Protocol
     from prover.statement import KIND_IM, KIND_MM
 
     logger.set_level("ERROR")
@@ -107,7 +106,7 @@ def main() -> None:
             deposit = int(lots * 43 * UNIT * (0.25 if k % 5 else 0.75))  # 4 in 5 levered 4x, 1 in 5 ~1.3x
             cash = -lots * epoch.marks[0]
             acct = PrivateAccount(str(user.address), q, cash, salt_from_seed(p._salts.spawn(1)[0]))
-            assert integer_figures(epoch, q, cash, deposit, KIND_IM).excess >= 0
+            assert epoch.figures(q, cash, deposit, KIND_IM).excess >= 0
             d.token.mint(user, deposit, sender=owner)
             d.token.approve(d.vault.address, deposit, sender=user)
             d.vault.deposit(deposit, sender=user)
@@ -124,7 +123,7 @@ def main() -> None:
         crash = p.post_epoch(vols={"BTC": 1.2, "ETH": 1.4})
         for acct in p.book:
             b = int(d.vault.balanceOf(acct.address))
-            if integer_figures(crash, acct.q, acct.cash, b, KIND_MM).excess >= 0:
+            if crash.figures(acct.q, acct.cash, b, KIND_MM).excess >= 0:
                 d.verifier.setStatement([acct.commitment(), crash.digest, KIND_MM, int(acct.address, 16), b], True, sender=owner)
                 d.accounts.submitProof(acct.address, crash.epoch_id, KIND_MM, b, [0] * 8, sender=owner)
             else:

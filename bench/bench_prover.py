@@ -26,9 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from prover import formats
+from prover.circuit import margin_circuit
 from prover.field import R
 from prover.groth16 import QAP, Toxic, prove, setup, verify
-from prover.margin import margin_circuit
 from prover.r1cs import ConstraintSystem
 from prover.statement import Account, Epoch
 

@@ -1,4 +1,4 @@
-"""Turning pydantic validation errors and JSON files into :class:`~offchain.errors.InputError`.
+"""Turning pydantic validation errors and JSON files into :class:`~zkmargin.errors.InputError`.
 
 Every loader of user input goes through :func:`parse_model` so that a bad field is reported
 as ``<dotted.path>: <problem>`` (for example ``positions[2].size: must be finite``).
@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from offchain.errors import InputError
+from zkmargin.errors import InputError
 
 M = TypeVar("M", bound=BaseModel)
 

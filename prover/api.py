@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from prover import formats
+from prover.circuit import MarginCircuit, margin_circuit
 from prover.errors import ArtefactError, ProverInputError
 from prover.groth16 import INSECURE_LABEL, QAP, ProvingKey, Toxic, prove, setup, verify
 from prover.keys import Proof, VerifyingKey
-from prover.margin import MarginCircuit, margin_circuit
 from prover.statement import Account, Epoch
 
 DEFAULT_SEED = "zkmargin-devnet"

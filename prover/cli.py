@@ -1,7 +1,7 @@
 """``zkmargin setup | prove | verify | export-verifier``: the prover's commands.
 
 Errors about files and values raise :class:`prover.errors.ProverInputError` (an
-``InputError``), which ``offchain.cli`` prints as ``error: <field>: <problem>`` (exit 2).
+``InputError``), which ``zkmargin.cli`` prints as ``error: <field>: <problem>`` (exit 2).
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def prove(
         if len(w) != pk.qap.n_vars:
             raise ArtefactError(witness_path, f"has {len(w)} values, the key's circuit has {pk.qap.n_vars} signals")
     else:
-        from prover.margin import margin_circuit
+        from prover.circuit import margin_circuit
         from prover.statement import Account, Epoch
 
         for name, value in (("--epoch", epoch_path), ("--account", account_path), ("--address", address), ("--collateral", collateral)):

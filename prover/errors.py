@@ -1,8 +1,8 @@
-"""Errors raised by the prover package (all derive from :mod:`offchain.errors`)."""
+"""Errors raised by the prover package (all derive from :mod:`zkmargin.errors`)."""
 
 from __future__ import annotations
 
-from offchain.errors import InputError, ZkMarginError
+from zkmargin.errors import InputError, ZkMarginError
 
 
 class ProverError(ZkMarginError):

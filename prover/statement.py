@@ -151,6 +151,28 @@ class Epoch:
     def digest(self) -> int:
         return sponge(TAG_EPOCH, self.digest_inputs())
 
+    def figures(self, kind: int, q: Sequence[int], cash: int, collateral: int = 0) -> Figures:
+        """Equity, losses, requirement and excess of positions ``q``, cash and collateral in this
+        epoch (the statement's integer figures); validates every bound."""
+        k = _check_kind(kind)
+        b = _check_unsigned("collateral", collateral, COLLATERAL_BITS)
+        c = _check_signed("cash", cash, CASH_BITS)
+        if len(q) != self.n:
+            raise ProverInputError("q", f"has {len(q)} positions, the epoch has n={self.n} instruments")
+        qs = [_check_signed(f"q[{i}]", x, POSITION_BITS) for i, x in enumerate(q)]
+        equity = b + c + sum(qi * mi for qi, mi in zip(qs, self.marks))
+        losses = tuple(-sum(qs[i] * self.scenario_pnl[i][s] for i in range(self.n) if qs[i]) for s in range(self.s))
+        worst = max(0, max(losses))
+        addon = sum(abs(qi) * ai for qi, ai in zip(qs, self.addons))
+        requirement = worst + addon
+        excess = equity * BPS - requirement * self.im_factor_bps if k == KIND_IM else equity - requirement
+        return Figures(equity, losses, worst, addon, requirement, excess, k)
+
+    def requirement(self, q: Sequence[int], kind: int = KIND_MM) -> int:
+        """``max(0, max_s loss_s) + sum_i |q_i| a_i`` (base units); for IM times ``f / 10000``, rounded up."""
+        req = self.figures(KIND_MM, q, 0).requirement
+        return -((-req * self.im_factor_bps) // BPS) if kind == KIND_IM else req
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any], source: str = "epoch") -> Epoch:
         """Read the ``epoch.json`` artefact; checks the stored ``digest`` when present."""
@@ -253,23 +275,7 @@ def solvency_figures(
     im_factor_bps: int,
 ) -> Figures:
     """Compute equity, losses, requirement and excess; validates every bound."""
-    k = _check_kind(kind)
-    b = _check_unsigned("collateral", collateral, COLLATERAL_BITS)
-    c = _check_signed("cash", cash, CASH_BITS)
-    ep = Epoch.create(1, im_factor_bps, marks, scenario_pnl, addons)
-    if len(q) != ep.n:
-        raise ProverInputError("q", f"has {len(q)} positions, the epoch has n={ep.n} instruments")
-    qs = [_check_signed(f"q[{i}]", x, POSITION_BITS) for i, x in enumerate(q)]
-    equity = b + c + sum(qi * mi for qi, mi in zip(qs, ep.marks))
-    losses = tuple(-sum(qs[i] * ep.scenario_pnl[i][s] for i in range(ep.n)) for s in range(ep.s))
-    worst = max(0, max(losses))
-    addon = sum(abs(qi) * ai for qi, ai in zip(qs, ep.addons))
-    requirement = worst + addon
-    if k == KIND_IM:
-        excess = equity * BPS - requirement * ep.im_factor_bps
-    else:
-        excess = equity - requirement
-    return Figures(equity, losses, worst, addon, requirement, excess, k)
+    return Epoch.create(1, im_factor_bps, marks, scenario_pnl, addons).figures(kind, q, cash, collateral)
 
 
 def check_solvency(
@@ -290,16 +296,7 @@ def check_solvency(
     """
     if salt is not None:
         Account.create(q, cash, salt)
-    return solvency_figures(
-        kind,
-        q=q,
-        cash=cash,
-        collateral=collateral,
-        marks=marks,
-        scenario_pnl=scenario_pnl,
-        addons=addons,
-        im_factor_bps=im_factor_bps,
-    ).holds
+    return Epoch.create(1, im_factor_bps, marks, scenario_pnl, addons).figures(kind, q, cash, collateral).holds
 
 
 def public_inputs(commitment: int, digest: int, kind: int, account: int, collateral: int) -> list[int]:

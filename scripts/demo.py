@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 from ape.cli import ConnectedProviderCommand
 
-from offchain.chain.scripting import friendly_errors
+from offchain.devnet.scripting import friendly_errors
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,10 +33,10 @@ def cli(scenario_path, out_dir, seed):
     from rich.console import Console
     from rich.table import Table
 
-    from offchain.chain.demo import UNIT, run_demo
-    from offchain.chain.pytest_plugin import zk_cache_dir
-    from offchain.chain.report import account_rows, write_report
-    from offchain.chain.scenario import load_scenario
+    from offchain.devnet.defaults import zk_cache_dir
+    from offchain.devnet.demo import UNIT, run_demo
+    from offchain.devnet.demo_scenario import load_scenario
+    from offchain.devnet.report import account_rows, write_report
 
     console = Console(width=max(120, Console().width))
     logger.set_level("WARNING")  # no per-transaction INFO lines

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 from ape.cli import ConnectedProviderCommand
 
-from offchain.chain.scripting import friendly_errors, parse_vols, state_dir_option
+from offchain.devnet.scripting import friendly_errors, parse_vols, state_dir_option
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -25,10 +25,10 @@ def cli(state_dir, date, grace_seconds, vols, seed):
 
     from ape import chain
 
-    from offchain.chain.listing import devnet_listing, devnet_risk_config
-    from offchain.chain.protocol import Protocol
-    from offchain.chain.pytest_plugin import DEFAULT_VOLS, zk_cache_dir
-    from offchain.chain.scripting import owner
+    from offchain.devnet.defaults import DEFAULT_VOLS, zk_cache_dir
+    from offchain.devnet.listing import devnet_listing, devnet_risk_config
+    from offchain.devnet.scripting import owner
+    from offchain.devnet.session import Protocol
     from offchain.sim.paths import history_path
 
     try:

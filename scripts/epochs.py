@@ -7,7 +7,7 @@ import time
 import click
 from ape.cli import ConnectedProviderCommand
 
-from offchain.chain.scripting import friendly_errors, state_dir_option
+from offchain.devnet.scripting import friendly_errors, state_dir_option
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -17,9 +17,9 @@ from offchain.chain.scripting import friendly_errors, state_dir_option
 @click.option("--poll-seconds", default=2.0, show_default=True, type=click.FloatRange(0.1, 600))
 @friendly_errors
 def cli(state_dir, vols, follow, poll_seconds):
-    """Build the epoch from the latest prices (offchain.epoch) and post its digest and data."""
-    from offchain.chain.pytest_plugin import DEFAULT_VOLS
-    from offchain.chain.scripting import attach, parse_vols
+    """Build the epoch from the latest prices (offchain.risk.epoch) and post its digest and data."""
+    from offchain.devnet.defaults import DEFAULT_VOLS
+    from offchain.devnet.scripting import attach, parse_vols
 
     vol_map = parse_vols(vols, DEFAULT_VOLS)
     while True:

@@ -1,11 +1,11 @@
-"""``ape run keeper``: the liquidation keeper (restart-safe; see offchain/chain/keeper.py)."""
+"""``ape run keeper``: the liquidation keeper (restart-safe; see offchain/devnet/keepers/liquidation.py)."""
 
 from __future__ import annotations
 
 import click
 from ape.cli import ConnectedProviderCommand
 
-from offchain.chain.scripting import friendly_errors, state_dir_option
+from offchain.devnet.scripting import friendly_errors, state_dir_option
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -16,7 +16,7 @@ from offchain.chain.scripting import friendly_errors, state_dir_option
 @friendly_errors
 def cli(state_dir, liquidator_index, follow, poll_seconds):
     """Open and auction every liquidatable account (the emptying fill closes it)."""
-    from offchain.chain.scripting import attach, liquidator
+    from offchain.devnet.scripting import attach, liquidator
 
     p = attach(state_dir)
     keeper = p.keeper(liquidator(liquidator_index), state_path=state_dir / "keeper.json")

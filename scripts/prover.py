@@ -11,7 +11,7 @@ import time
 import click
 from ape.cli import ConnectedProviderCommand
 
-from offchain.chain.scripting import friendly_errors, state_dir_option
+from offchain.devnet.scripting import friendly_errors, state_dir_option
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -22,7 +22,7 @@ from offchain.chain.scripting import friendly_errors, state_dir_option
 @friendly_errors
 def cli(state_dir, follow, poll_seconds, insolvency):
     """Prove and submit MM proofs for every open account of the operator's book."""
-    from offchain.chain.scripting import attach
+    from offchain.devnet.scripting import attach
     from prover.statement import KIND_INSOLVENCY
 
     done_epoch = -1

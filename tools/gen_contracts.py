@@ -2,13 +2,13 @@
 """Generators owned by the contracts part of zkmargin.
 
     python tools/gen_contracts.py poseidon   # contracts/libraries/PoseidonSponge.sol (+ PoseidonT17Data.sol)
-    python tools/gen_contracts.py vectors    # tests/vectors/*.json (golden vectors of offchain.protocol)
+    python tools/gen_contracts.py vectors    # tests/vectors/*.json (golden vectors of offchain.mirror)
     python tools/gen_contracts.py all
 
 The Poseidon constants come from ``prover.poseidon_params`` (circomlib's), so the on-chain hash is
 checked against ``prover.poseidon`` by tests/devnet/test_poseidon_onchain.py.
 Both outputs are deterministic (fixed seeds); CI checks the committed files are up to date
-(tests/unit/protocol/test_generated_files.py).
+(tests/unit/mirror/test_generated_files.py).
 """
 
 from __future__ import annotations
@@ -301,7 +301,7 @@ def cmd_poseidon() -> None:
 
 
 def cmd_vectors() -> None:
-    from offchain.protocol.vectors import build_all
+    from offchain.mirror.vectors import build_all
 
     VECTORS_DIR.mkdir(parents=True, exist_ok=True)
     for name, payload in build_all().items():

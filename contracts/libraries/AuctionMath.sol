@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 /// @title AuctionMath
 /// @notice The integer formulas of the liquidation Dutch auction (mirrored exactly by
-///         `offchain.protocol.auction`; golden vectors in tests/vectors/auction.json).
+///         `offchain.mirror.auction`; golden vectors in tests/vectors/auction.json).
 library AuctionMath {
     /// @notice Fixed-point one for fill fractions.
     uint256 internal constant WAD = 1e18;

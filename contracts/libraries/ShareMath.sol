@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 /// @title ShareMath
 /// @notice Integer conversions between pool units and pool shares (mirrored by
-///         `offchain.protocol.vault`). Rounding always favours the pool.
+///         `offchain.mirror.vault`). Rounding always favours the pool.
 library ShareMath {
     /// @notice Shares minted for `amount` units added to a pool of `assets` units and `shares` shares (floor).
     function sharesForDeposit(uint256 amount, uint256 assets, uint256 shares) internal pure returns (uint256) {

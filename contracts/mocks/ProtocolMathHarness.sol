@@ -7,7 +7,7 @@ import {FieldMath} from "../libraries/FieldMath.sol";
 
 /// @title ProtocolMathHarness
 /// @notice Exposes the protocol's pure integer libraries so the golden vectors produced by
-///         `offchain.protocol` can be replayed against the exact on-chain code.
+///         `offchain.mirror` can be replayed against the exact on-chain code.
 contract ProtocolMathHarness {
     /// @notice `AuctionMath.discountBps`.
     function discountBps(uint256 startTime, uint256 nowTs, uint256 duration, uint256 startBps, uint256 maxBps)

@@ -4,7 +4,7 @@
   jumps, GARCH(1,1)); the devnet oracle imports these.
 * :mod:`offchain.sim.scenario`: scenario files (pydantic v2), their hash.
 * :mod:`offchain.sim.policies`: the margin models as vectorized policies.
-* :mod:`offchain.sim.market`: the market makers' linear depth curve and arbitrage.
+* :mod:`offchain.sim.liquidity`: the market makers' linear depth curve and arbitrage.
 * :mod:`offchain.sim.population`: traders and their accounts under each model.
 * :mod:`offchain.sim.engine`: the vectorized step loop; :mod:`offchain.sim.reference` the
   straightforward per-account loop it is tested and benchmarked against.

@@ -7,7 +7,7 @@ so cash and positions are conserved exactly, which the tests check):
   price), a wallet reserve; equity ``E = c + q . P`` at the venue price ``P``.
 * **margin policies** (:mod:`offchain.sim.policies`): MM and IM of every account each step;
   stateful ones (EWMA, VaR history) get the venue close at every simulated day end.
-* **market makers**: the linear depth curve of :mod:`offchain.sim.market`; they take the
+* **market makers**: the linear depth curve of :mod:`offchain.sim.liquidity`; they take the
   other side of every trade on the venue and hold the inventory.
 * **liquidators** (capital, latency): an account with ``E < MM`` first seen at step ``f``
   can be taken by a liquidator with latency ``L`` from step ``f + L``; faster liquidators
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from offchain.sim.market import arbitrage_quantity, depth_at_vol, trade_through_book
+from offchain.sim.liquidity import arbitrage_quantity, depth_at_vol, trade_through_book
 from offchain.sim.population import Accounts
 
 FloatArray = NDArray[np.float64]

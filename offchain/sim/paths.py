@@ -2,7 +2,7 @@
 
 Every generator returns a :class:`PricePath` (``timestamps`` as int64 Unix seconds, ``prices``
 as float64 USD of shape ``(n_steps + 1, n_assets)``), is deterministic for its ``seed`` and
-validates its inputs (:class:`~offchain.errors.InputError` naming the argument).
+validates its inputs (:class:`~zkmargin.errors.InputError` naming the argument).
 
 * :func:`history_path` replays the daily closes in ``data/prices/`` and fills the intraday
   steps with a Brownian bridge in log price, so every daily close is hit exactly:
@@ -20,6 +20,12 @@ validates its inputs (:class:`~offchain.errors.InputError` naming the argument).
   shock ``z_t = shock_z`` at a chosen step.
 
 Diffusion shocks of several assets are correlated through ``correlation`` (Cholesky factor).
+
+:func:`make_path` is the one factory every caller uses (the simulator's scenarios, the devnet
+demo and ``ape run oracle``): it takes a validated spec (:data:`PathSpec`: ``kind`` history,
+gbm_jump or garch, with every parameter explicit in the spec or its documented default) and a
+seed, and applies the spec's intraday ``wicks`` (prices set at given steps, e.g. an intraday
+low that the daily closes miss).
 """
 
 from __future__ import annotations
@@ -30,11 +36,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from offchain.errors import InputError
+from offchain.validation import load_json, parse_model
+from zkmargin.errors import InputError
 
 SECONDS_PER_DAY = 86_400
 MS_PER_SECOND = 1_000
@@ -447,3 +456,150 @@ def garch_path(
         seed=seed,
         meta={"kind": "garch", "conditional_variance": var},
     )
+
+
+# ----------------------------------------------------------------------------- specs
+
+#: A per-asset value: one number for every asset, or a mapping asset -> number.
+PerAsset = float | dict[str, float]
+Positive = Annotated[float, Field(gt=0.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Wick(_Strict):
+    """An intraday extreme set at one step of a path (e.g. a low that the daily closes miss)."""
+
+    at: _dt.datetime = Field(description="UTC time of a path step, e.g. 2021-05-19T12:00:00Z")
+    prices: dict[str, float] = Field(description="asset -> USD price at that step")
+    note: str = ""
+
+    @field_validator("prices")
+    @classmethod
+    def _positive(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, x in v.items():
+            if not 0 < x < 1e9:
+                raise ValueError(f"price of {k} must be positive, got {x}")
+        return v
+
+
+class HistoryPathSpec(_Strict):
+    """Real daily closes of ``assets`` from ``start`` to ``end`` with an intraday bridge."""
+
+    kind: Literal["history"]
+    assets: list[Literal["BTC", "ETH"]] = Field(min_length=1)
+    start: _dt.date
+    end: _dt.date
+    steps_per_day: int = Field(ge=1, le=86_400)
+    intraday_vol_daily: PerAsset | None = None
+    wicks: list[Wick] = Field(default_factory=list)
+
+
+class ForcedJump(_Strict):
+    day: Positive
+    log_return: PerAsset
+
+
+class GbmJumpPathSpec(_Strict):
+    """Merton jump diffusion (annualised drift/vol, jump intensity per day, log jump sizes)."""
+
+    kind: Literal["gbm_jump"]
+    assets: list[str] = Field(min_length=1)
+    s0: PerAsset
+    days: Positive
+    steps_per_day: int = Field(ge=1, le=86_400)
+    mu_annual: PerAsset = 0.0
+    sigma_annual: PerAsset = 0.8
+    jump_intensity_per_day: NonNegative = 0.0
+    jump_mean: PerAsset = 0.0
+    jump_std: PerAsset = 0.0
+    correlation: float | None = Field(default=None, gt=-1.0, lt=1.0)
+    forced_jumps: list[ForcedJump] = Field(default_factory=list)
+    wicks: list[Wick] = Field(default_factory=list)
+
+
+class GarchPathSpec(_Strict):
+    """GARCH(1,1) on per-step log returns, optionally with a forced crash innovation."""
+
+    kind: Literal["garch"]
+    assets: list[str] = Field(min_length=1)
+    s0: PerAsset
+    n_steps: int = Field(ge=1)
+    steps_per_day: int = Field(ge=1, le=86_400)
+    omega: PerAsset = 2e-7
+    alpha: PerAsset = 0.08
+    beta: PerAsset = 0.9
+    mu: PerAsset = 0.0
+    correlation: float | None = Field(default=None, gt=-1.0, lt=1.0)
+    shock_day: Positive | None = None
+    shock_z: PerAsset = -8.0
+    wicks: list[Wick] = Field(default_factory=list)
+
+
+PathSpec = Annotated[HistoryPathSpec | GbmJumpPathSpec | GarchPathSpec, Field(discriminator="kind")]
+
+
+def make_path(spec: HistoryPathSpec | GbmJumpPathSpec | GarchPathSpec, seed: int) -> PricePath:
+    """The price path of ``spec`` for ``seed`` (deterministic), with the spec's wicks applied.
+
+    Errors name the spec's field (``wicks.0.at``, ``s0``, ...); callers prefix where the spec lives.
+    """
+    if isinstance(spec, HistoryPathSpec):
+        path = history_path(spec.assets, spec.start, spec.end, spec.steps_per_day, seed,
+                            intraday_vol_daily=spec.intraday_vol_daily)
+    elif isinstance(spec, GbmJumpPathSpec):
+        path = gbm_jump_path(
+            spec.s0, days=spec.days, steps_per_day=spec.steps_per_day, seed=seed, assets=spec.assets,
+            mu_annual=spec.mu_annual, sigma_annual=spec.sigma_annual,
+            jump_intensity_per_day=spec.jump_intensity_per_day, jump_mean=spec.jump_mean,
+            jump_std=spec.jump_std, correlation=spec.correlation,
+            forced_jumps=[(j.day, j.log_return) for j in spec.forced_jumps],
+        )
+    elif isinstance(spec, GarchPathSpec):
+        path = garch_path(
+            spec.s0, n_steps=spec.n_steps, steps_per_day=spec.steps_per_day, seed=seed, assets=spec.assets,
+            omega=spec.omega, alpha=spec.alpha, beta=spec.beta, mu=spec.mu, correlation=spec.correlation,
+            shock_day=spec.shock_day, shock_z=spec.shock_z,
+        )
+    else:  # pragma: no cover - the discriminated union admits nothing else
+        raise InputError("kind", f"unknown path kind {spec!r}")
+    for k, wick in enumerate(spec.wicks):
+        ts = int(wick.at.replace(tzinfo=wick.at.tzinfo or _dt.UTC).timestamp())
+        hits = np.nonzero(path.timestamps == ts)[0]
+        if len(hits) == 0:
+            raise InputError(f"wicks.{k}.at", f"{wick.at.isoformat()} is not a step of the path")
+        for asset, price in wick.prices.items():
+            if asset not in path.assets:
+                raise InputError(f"wicks.{k}.prices", f"unknown underlying {asset!r}")
+            path.prices[hits[0], path.assets.index(asset)] = price
+    return path
+
+
+
+class _PathFile(_Strict):
+    path: PathSpec
+
+
+def load_path_spec(
+    source: str | Path | Mapping[str, object], *, field: str = "path"
+) -> HistoryPathSpec | GbmJumpPathSpec | GarchPathSpec:
+    """A validated path spec from a dict or a JSON file: a path spec itself, or any file with a
+    ``path`` object (a simulator scenario). Errors name ``<field>.<key>`` (``<file>:path.<key>``
+    for a file); unknown keys are named, not ignored."""
+    if isinstance(source, Mapping):
+        data: object = dict(source)
+    else:
+        data = load_json(source, field=str(source))
+        field = f"{source}:path"
+    if isinstance(data, dict) and "kind" not in data and isinstance(data.get("path"), dict):
+        data = data["path"]
+    try:
+        return parse_model(_PathFile, {"path": data}).path
+    except InputError as exc:
+        parts = exc.field.split(".")[1:]  # drop "path"
+        if parts and parts[0] in ("history", "gbm_jump", "garch"):  # the discriminator's tag
+            parts = parts[1:]
+        raise InputError(".".join([field, *parts]), exc.problem) from None

@@ -1,15 +1,15 @@
 """Vectorized margin policies: the risk engine's margin models for many perp accounts at once.
 
-Each policy is built from a validated risk-engine config (``offchain.margin.load_config``) and
+Each policy is built from a validated risk-engine config (``offchain.risk.margin.load_config``) and
 evaluates, for an ``(M, A)`` array of signed positions ``q`` (units of each asset) at venue
 prices ``P`` (``(A,)``, perp mark = index = venue price), the same IM and MM as the engine's
 ``model.requirement(portfolio, market)`` for the portfolio of those perp positions; the tests
 check this account by account. Notation: ``x_a = q_a P_a`` (USD exposure), ``N_a = |x_a|``.
 
-* ``isolated`` (:mod:`offchain.margin.isolated`): per position, tiered brackets,
+* ``isolated`` (:mod:`offchain.risk.margin.isolated`): per position, tiered brackets,
   ``MM = N mmr_k - d_k`` with ``k`` the bracket of ``N`` and ``d_k`` Binance's maintenance
   amount (continuity deduction); accounts hold one position each (isolated collateral).
-* ``cross`` (:mod:`offchain.margin.cross`): ``MM = sum_a N_a mmf``, ``IM = sum_a N_a imf_a``
+* ``cross`` (:mod:`offchain.risk.margin.cross`): ``MM = sum_a N_a mmf``, ``IM = sum_a N_a imf_a``
   with ``imf`` flat, size-scaled ``max(imf_base, imf_factor sqrt|q_a|)`` or open-interest based.
 * ``standard_options`` (linear part): ``MM = sum_a N_a (linear_mm_rate + rate_per_unit |q_a|)``,
   IM likewise with ``linear_im_rate``.
@@ -44,14 +44,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from offchain.errors import InputError
-from offchain.margin import load_config
-from offchain.margin.cross import CrossConfig
-from offchain.margin.dynamic import DepthCurve, DynamicConfig, DynamicMargin
-from offchain.margin.isolated import Bracket, IsolatedConfig
-from offchain.margin.risk_matrix import RiskMatrixConfig, ScenarioSet
-from offchain.margin.standard_options import StandardOptionsConfig
-from offchain.margin.var import VaRConfig, scenario_returns
+from offchain.risk.margin import load_config
+from offchain.risk.margin.cross import CrossConfig
+from offchain.risk.margin.dynamic import DepthCurve, DynamicConfig, DynamicMargin
+from offchain.risk.margin.isolated import Bracket, IsolatedConfig
+from offchain.risk.margin.risk_matrix import RiskMatrixConfig, ScenarioSet
+from offchain.risk.margin.standard_options import StandardOptionsConfig
+from offchain.risk.margin.var import VaRConfig, scenario_returns
+from zkmargin.errors import InputError
 
 FloatArray = NDArray[np.float64]
 #: Exposure directions at which the order of the lowest two-asset scenario PnLs is tabulated.
@@ -431,7 +431,7 @@ def _model_history(
     if cfg.history is not None:
         source: Mapping[str, Any] = cfg.history
     elif cfg.history_file is not None:
-        from offchain.io import load_history
+        from offchain.risk.io import load_history
 
         source = load_history(cfg.history_file)
     elif history is not None:

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from offchain.sim.engine import EngineConfig, PerAccount, RunResult, Series, initial_ledgers
-from offchain.sim.market import arbitrage_quantity, depth_at_vol, trade_through_book
+from offchain.sim.liquidity import arbitrage_quantity, depth_at_vol, trade_through_book
 from offchain.sim.policies import MarginPolicy
 from offchain.sim.population import Accounts
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from offchain import __version__
-from offchain.errors import InputError
 from offchain.sim.engine import RunResult
 from offchain.sim.runner import Comparison
+from zkmargin import __version__
+from zkmargin.errors import InputError
 
 TOOL = "zkmargin simulate"
 SUMMARY_CSV = "summary.csv"

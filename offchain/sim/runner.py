@@ -22,19 +22,16 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from offchain.errors import InputError
 from offchain.sim.engine import EngineConfig, RunResult, run
-from offchain.sim.paths import PricePath, daily_closes, garch_path, gbm_jump_path, history_path
+from offchain.sim.paths import PricePath, daily_closes, make_path
 from offchain.sim.policies import MarginPolicy, build_policy, per_asset
 from offchain.sim.population import Traders, draw_traders, open_accounts
 from offchain.sim.scenario import (
-    GarchPathSpec,
-    GbmJumpPathSpec,
-    HistoryPathSpec,
     ModelEntry,
     Scenario,
     scenario_hash,
 )
+from zkmargin.errors import InputError
 
 FloatArray = NDArray[np.float64]
 SEED_STREAMS = ("path", "traders", "dynamics")
@@ -64,48 +61,7 @@ def build_path(scenario: Scenario, seed: int) -> PricePath:
 
 
 def _build_path(scenario: Scenario, seed: int) -> PricePath:
-    spec = scenario.path
-    path_seed = child_int(seed_streams(seed)["path"])
-    if isinstance(spec, HistoryPathSpec):
-        return history_path(
-            spec.assets,
-            spec.start,
-            spec.end,
-            spec.steps_per_day,
-            path_seed,
-            intraday_vol_daily=spec.intraday_vol_daily,
-        )
-    if isinstance(spec, GbmJumpPathSpec):
-        return gbm_jump_path(
-            spec.s0,
-            days=spec.days,
-            steps_per_day=spec.steps_per_day,
-            seed=path_seed,
-            assets=spec.assets,
-            mu_annual=spec.mu_annual,
-            sigma_annual=spec.sigma_annual,
-            jump_intensity_per_day=spec.jump_intensity_per_day,
-            jump_mean=spec.jump_mean,
-            jump_std=spec.jump_std,
-            correlation=spec.correlation,
-            forced_jumps=[(j.day, j.log_return) for j in spec.forced_jumps],
-        )
-    if isinstance(spec, GarchPathSpec):
-        return garch_path(
-            spec.s0,
-            n_steps=spec.n_steps,
-            steps_per_day=spec.steps_per_day,
-            seed=path_seed,
-            assets=spec.assets,
-            omega=spec.omega,
-            alpha=spec.alpha,
-            beta=spec.beta,
-            mu=spec.mu,
-            correlation=spec.correlation,
-            shock_day=spec.shock_day,
-            shock_z=spec.shock_z,
-        )
-    raise InputError("path.kind", f"unknown path kind {spec!r}")  # pragma: no cover
+    return make_path(scenario.path, child_int(seed_streams(seed)["path"]))
 
 
 def engine_config(scenario: Scenario, dt_days: float, impact: bool) -> EngineConfig:

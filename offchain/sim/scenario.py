@@ -5,7 +5,7 @@ or GARCH), the market (depth curve, volatility reference), arbitrageurs, liquida
 liquidation rules, the trader population, and the margin models to compare. Unknown keys
 are rejected, so a typo is an error rather than a silent default.
 
-:func:`load_scenario` reads a file and raises :class:`~offchain.errors.InputError` whose
+:func:`load_scenario` reads a file and raises :class:`~zkmargin.errors.InputError` whose
 ``field`` is ``<file>:<dotted.path>`` of the first invalid entry. :func:`scenario_hash` is
 the SHA-256 of the canonical JSON of the validated scenario (so a JSON file and an
 equivalent YAML file have the same hash); it is recorded in every output.
@@ -21,73 +21,20 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from offchain.errors import InputError
+from offchain.sim.paths import (
+    HistoryPathSpec,
+    NonNegative,
+    PathSpec,
+    PerAsset,
+    Positive,
+)
+from zkmargin.errors import InputError
 
-#: A per-asset value: one number for every asset, or a mapping asset -> number.
-PerAsset = float | dict[str, float]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-Positive = Annotated[float, Field(gt=0.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# ----------------------------------------------------------------------------- paths
-
-
-class HistoryPathSpec(_Strict):
-    """Real daily closes of ``assets`` from ``start`` to ``end`` with an intraday bridge."""
-
-    kind: Literal["history"]
-    assets: list[Literal["BTC", "ETH"]] = Field(min_length=1)
-    start: _dt.date
-    end: _dt.date
-    steps_per_day: int = Field(ge=1, le=86_400)
-    intraday_vol_daily: PerAsset | None = None
-
-
-class ForcedJump(_Strict):
-    day: Positive
-    log_return: PerAsset
-
-
-class GbmJumpPathSpec(_Strict):
-    """Merton jump diffusion (annualised drift/vol, jump intensity per day, log jump sizes)."""
-
-    kind: Literal["gbm_jump"]
-    assets: list[str] = Field(min_length=1)
-    s0: PerAsset
-    days: Positive
-    steps_per_day: int = Field(ge=1, le=86_400)
-    mu_annual: PerAsset = 0.0
-    sigma_annual: PerAsset = 0.8
-    jump_intensity_per_day: NonNegative = 0.0
-    jump_mean: PerAsset = 0.0
-    jump_std: PerAsset = 0.0
-    correlation: float | None = Field(default=None, gt=-1.0, lt=1.0)
-    forced_jumps: list[ForcedJump] = Field(default_factory=list)
-
-
-class GarchPathSpec(_Strict):
-    """GARCH(1,1) on per-step log returns, optionally with a forced crash innovation."""
-
-    kind: Literal["garch"]
-    assets: list[str] = Field(min_length=1)
-    s0: PerAsset
-    n_steps: int = Field(ge=1)
-    steps_per_day: int = Field(ge=1, le=86_400)
-    omega: PerAsset = 2e-7
-    alpha: PerAsset = 0.08
-    beta: PerAsset = 0.9
-    mu: PerAsset = 0.0
-    correlation: float | None = Field(default=None, gt=-1.0, lt=1.0)
-    shock_day: Positive | None = None
-    shock_z: PerAsset = -8.0
-
-
-PathSpec = Annotated[HistoryPathSpec | GbmJumpPathSpec | GarchPathSpec, Field(discriminator="kind")]
 
 
 # ----------------------------------------------------------------------------- agents
@@ -161,7 +108,7 @@ class TraderSpec(_Strict):
 class ModelEntry(_Strict):
     """One margin model to compare: a risk-engine model name and its config.
 
-    ``config`` is validated by the risk engine (``offchain.margin.load_config``), see
+    ``config`` is validated by the risk engine (``offchain.risk.margin.load_config``), see
     ``docs/risk-engine.md`` for every model's parameters. ``var`` and ``dynamic`` are
     calibrated on the scenario's ``calibration`` history unless their config has its own.
     """

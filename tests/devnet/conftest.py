@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from offchain.chain.deploy import deploy_protocol, feed_id, to_price_units
-from offchain.protocol.auction import AuctionParams
+from offchain.devnet.deploy import deploy_protocol, feed_id, to_price_units
+from offchain.mirror.auction import AuctionParams
 from prover.statement import commitment as commit
 from prover.statement import epoch_digest
 

@@ -1,6 +1,6 @@
 """Devnet tests of the foundation contracts: collateral token, vault and price oracle.
 
-The fixtures deploy once per module through the public deploy API (``offchain.chain.deploy``).
+The fixtures deploy once per module through the public deploy API (``offchain.devnet.deploy``).
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from ape import reverts
 
-from offchain.chain.deploy import deploy_protocol, feed_id, fund_and_deposit, push_price, to_price_units
-from offchain.errors import InputError
+from offchain.devnet.deploy import deploy_protocol, feed_id, fund_and_deposit, push_price, to_price_units
+from zkmargin.errors import InputError
 
 UNIT = 10**6  # 6-decimals collateral
 BTC = feed_id("BTC/USD")

@@ -6,7 +6,7 @@ insolvency proofs (the mock verifier accepts exactly the statements that are tru
 account's private book, checked with ``prover.statement``), new trades, new epochs with price
 shocks, time passing, liquidation starts, bids (the emptying fill finishes the auction) and
 finishes -- to the contracts and to the Python
-model ``offchain.protocol.model``. Operations the model rejects are replayed with ``eth_call``
+model ``offchain.mirror.model``. Operations the model rejects are replayed with ``eth_call``
 and must revert with the same custom error; the others are sent as transactions (raw RPC, fixed
 block timestamps) and must succeed. Checked:
 
@@ -33,9 +33,9 @@ import pytest
 from conftest import ADDONS, AUCTION, GRACE, IM_BPS, MARKS, PNL, UNIT
 from eth_utils import keccak
 
-from offchain.protocol.auction import WAD
-from offchain.protocol.model import KIND_IM, KIND_INSOLVENCY, KIND_MM, ProtocolModel, Reject
-from offchain.protocol.vault import VaultModel
+from offchain.mirror.auction import WAD
+from offchain.mirror.model import KIND_IM, KIND_INSOLVENCY, KIND_MM, ProtocolModel, Reject
+from offchain.mirror.vault import VaultModel
 from prover.field import R
 from prover.statement import check_solvency, commitment, epoch_digest
 
@@ -387,7 +387,7 @@ def test_random_sequences_keep_the_invariants(env, users, chain):
                         continue
                     assert model.liquidation_reason(a, drv.now + 1) == 0, f"{name} made {a} liquidatable"
                 if healthy and rng.random() < 0.2:
-                    a = sorted(healthy)[0]
+                    a = min(healthy)
                     if a not in model.auctions and a in w.books:
                         b = w.books[a]
                         drv.expect_revert(env.d.liquidation, "startLiquidation", [a, b[0], b[1], b[2], w.marks],
@@ -409,7 +409,7 @@ REENTRANT_SEQUENCES = 40
 
 @pytest.fixture(scope="module")
 def reentrant(project, proto_owner):
-    from offchain.chain.deploy import deploy_protocol
+    from offchain.devnet.deploy import deploy_protocol
 
     tok = project.ReentrantToken.deploy(sender=proto_owner)
     d = deploy_protocol(proto_owner, token=tok, grace_period_seconds=GRACE, auction=AUCTION)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from offchain.chain.pytest_plugin import deploy_default
+from offchain.devnet.defaults import deploy_default
 
 UNIT = 10**6
 ROOT = Path(__file__).resolve().parents[2]

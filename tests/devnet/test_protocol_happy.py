@@ -6,9 +6,9 @@ import pytest
 from ape import reverts
 from conftest import ADDONS, AUCTION, BTC, ETH, GRACE, IM_BPS, MARKS, NO_PROOF, PNL, UNIT, Opening
 
-from offchain.protocol.auction import WAD, discount_bps, fill_terms, take_slice
-from offchain.protocol.oracle import PriceReport, report_digest, sign_report, to_price_units
-from offchain.protocol.vault import VaultModel
+from offchain.mirror.auction import WAD, discount_bps, fill_terms, take_slice
+from offchain.mirror.oracle import PriceReport, report_digest, sign_report, to_price_units
+from offchain.mirror.vault import VaultModel
 from prover.statement import epoch_digest
 
 # ---------------------------------------------------------------- oracle

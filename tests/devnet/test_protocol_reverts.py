@@ -6,8 +6,8 @@ import pytest
 from ape import reverts
 from conftest import ADDONS, BTC, MARKS, NO_PROOF, PNL, UNIT, Opening
 
-from offchain.protocol.auction import WAD
-from offchain.protocol.oracle import PriceReport, sign_report, to_price_units
+from offchain.mirror.auction import WAD
+from offchain.mirror.oracle import PriceReport, sign_report, to_price_units
 from prover.field import R
 
 SECP_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

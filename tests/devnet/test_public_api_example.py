@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from offchain.chain.protocol import NotProvable
+from offchain.devnet.session import NotProvable
 
 UNIT = 10**6
 

@@ -19,9 +19,9 @@ import pytest
 from ape import reverts
 from conftest import ADDONS, AUCTION, BTC, GRACE, IM_BPS, MARKS, PNL, UNIT, Env
 
-from offchain.chain.deploy import deploy_protocol
-from offchain.protocol.auction import WAD
-from offchain.protocol.oracle import PriceReport, sign_report, to_price_units
+from offchain.devnet.deploy import deploy_protocol
+from offchain.mirror.auction import WAD
+from offchain.mirror.oracle import PriceReport, sign_report, to_price_units
 from prover.api import devnet_setup, prove_solvency
 from prover.field import R
 from prover.statement import KIND_IM, KIND_INSOLVENCY, KIND_MM, Account, Epoch
@@ -196,9 +196,9 @@ def _report():
     if os.environ.get("ZKMARGIN_UPDATE_GAS") == "1":
         GAS_DIR.mkdir(exist_ok=True)
         path.write_text(json.dumps(data, indent=1) + "\n")
-        lines = ["# Gas report", "", "Gas used per transaction (21,000 base and calldata included) on anvil, "
+        lines = ["# Gas report", "", ("Gas used per transaction (21,000 base and calldata included) on anvil, "
                  "solc 0.8.28 (optimizer, 200 runs, cancun). Produced by `tests/devnet/test_real_verifier.py` "
-                 "with `ZKMARGIN_UPDATE_GAS=1`; the test fails when a figure moves by more than 2%.", "",
+                 "with `ZKMARGIN_UPDATE_GAS=1`; the test fails when a figure moves by more than 2%."), "",
                  "| function | gas | target |", "|---|---:|---:|"]
         for name, gas in sorted(GAS.items()):
             t = TARGETS.get(name)

@@ -1,4 +1,4 @@
-"""Replay the golden vectors (tests/vectors/*.json, produced by ``offchain.protocol``) on the contracts.
+"""Replay the golden vectors (tests/vectors/*.json, produced by ``offchain.mirror``) on the contracts.
 
 The pure libraries run through ``ProtocolMathHarness``; the vault sequences run on a real
 ``CollateralVault`` whose margin and liquidation modules are test accounts, so every module entry

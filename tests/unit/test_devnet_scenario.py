@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from offchain.chain.demo import price_path
-from offchain.chain.listing import devnet_listing
-from offchain.chain.scenario import ROLES, load_scenario, resolve_holdings
-from offchain.errors import InputError
+from offchain.devnet.demo import price_path
+from offchain.devnet.demo_scenario import ROLES, load_scenario, resolve_holdings
+from offchain.devnet.listing import devnet_listing
+from zkmargin.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,7 +36,12 @@ def test_shipped_scenarios_load():
         ({"accounts": [{"label": "x", "holdings": {"BTC-PERP": 0}, "deposit_usd": 1}]}, "scenario.accounts.0.holdings", "non-zero"),
         ({"accounts": [{"label": "x", "holdings": {"BTC-PERP": 1}, "deposit_usd": -5}]}, "scenario.accounts.0.deposit_usd", "greater than 0"),
         ({"vols": {"BTC": float("nan")}}, "scenario.vols", "vol of BTC"),
-        ({"path": {"start": "2021-05-20", "end": "2021-05-12"}}, "scenario.path", "end must be after start"),
+        ({"path": {"kind": "history", "assets": ["BTC", "ETH"], "start": "2021-05-20", "end": "2021-05-12", "steps_per_day": 2}},
+         "scenario", "path.end must be after path.start"),
+        ({"path": {"kind": "history", "assets": ["BTC"], "start": "2021-05-10", "end": "2021-05-12", "steps_per_day": 2}},
+         "scenario", "path.assets must be BTC and ETH"),
+        ({"path": {"kind": "history", "assets": ["BTC", "ETH"], "start": "2021-05-10", "end": "2021-05-12", "steps_per_day": 2,
+                   "sise": 1}}, "scenario.path.sise", "Extra inputs"),
     ],
 )
 def test_bad_scenarios_name_the_field(tmp_path, patch, field, words):
@@ -56,7 +61,7 @@ def test_roles_resolve_to_the_listed_symbols():
 
 def test_wick_replaces_one_step_and_must_hit_a_step(tmp_path):
     base = {"accounts": [{"label": "a", "holdings": {"BTC-PERP": 1}, "deposit_usd": 100}],
-            "path": {"start": "2021-05-18", "end": "2021-05-20", "steps_per_day": 2,
+            "path": {"kind": "history", "assets": ["BTC", "ETH"], "start": "2021-05-18", "end": "2021-05-20", "steps_per_day": 2,
                      "wicks": [{"at": "2021-05-19T12:00:00Z", "prices": {"BTC": 30000, "ETH": 1900}}]}}
     s = load_scenario(_write(tmp_path, base))
     without = load_scenario(_write(tmp_path, base | {"path": base["path"] | {"wicks": []}}))

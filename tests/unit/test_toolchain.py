@@ -13,7 +13,7 @@ import pytest
 import solcx
 from solcx.wrapper import get_solc_version
 
-from offchain.cli import main
+from zkmargin.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLC_VERSION = json.loads((ROOT / "node_modules" / "solc" / "package.json").read_text())["version"]

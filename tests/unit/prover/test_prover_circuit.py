@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prover import gadgets as g
+from prover.circuit import margin_circuit
 from prover.errors import ProverInputError, UnsatisfiedError
 from prover.field import R
-from prover.margin import margin_circuit
 from prover.poseidon import poseidon, sponge
 from prover.r1cs import LC, ConstraintSystem
 from prover.statement import Account, Epoch

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from offchain.cli import main
+from zkmargin.cli import main
 
 EPOCH = {"epoch_id": 3, "im_factor_bps": 15000, "marks": [100, 200], "scenario_pnl": [[1, -5, 2], [3, 4, -1]], "addons": [2, 3]}
 ACCOUNT = {"q": [5, -3], "cash": -100, "salt": 42}

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from prover.circuit import margin_circuit
 from prover.errors import ProverInputError
 from prover.field import R, from_field_signed
 from prover.groth16 import QAP, Toxic, prove, setup, verify
-from prover.margin import margin_circuit
 from prover.poseidon import sponge
 from prover.statement import TAG_ACCOUNT, TAG_EPOCH, check_solvency
 

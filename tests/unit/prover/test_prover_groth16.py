@@ -10,12 +10,12 @@ import pytest
 from _prover_testlib import snarkjs
 
 from prover import formats
+from prover.circuit import margin_circuit
 from prover.errors import ArtefactError, ProverInputError
 from prover.evm import proof_from_evm, proof_to_evm
 from prover.field import R
 from prover.groth16 import QAP, Toxic, prove, setup, verify
 from prover.keys import Proof
-from prover.margin import margin_circuit
 from prover.mutations import mutations
 from prover.statement import Account, Epoch
 

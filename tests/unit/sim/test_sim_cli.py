@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from offchain.cli import main
+from zkmargin.cli import main
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from offchain.margin.cross import CrossConfig
+from offchain.risk.margin.cross import CrossConfig
 from offchain.sim.engine import EngineConfig, liquidation_fraction, run
 from offchain.sim.policies import CrossPolicy
 from offchain.sim.population import Accounts, draw_traders, open_accounts

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from offchain.sim.market import arbitrage_quantity, book_density, depth_at_vol, trade_through_book
+from offchain.sim.liquidity import arbitrage_quantity, book_density, depth_at_vol, trade_through_book
 from offchain.sim.population import draw_traders, open_accounts
 from offchain.sim.runner import calibration_history, policy_for, seed_streams
 from offchain.sim.scenario import Scenario

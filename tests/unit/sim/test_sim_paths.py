@@ -7,7 +7,6 @@ import csv
 import numpy as np
 import pytest
 
-from offchain.errors import InputError
 from offchain.sim.paths import (
     DATA_DIR,
     SECONDS_PER_DAY,
@@ -18,6 +17,7 @@ from offchain.sim.paths import (
     history_path,
     load_history,
 )
+from zkmargin.errors import InputError
 
 
 def _csv_closes(name: str) -> dict[int, float]:

@@ -7,12 +7,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from offchain.instruments import Perp, Portfolio, Position
-from offchain.margin import get_model
-from offchain.margin.dynamic import DepthCurve, DynamicMargin
-from offchain.margin.isolated import IsolatedConfig, tiered_requirement
-from offchain.margin.var import VaRMargin
-from offchain.market import MarketState
+from offchain.risk.instruments import Perp, Portfolio, Position
+from offchain.risk.margin import get_model
+from offchain.risk.margin.dynamic import DepthCurve, DynamicMargin
+from offchain.risk.margin.isolated import IsolatedConfig, tiered_requirement
+from offchain.risk.margin.var import VaRMargin
+from offchain.risk.market import MarketState
 from offchain.sim.paths import daily_closes
 from offchain.sim.policies import build_policy, liquidity_cost, liquidity_tables
 

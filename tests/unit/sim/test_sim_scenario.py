@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from offchain.errors import InputError
 from offchain.sim.scenario import load_scenario, parse_scenario, scenario_hash
+from zkmargin.errors import InputError
 
 SCENARIOS = Path(__file__).resolve().parents[3] / "scenarios"
 

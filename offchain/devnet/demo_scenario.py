@@ -1,0 +1,111 @@
+"""The devnet scenario file (``config/devnet-demo.json``): what the demo and ``deploy`` run.
+
+A validated pydantic model: the seed, the price path, the accounts to open (portfolio templates
+with counts), vols, grace window, auction parameters, insurance fund and liquidator capital.
+Holdings are in lots of the devnet listing (``offchain/devnet/listing.py``): 1 lot = 0.001 BTC or
+0.01 ETH; option symbols are the listing's roles ``BTC-CALL``/``BTC-PUT``/``ETH-CALL``/``ETH-PUT``,
+resolved to the listed strikes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from offchain.sim.paths import HistoryPathSpec, PathSpec
+from offchain.validation import load_json
+from prover.statement import BPS
+from zkmargin.errors import InputError
+
+ROLES = ("BTC-PERP", "BTC-FUT", "BTC-CALL", "BTC-PUT", "ETH-PERP", "ETH-FUT", "ETH-CALL", "ETH-PUT")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AccountTemplate(_Model):
+    label: str = Field(min_length=1, max_length=40)
+    count: int = Field(default=1, ge=1, le=500)
+    holdings: dict[str, int] = Field(description="role -> signed lots")
+    deposit_usd: float = Field(gt=0, le=1e12)
+
+    @field_validator("holdings")
+    @classmethod
+    def _roles(cls, v: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(v) - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown instrument role(s) {unknown}; known: {list(ROLES)}")
+        if not any(v.values()):
+            raise ValueError("at least one non-zero holding")
+        return v
+
+
+class AuctionSpec(_Model):
+    start_discount_bps: int = Field(default=200, ge=0, le=BPS)
+    max_discount_bps: int = Field(default=1_500, ge=0, le=BPS)
+    duration_seconds: int = Field(default=1_800, ge=1)
+    liquidation_fee_bps: int = Field(default=100, ge=0, le=BPS)
+    protocol_fee_share_bps: int = Field(default=2_000, ge=0, le=BPS)
+
+
+class DevnetScenario(_Model):
+    name: str = "devnet-demo"
+    seed: int = Field(default=2021, ge=0)
+    path: PathSpec = Field(
+        default=HistoryPathSpec(kind="history", assets=["BTC", "ETH"], start=dt.date(2021, 5, 12),
+                                end=dt.date(2021, 5, 21), steps_per_day=2),
+        description="the price path (offchain.sim.paths: history, gbm_jump or garch, with wicks)")
+    step_seconds: int = Field(default=3_600, ge=1, le=86_400, description="chain seconds between two price steps")
+    vols: dict[str, float] = Field(default_factory=lambda: {"BTC": 0.8, "ETH": 0.9})
+    crash_vols: dict[str, float] = Field(default_factory=lambda: {"BTC": 1.2, "ETH": 1.4},
+                                         description="vols once the price has fallen by crash_threshold")
+    crash_threshold: float = Field(default=0.10, gt=0, lt=1)
+    epoch_every_rounds: int = Field(default=4, ge=1, description="post an epoch every k price steps ...")
+    epoch_on_move: float = Field(default=0.05, gt=0, lt=1, description="... or when a price moved this much since the last epoch")
+    grace_period_seconds: int = Field(default=1_800, ge=0)
+    auction: AuctionSpec = AuctionSpec()
+    insurance_fund_usd: float = Field(default=20_000, ge=0)
+    liquidator_capital_usd: float = Field(default=500_000, gt=0)
+    max_deviation_bps: int = Field(default=5_000, ge=0, le=BPS)
+    accounts: list[AccountTemplate] = Field(min_length=1)
+
+    @field_validator("vols", "crash_vols")
+    @classmethod
+    def _vols(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, x in v.items():
+            if not 0 < x < 10:
+                raise ValueError(f"vol of {k} must be in (0, 10), got {x}")
+        return v
+
+    @model_validator(mode="after")
+    def _path_assets(self) -> DevnetScenario:
+        if sorted(self.path.assets) != ["BTC", "ETH"]:
+            raise ValueError(f"path.assets must be BTC and ETH (the devnet listing), got {self.path.assets}")
+        if isinstance(self.path, HistoryPathSpec) and not self.path.start < self.path.end:
+            raise ValueError("path.end must be after path.start")
+        return self
+
+    @property
+    def n_accounts(self) -> int:
+        return sum(t.count for t in self.accounts)
+
+
+def load_scenario(path: str | Path) -> DevnetScenario:
+    """Read and validate a scenario file; errors name the field (``scenario.accounts[2].holdings``)."""
+    data = load_json(str(path), field="scenario")
+    try:
+        return DevnetScenario.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [str(x) for x in err["loc"] if x not in ("history", "gbm_jump", "garch")]  # union tags
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise InputError(".".join(["scenario", *loc]), msg) from None
+
+
+def resolve_holdings(holdings: dict[str, int], symbols: list[str]) -> dict[str, int]:
+    """Map roles (``BTC-CALL``) to the listed symbols (``BTC-C47000``), by listing position."""
+    by_role = dict(zip(ROLES, symbols))
+    return {by_role[role]: lots for role, lots in holdings.items() if lots}

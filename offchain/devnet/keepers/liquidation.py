@@ -1,0 +1,268 @@
+"""The liquidation keeper: finds liquidatable accounts, opens them, bids, finishes.
+
+Restart safety and idempotence come from one rule: **every decision is derived from on-chain
+state, and no decision is taken while one of the keeper's own transactions is still pending.**
+
+* accounts are discovered from ``MarginAccounts.CommitmentUpdated`` events (the scan position is
+  checkpointed to a state file, written atomically, but a lost or stale checkpoint only makes the
+  keeper re-scan: it never changes a decision);
+* before each pass the keeper waits until its pending nonce equals its mined nonce, so a
+  transaction sent just before a crash is either mined (and its effect visible) or gone;
+* within a pass each account gets at most one action, chosen from its on-chain state:
+  ``liquidationReason != 0`` and no active auction -> ``startLiquidation`` (with the opening from
+  the operator's book and the epoch's marks from ``RiskEpochs.EpochData``); active auction with
+  a non-empty book -> ``bid`` (the fill that empties the book also finishes the auction on-chain);
+  active auction with an empty book (opened empty) -> ``finishLiquidation``.
+
+So a keeper killed with SIGKILL at any point and restarted misses no liquidation and never sends
+a transaction that the chain would reject as a duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from offchain.devnet.manifest import write_json_atomic
+from offchain.devnet.operator import AccountBook
+from offchain.mirror.auction import WAD
+from prover.statement import BPS
+from zkmargin.errors import DevnetError, InputError
+
+#: the event that announces a new (or updated) account; ``account`` is its first indexed topic
+COMMITMENT_UPDATED = "CommitmentUpdated(address,uint64,uint256,uint256)"
+LOG_PAGE_BLOCKS = 5_000
+#: a keeper transaction of kind k gets ``estimate * pct / 100 + flat`` gas, ``(pct, flat) =
+#: GAS_BUFFER[k]``. A bid's gas depends on the block it lands in (the auction price moves with
+#: time and can take a dearer branch, e.g. shortfall cover); opening a commitment and closing an
+#: empty book do not, so they get a small margin (a large one would leave block space unused:
+#: a block takes a transaction only while its gas *limit* fits what is left).
+GAS_BUFFER = {"start": (110, 20_000), "bid": (150, 50_000), "finish": (110, 20_000)}
+STATE_VERSION = 1
+
+
+@dataclass
+class KeeperPolicy:
+    """How the keeper bids: the largest gross mark notional it takes in one fill (larger books are
+    sold in partial fills), the smallest discount to mark it accepts, and the most it pays for
+    one fill (collateral base units)."""
+
+    max_fill_notional_units: int = 2**255 - 1
+    min_discount_bps: int = 0
+    max_cost_units: int = 2**255 - 1
+
+    def fraction_wad(self, book_notional_units: int) -> int:
+        """The fraction of the remaining book to take: all of it if it fits in one fill."""
+        if book_notional_units <= self.max_fill_notional_units:
+            return WAD
+        return max(1, self.max_fill_notional_units * WAD // book_notional_units)
+
+    def __post_init__(self) -> None:
+        if self.max_fill_notional_units <= 0:
+            raise InputError("max_fill_notional_units", f"must be positive, got {self.max_fill_notional_units}")
+        if not 0 <= self.min_discount_bps <= BPS:
+            raise InputError("min_discount_bps", f"must be in [0, 10000], got {self.min_discount_bps}")
+
+
+@dataclass
+class Action:
+    """One transaction the keeper sent."""
+
+    kind: str  # "start" | "bid" | "finish"
+    account: str
+    block: int
+    gas_used: int
+    tx: str
+    finished: bool = False  # the auction closed in this transaction (the emptying bid, or "finish")
+
+
+@dataclass
+class KeeperState:
+    """What the keeper checkpoints between runs (a cache: the chain is the truth)."""
+
+    chain_id: int
+    accounts_address: str
+    scanned_to_block: int = -1
+    accounts: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": STATE_VERSION,
+            "chain_id": self.chain_id,
+            "accounts_address": self.accounts_address,
+            "scanned_to_block": self.scanned_to_block,
+            "accounts": self.accounts,
+        }
+
+    @classmethod
+    def load_or_new(cls, path: Path | None, chain_id: int, accounts_address: str) -> KeeperState:
+        fresh = cls(chain_id=chain_id, accounts_address=accounts_address)
+        if path is None or not path.exists():
+            return fresh
+        try:
+            obj = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            return fresh  # a corrupt cache is rebuilt from the chain
+        if obj.get("version") != STATE_VERSION or obj.get("chain_id") != chain_id or obj.get("accounts_address") != accounts_address:
+            return fresh  # another deployment or chain: start over
+        return cls(chain_id, accounts_address, int(obj["scanned_to_block"]), [str(a) for a in obj["accounts"]])
+
+
+class LiquidationKeeper:
+    """Drives liquidations for one deployment (see the module docstring for the safety rule)."""
+
+    def __init__(
+        self,
+        deployment: Any,
+        book: AccountBook,
+        sender: Any,
+        *,
+        state_path: Path | None = None,
+        policy: KeeperPolicy | None = None,
+        on_action: Callable[[Action], None] | None = None,
+    ) -> None:
+        from ape import chain
+
+        self.d = deployment
+        self.book = book
+        self.sender = sender
+        self.policy = policy or KeeperPolicy()
+        self.state_path = state_path
+        self.on_action = on_action
+        self.chain = chain
+        self.state = KeeperState.load_or_new(state_path, int(chain.chain_id), str(deployment.accounts.address))
+        self._marks: dict[int, list[int]] = {}
+
+    # --- discovery -------------------------------------------------------------------------
+    def scan(self) -> list[str]:
+        """Add accounts that got a commitment since the last scan; return all known accounts."""
+        head = int(self.chain.blocks.head.number)
+        start = self.state.scanned_to_block + 1
+        if start <= head:
+            from eth_utils import keccak, to_checksum_address
+
+            w3 = self.chain.provider.web3
+            topic = "0x" + keccak(text=COMMITMENT_UPDATED).hex()
+            known = set(self.state.accounts)
+            for lo in range(start, head + 1, LOG_PAGE_BLOCKS):
+                logs = w3.eth.get_logs({"address": str(self.d.accounts.address), "topics": [topic],
+                                        "fromBlock": lo, "toBlock": min(head, lo + LOG_PAGE_BLOCKS - 1)})
+                for log in logs:
+                    addr = to_checksum_address(bytes(log["topics"][1])[-20:])
+                    if addr not in known:
+                        known.add(addr)
+                        self.state.accounts.append(addr)
+            self.state.scanned_to_block = head
+            self._save()
+        return list(self.state.accounts)
+
+    def _save(self) -> None:
+        if self.state_path is not None:
+            write_json_atomic(self.state_path, self.state.to_json())
+
+    def epoch_marks(self, epoch_id: int) -> list[int]:
+        """The marks of ``epoch_id`` from its ``EpochData`` event (public data, checked by hash on-chain)."""
+        if epoch_id not in self._marks:
+            logs = list(self.d.epochs.EpochData.range(0, int(self.chain.blocks.head.number) + 1, search_topics={"epochId": epoch_id}))
+            if not logs:
+                raise DevnetError(f"no EpochData event for epoch {epoch_id}")
+            self._marks[epoch_id] = [int(x) for x in logs[-1].marks]
+        return self._marks[epoch_id]
+
+    # --- safety ------------------------------------------------------------------------------
+    def wait_until_settled(self, timeout_s: float = 60.0) -> None:
+        """Block until none of the keeper's transactions is pending."""
+        w3 = self.chain.provider.web3
+        addr = str(self.sender.address)
+        deadline = time.monotonic() + timeout_s
+        while w3.eth.get_transaction_count(addr, "pending") != w3.eth.get_transaction_count(addr, "latest"):
+            if time.monotonic() > deadline:
+                raise DevnetError(f"keeper transactions from {addr} still pending after {timeout_s} s")
+            time.sleep(0.2)
+
+    # --- one pass ------------------------------------------------------------------------------
+    def decide(self, account: str) -> tuple[str, tuple[Any, ...]] | None:
+        """The one action ``account`` needs now, from its on-chain state, or None."""
+        auction = self.d.liquidation.getAuction(account)
+        if auction.active:
+            positions, marks = self.d.liquidation.getBook(account)
+            if int(auction.cash) == 0 and not any(int(x) for x in positions):
+                return ("finish", (account,))
+            discount = int(self.d.liquidation.discountBpsAt(account, int(self.chain.blocks.head.timestamp)))
+            if discount < self.policy.min_discount_bps:
+                return None
+            notional = sum(abs(int(q) * int(m)) for q, m in zip(positions, marks))
+            return ("bid", (account, self.policy.fraction_wad(notional), self.policy.max_cost_units))
+        if int(self.d.accounts.liquidationReason(account)) == 0:
+            return None
+        opening = self.book.get(account)
+        marks = self.epoch_marks(int(self.d.epochs.currentEpochId()))
+        return ("start", (account, opening.q, opening.cash, opening.salt, marks))
+
+    def _method(self, kind: str) -> Any:
+        return {"start": self.d.liquidation.startLiquidation, "bid": self.d.liquidation.bid,
+                "finish": self.d.liquidation.finishLiquidation}[kind]
+
+    def _gas(self, kind: str, method: Any, args: tuple[Any, ...]) -> int:
+        estimate = int(method.estimate_gas_cost(*args, sender=self.sender))
+        pct, flat = GAS_BUFFER[kind]
+        return estimate * pct // 100 + flat
+
+    def _send(self, kind: str, args: tuple[Any, ...]) -> Action:
+        method = self._method(kind)
+        receipt = method(*args, sender=self.sender, gas=self._gas(kind, method, args))
+        finished = any(str(ev.account) == str(args[0]) for ev in self.d.liquidation.LiquidationFinished.from_receipt(receipt))
+        action = Action(kind, str(args[0]), int(receipt.block_number), int(receipt.gas_used), str(receipt.txn_hash), finished)
+        if self.on_action is not None:
+            self.on_action(action)
+        return action
+
+    def step(self) -> list[Action]:
+        """One pass over every known account; returns the transactions sent."""
+        self.wait_until_settled()
+        actions = []
+        for account in self.scan():
+            decision = self.decide(account)
+            if decision is not None:
+                actions.append(self._send(*decision))
+        return actions
+
+    def send_pass(self) -> list[tuple[str, str, str]]:
+        """Pipelined pass for throughput: decide every account's action from the mined state, then
+        sign and broadcast all of them with consecutive nonces without waiting for receipts
+        (several liquidations per block). Returns ``(kind, account, tx hash)``; the caller waits
+        for them to be mined (the next pass waits too, so the safety rule still holds)."""
+        self.wait_until_settled()
+        w3 = self.chain.provider.web3
+        nonce = w3.eth.get_transaction_count(str(self.sender.address), "latest")
+        sent = []
+        for account in self.scan():
+            decision = self.decide(account)
+            if decision is None:
+                continue
+            kind, args = decision
+            method = self._method(kind)
+            txn = method.as_transaction(*args, sender=self.sender, gas=self._gas(kind, method, args), nonce=nonce)
+            signed = self.sender.sign_transaction(txn)
+            tx_hash = w3.eth.send_raw_transaction(signed.serialize_transaction())
+            sent.append((kind, account, tx_hash.hex()))
+            nonce += 1
+        return sent
+
+    def run(self, *, max_passes: int | None = None, until_idle: bool = False, poll_seconds: float = 1.0) -> list[Action]:
+        """Repeat :meth:`step`; stop after ``max_passes``, or at the first idle pass if ``until_idle``."""
+        done: list[Action] = []
+        passes = 0
+        while max_passes is None or passes < max_passes:
+            actions = self.step()
+            done.extend(actions)
+            passes += 1
+            if until_idle and not actions:
+                break
+            if not actions:
+                time.sleep(poll_seconds)
+        return done

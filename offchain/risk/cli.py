@@ -1,0 +1,479 @@
+"""``zkmargin`` risk subcommands: ``margin``, ``price``, ``var``, ``batch``, ``epoch``.
+
+Rich tables for people, ``--json`` for programs (schemas in ``docs/risk-engine.md``). Bad
+input raises :class:`~zkmargin.errors.InputError`, which ``zkmargin.cli`` turns into
+``error: <field>: <problem>`` and exit status 2; output files are written atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from zkmargin.errors import InputError
+
+
+def _console() -> Console:
+    return Console(width=120)
+
+
+def _emit_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, indent=2, default=_json_default, allow_nan=False))
+
+
+def _json_default(x: Any) -> Any:
+    if isinstance(x, (np.floating, np.integer)):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    raise TypeError(f"not JSON serializable: {type(x)}")
+
+
+def _clean(x: Any) -> Any:
+    """Replace non-finite floats (not valid JSON) by None, recursively."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    return x
+
+
+def _market(portfolio_market: Any, market_file: str | None) -> Any:
+    from offchain.risk.io import load_market
+
+    if market_file:
+        return load_market(market_file)
+    if portfolio_market is None:
+        raise InputError("market", "no market: add a \"market\" object to the portfolio file or pass --market")
+    return portfolio_market
+
+
+def _config_arg(config: str | None, preset: str | None) -> Any:
+    if config and preset:
+        raise InputError("--preset", "give --config or --preset, not both")
+    if preset:
+        return {"preset": preset}
+    return config
+
+
+# --------------------------------------------------------------------------------- margin
+@click.command("margin")
+@click.option("--portfolio", "portfolio_file", required=True, type=click.Path(dir_okay=False), help="portfolio JSON")
+@click.option("--model", "model_name", required=True, help="isolated|cross|standard_options|risk_matrix|var|dynamic")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="model config JSON")
+@click.option("--preset", help="risk_matrix preset: deribit_pm|cme_span|derive_pmrm")
+@click.option("--market", "market_file", type=click.Path(dir_okay=False), help="market JSON (else the portfolio's)")
+@click.option("--moves", is_flag=True, help="also find the spot moves that exhaust the margin")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def margin_cmd(
+    portfolio_file: str, model_name: str, config_file: str | None, preset: str | None,
+    market_file: str | None, moves: bool, as_json: bool,
+) -> None:
+    """Initial and maintenance margin of a portfolio under one model."""
+    from offchain.risk.account import account_view, exhausting_move
+    from offchain.risk.io import load_portfolio
+    from offchain.risk.margin import get_model
+
+    if preset and model_name != "risk_matrix":
+        raise InputError("--preset", "only the risk_matrix model has presets")
+    portfolio, pm = load_portfolio(portfolio_file)
+    market = _market(pm, market_file)
+    model = get_model(model_name, _config_arg(config_file, preset))
+    view, res = account_view(portfolio, market, model)
+    from offchain.risk.greeks import portfolio_greeks
+
+    out: dict[str, Any] = {"model": model_name, "account": view.to_dict(), "result": res.to_dict(),
+                           "greeks": portfolio_greeks(portfolio, market)}
+    if moves:
+        out["exhausting_move"] = exhausting_move(portfolio, market, model)
+    out = _clean(out)
+    if as_json:
+        _emit_json(out)
+        return
+    con = _console()
+    t = Table(title=f"{model_name} margin: {Path(portfolio_file).name}")
+    t.add_column("quantity")
+    t.add_column("value", justify="right")
+    for k in ("equity", "im", "mm", "free_collateral"):
+        t.add_row(k, f"{out['account'][k]:,.2f}")
+    ratio = out["account"]["margin_ratio"]
+    t.add_row("margin_ratio", "inf" if ratio is None else f"{ratio:.4f}")
+    t.add_row("health", out["account"]["health"])
+    if moves:
+        for k, v in out["exhausting_move"].items():
+            t.add_row(f"exhausting move {k}", "none" if v is None else f"{v:+.2%}")
+    con.print(t)
+    gt = Table(title="greeks per underlying")
+    for c in ("underlying", "delta", "delta_usd", "gamma", "vega", "theta"):
+        gt.add_column(c, justify="left" if c == "underlying" else "right")
+    for u, g in out["greeks"].items():
+        gt.add_row(u, *[f"{g[c]:,.4g}" for c in ("delta", "delta_usd", "gamma", "vega", "theta")])
+    con.print(gt)
+    if res.per_position:
+        pt = Table(title="positions")
+        cols = list(res.per_position[0].keys())
+        for c in cols:
+            pt.add_column(c)
+        for row in out["result"]["per_position"]:
+            pt.add_row(*[_fmt(row.get(c)) for c in cols])
+        con.print(pt)
+    if res.scenario_pnl is not None and res.scenarios is not None:
+        st = Table(title="scenario PnL (5 worst)")
+        st.add_column("#")
+        st.add_column("spot shock")
+        st.add_column("vol shock")
+        st.add_column("weight")
+        st.add_column("PnL", justify="right")
+        order = np.argsort(res.scenario_pnl)[:5]
+        for s in order:
+            sc = res.scenarios[int(s)]
+            shock = ", ".join(f"{u} {x:+.1%}" for u, x in sc["spot_shock"].items())
+            st.add_row(str(int(s)), shock, f"{sc['vol_shock']:+.2f}", f"{sc['weight']:.2f}", f"{res.scenario_pnl[int(s)]:,.2f}")
+        con.print(st)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:,.4f}" if abs(v) < 1000 else f"{v:,.2f}"
+    return "" if v is None else str(v)
+
+
+# --------------------------------------------------------------------------------- price
+@click.command("price")
+@click.option("--spot", type=float, help="spot price (the forward is spot * exp(rate * T))")
+@click.option("--forward", type=float, help="forward price (instead of --spot)")
+@click.option("--strike", type=float, required=True)
+@click.option("--vol", type=float, help="implied vol (annualized fraction, e.g. 0.6)")
+@click.option("--premium", type=float, help="option price: solve for the implied vol instead")
+@click.option("--days", type=float, help="days to expiry (ACT/365)")
+@click.option("--years", type=float, help="years to expiry")
+@click.option("--rate", type=float, default=0.0, show_default=True)
+@click.option("--type", "option_type", type=click.Choice(["call", "put"]), default="call", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def price_cmd(
+    spot: float | None, forward: float | None, strike: float, vol: float | None, premium: float | None,
+    days: float | None, years: float | None, rate: float, option_type: str, as_json: bool,
+) -> None:
+    """Black-76 price and greeks of a European option (or its implied vol)."""
+    from offchain.risk.pricing.black76 import black76_greeks, implied_vol
+
+    if (spot is None) == (forward is None):
+        raise InputError("--spot", "give exactly one of --spot and --forward")
+    if (days is None) == (years is None):
+        raise InputError("--days", "give exactly one of --days and --years")
+    t = years if years is not None else float(days) / 365.0  # type: ignore[arg-type]
+    for name, val in (("--days" if days is not None else "--years", t), ("--strike", strike),
+                      ("--forward", forward), ("--vol", vol), ("--premium", premium)):
+        if val is not None and not (math.isfinite(val) and (val > 0 or name == "--premium" and val >= 0)):
+            raise InputError(name, "must be finite and > 0" if name != "--premium" else "must be finite and >= 0")
+    if not math.isfinite(rate):
+        raise InputError("--rate", "must be finite")
+    if spot is not None and not (math.isfinite(spot) and spot > 0):
+        raise InputError("--spot", "must be finite and > 0")
+    f = forward if forward is not None else float(spot) * math.exp(rate * t)  # type: ignore[arg-type]
+    if (vol is None) == (premium is None):
+        raise InputError("--vol", "give exactly one of --vol and --premium")
+    if premium is not None:
+        vol = float(implied_vol(premium, f, strike, t, rate, option_type == "call"))
+    assert vol is not None
+    g = black76_greeks(f, strike, vol, t, rate, option_type == "call")
+    out: dict[str, Any] = {"type": option_type, "forward": f, "strike": strike, "years": t, "rate": rate, "vol": vol,
+           "price": float(g.price), "delta": float(g.delta), "gamma": float(g.gamma),
+           "vega": float(g.vega), "theta": float(g.theta)}
+    if as_json:
+        _emit_json(out)
+        return
+    table = Table(title=f"Black-76 {option_type}")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for k, v in out.items():
+        table.add_row(k, v if isinstance(v, str) else f"{v:.6g}")
+    _console().print(table)
+
+
+# ----------------------------------------------------------------------------------- var
+@click.command("var")
+@click.option("--history", "history_file", required=True, type=click.Path(dir_okay=False), help="price history CSV/JSON")
+@click.option("--portfolio", "portfolio_file", type=click.Path(dir_okay=False), help="portfolio JSON (full revaluation)")
+@click.option("--market", "market_file", type=click.Path(dir_okay=False))
+@click.option("--method", type=click.Choice(["historical", "filtered_historical", "monte_carlo"]), default="historical", show_default=True)
+@click.option("--confidence", type=float, default=0.99, show_default=True)
+@click.option("--horizon", "horizon_days", type=int, default=1, show_default=True)
+@click.option("--lookback", "lookback_days", type=int, default=250, show_default=True)
+@click.option("--paths", type=int, default=10000, show_default=True, help="Monte Carlo paths")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--backtest", is_flag=True, help="rolling backtest with exception counts and Kupiec POF")
+@click.option("--exposure", multiple=True, help="UNDERLYING=USD notional for the backtest (repeatable)")
+@click.option("--json", "as_json", is_flag=True)
+def var_cmd(
+    history_file: str, portfolio_file: str | None, market_file: str | None, method: str, confidence: float,
+    horizon_days: int, lookback_days: int, paths: int, seed: int, backtest: bool, exposure: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """VaR and ES (historical, filtered historical, Monte Carlo) and backtests."""
+    from offchain.risk.io import load_history, load_portfolio
+    from offchain.risk.margin import load_config
+    from offchain.risk.margin.var import VaRConfig, VaRMargin, var_es
+    from offchain.risk.margin.var import backtest as run_backtest
+
+    history = load_history(history_file)
+    cfg = load_config("var", {"method": method, "confidence": confidence, "horizon_days": horizon_days,
+                              "lookback_days": lookback_days, "paths": paths, "seed": seed})
+    assert isinstance(cfg, VaRConfig)
+    out: dict[str, Any] = {"method": method, "confidence": confidence, "horizon_days": horizon_days,
+                           "lookback_days": lookback_days}
+    exp: dict[str, float] = {}
+    for item in exposure:
+        if "=" not in item:
+            raise InputError("--exposure", f"expected UNDERLYING=USD, got {item!r}")
+        u, v = item.split("=", 1)
+        try:
+            exp[u] = float(v)
+        except ValueError:
+            raise InputError("--exposure", f"not a number: {v!r}") from None
+        if not math.isfinite(exp[u]):
+            raise InputError("--exposure", "must be finite")
+    if portfolio_file:
+        portfolio, pm = load_portfolio(portfolio_file)
+        market = _market(pm, market_file)
+        res = VaRMargin(cfg, history=history).requirement(portfolio, market)
+        out["portfolio"] = {"var": res.details["var"], "es": res.details["es"], "scenarios": res.details["scenarios"]}
+        if not exp:
+            from offchain.risk.margin.base import net_positions
+
+            net = net_positions(portfolio, market)
+            from offchain.risk.pricing.black76 import black76_greeks
+
+            d = np.ones(net.table.n)
+            o = net.table.is_option
+            if np.any(o):
+                d[o] = black76_greeks(net.table.base[o], net.table.strike[o], net.table.vol[o], net.table.t[o],
+                                      net.table.rate, net.table.is_call[o]).delta
+            notional = d * net.size * net.table.base
+            exp = {u: float(notional[net.table.u_index == k].sum()) for k, u in enumerate(net.table.underlyings)}
+    if not exp:
+        exp = {u: 1_000_000.0 for u in history}
+    if not portfolio_file:
+        from offchain.risk.margin.var import history_matrix, scenario_returns
+
+        prices = history_matrix(history, tuple(exp))
+        rets = np.diff(np.log(prices), axis=0)
+        scen = scenario_returns(rets, cfg)
+        w = np.array([exp[u] for u in exp])
+        var_v, es_v = var_es((np.expm1(scen) * w).sum(axis=1), confidence)
+        out["exposure"] = exp
+        out["linear"] = {"var": var_v, "es": es_v, "scenarios": int(scen.shape[0])}
+    if backtest:
+        out["backtest"] = run_backtest(history, exp, cfg).to_dict()
+        out["backtest"]["exposure"] = exp
+    if as_json:
+        _emit_json(_clean(out))
+        return
+    t = Table(title=f"{method} VaR/ES at {confidence:.1%}, {horizon_days}-day")
+    t.add_column("quantity")
+    t.add_column("value", justify="right")
+    for key in ("portfolio", "linear"):
+        if key in out:
+            t.add_row(f"{key} VaR", f"{out[key]['var']:,.2f}")
+            t.add_row(f"{key} ES", f"{out[key]['es']:,.2f}")
+    if backtest:
+        b = out["backtest"]
+        for k in ("observations", "exceptions", "expected_exceptions", "kupiec_lr", "kupiec_p_value", "reject_at_5pct"):
+            t.add_row(k, f"{b[k]:.4g}" if isinstance(b[k], float) else str(b[k]))
+    _console().print(t)
+
+
+# --------------------------------------------------------------------------------- batch
+@click.command("batch")
+@click.option("--market", "market_file", required=True, type=click.Path(dir_okay=False))
+@click.option("--listing", "listing_file", type=click.Path(dir_okay=False), help='{"instruments": [...]} (else synthetic)')
+@click.option("--accounts", "accounts_file", type=click.Path(dir_okay=False), help="NPZ with indptr, indices, sizes")
+@click.option("--synthetic", type=int, help="generate this many random accounts instead")
+@click.option("--instruments", "n_instruments", type=int, default=200, show_default=True, help="synthetic listing size")
+@click.option("--positions", type=int, default=5, show_default=True, help="positions per synthetic account")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--preset", default=None, help="risk_matrix preset (default deribit_pm)")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False))
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="per-account results (.npz or .csv)")
+@click.option("--json", "as_json", is_flag=True)
+def batch_cmd(
+    market_file: str, listing_file: str | None, accounts_file: str | None, synthetic: int | None,
+    n_instruments: int, positions: int, seed: int, preset: str | None, config_file: str | None,
+    out_file: str | None, as_json: bool,
+) -> None:
+    """Risk-matrix margin for many sparse accounts at once."""
+    from offchain.risk.batch import BatchEngine, synthetic_accounts, synthetic_listing
+    from offchain.risk.io import load_market
+    from offchain.risk.margin import load_config
+    from offchain.validation import load_json, parse_model
+
+    market = load_market(market_file)
+    cfg = load_config("risk_matrix", _config_arg(config_file, preset) or {})
+    if listing_file:
+        from pydantic import BaseModel
+
+        from offchain.risk.instruments import Instrument
+
+        class _Listing(BaseModel):
+            instruments: list[Instrument]
+
+        listing = parse_model(_Listing, load_json(listing_file, field="listing")).instruments
+    else:
+        if not 1 <= n_instruments <= 100_000:
+            raise InputError("--instruments", "must be in [1, 100000]")
+        listing = synthetic_listing(market, n_instruments, seed)
+    if (accounts_file is None) == (synthetic is None):
+        raise InputError("--accounts", "give exactly one of --accounts and --synthetic")
+    if synthetic is not None:
+        if synthetic < 1:
+            raise InputError("--synthetic", "must be >= 1")
+        indptr, indices, sizes = synthetic_accounts(synthetic, len(listing), positions, seed)
+    else:
+        try:
+            with np.load(str(accounts_file)) as z:
+                indptr, indices, sizes = z["indptr"], z["indices"], z["sizes"]
+        except FileNotFoundError:
+            raise InputError("--accounts", f"file not found: {accounts_file}") from None
+        except (KeyError, ValueError, OSError) as exc:
+            raise InputError("--accounts", f"not an NPZ with indptr, indices, sizes: {exc}") from None
+    engine = BatchEngine(listing, market, cfg)  # type: ignore[arg-type]
+    q = engine.accounts_matrix(indptr, indices, sizes)
+    t0 = time.perf_counter()
+    res = engine.run(q)
+    secs = time.perf_counter() - t0
+    n_acc = q.shape[0]
+    summary = {"accounts": n_acc, "instruments": engine.n_instruments, "scenarios": engine.scenarios.size,
+               "seconds": secs, "accounts_per_second": n_acc / secs if secs > 0 else None,
+               "im_total": float(res.im.sum()), "mm_total": float(res.mm.sum()),
+               "im_mean": float(res.im.mean()), "im_max": float(res.im.max())}
+    if out_file:
+        _write_batch(out_file, res)
+        summary["out"] = out_file
+    if as_json:
+        _emit_json(summary)
+        return
+    t = Table(title="batch risk-matrix margin")
+    t.add_column("quantity")
+    t.add_column("value", justify="right")
+    for k, v in summary.items():
+        t.add_row(k, f"{v:,.4g}" if isinstance(v, float) else str(v))
+    _console().print(t)
+
+
+def _write_batch(path: str, res: Any) -> None:
+    from offchain.validation import write_atomic
+
+    p = Path(path)
+    if p.suffix == ".npz":
+        buf = io.BytesIO()
+        np.savez(buf, im=res.im, mm=res.mm, scan_risk=res.scan_risk, worst_scenario=res.worst_scenario)
+        tmp = p.with_name(f".{p.name}.tmp")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(buf.getvalue())
+        os.replace(tmp, p)
+    elif p.suffix == ".csv":
+        lines = ["account,im,mm,scan_risk,worst_scenario"]
+        lines += [f"{i},{a!r},{b!r},{c!r},{int(d)}" for i, (a, b, c, d) in
+                  enumerate(zip(res.im, res.mm, res.scan_risk, res.worst_scenario))]
+        write_atomic(p, "\n".join(lines) + "\n")
+    else:
+        raise InputError("--out", "must end in .npz or .csv")
+
+
+# --------------------------------------------------------------------------------- epoch
+@click.command("epoch")
+@click.option("--market", "market_file", required=True, type=click.Path(dir_okay=False))
+@click.option("--listing", "listing_file", required=True, type=click.Path(dir_okay=False))
+@click.option("--epoch-id", type=int, required=True)
+@click.option("--oracle-round", type=int, default=0, show_default=True)
+@click.option("--preset", default=None, help="risk_matrix preset (default deribit_pm)")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False))
+@click.option("--linearize", is_flag=True, help="drop static discount / short option minimum")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+def epoch_cmd(
+    market_file: str, listing_file: str, epoch_id: int, oracle_round: int, preset: str | None,
+    config_file: str | None, linearize: bool, out_file: str, as_json: bool,
+) -> None:
+    """Build the risk-epoch artefact (epoch.json) for a listing."""
+    from pydantic import BaseModel
+
+    from offchain.risk.epoch import build_epoch
+    from offchain.risk.instruments import Instrument
+    from offchain.risk.io import load_market
+    from offchain.risk.margin import load_config
+    from offchain.validation import load_json, parse_model
+
+    class _Listing(BaseModel):
+        instruments: list[Instrument]
+
+    market = load_market(market_file)
+    listing = parse_model(_Listing, load_json(listing_file, field="listing")).instruments
+    cfg = load_config("risk_matrix", _config_arg(config_file, preset) or {})
+    ep = build_epoch(market, listing, cfg, epoch_id=epoch_id, oracle_round=oracle_round, linearize=linearize)  # type: ignore[arg-type]
+    ep.write(out_file)
+    summary = {"out": out_file, "epoch_id": ep.epoch_id, "n": ep.n, "scenarios": ep.s,
+               "im_factor_bps": ep.im_factor_bps, "digest": str(ep.digest)}
+    if as_json:
+        _emit_json(summary)
+    else:
+        t = Table(title="risk epoch")
+        t.add_column("quantity")
+        t.add_column("value")
+        for k, v in summary.items():
+            t.add_row(k, str(v))
+        _console().print(t)
+
+
+# ------------------------------------------------------------------------------- compare
+@click.command("compare")
+@click.option("--portfolio", "portfolio_file", required=True, type=click.Path(dir_okay=False))
+@click.option("--market", "market_file", type=click.Path(dir_okay=False))
+@click.option("--history", "history_file", type=click.Path(dir_okay=False), help="enables the var and dynamic models")
+@click.option("--json", "as_json", is_flag=True)
+def compare_cmd(portfolio_file: str, market_file: str | None, history_file: str | None, as_json: bool) -> None:
+    """IM and MM of one portfolio under every model (risk-matrix presets separately)."""
+    from offchain.risk.account import equity
+    from offchain.risk.instruments import Option
+    from offchain.risk.io import load_portfolio
+    from offchain.risk.margin import get_model
+
+    portfolio, pm = load_portfolio(portfolio_file)
+    market = _market(pm, market_file)
+    runs: list[tuple[str, str, Any]] = []
+    has_options = any(isinstance(i, Option) for i, _ in portfolio.resolved())
+    if not has_options:
+        runs.append(("isolated", "isolated", None))
+    runs += [("cross", "cross", None), ("standard_options", "standard_options", None)]
+    runs += [(f"risk_matrix:{p}", "risk_matrix", {"preset": p}) for p in ("deribit_pm", "cme_span", "derive_pmrm")]
+    if history_file:
+        runs += [("var", "var", {"history_file": history_file}), ("dynamic", "dynamic", {"history_file": history_file})]
+    eq = equity(portfolio, market)
+    rows: list[dict[str, Any]] = []
+    for label, name, cfg in runs:
+        res = get_model(name, cfg).requirement(portfolio, market)
+        rows.append({"model": label, "im": res.im, "mm": res.mm, "free_collateral": eq - res.im})
+    if as_json:
+        _emit_json(_clean({"equity": eq, "models": rows}))
+        return
+    t = Table(title=f"margin models compared: {Path(portfolio_file).name} (equity {eq:,.2f})")
+    for c in ("model", "IM", "MM", "free collateral"):
+        t.add_column(c, justify="left" if c == "model" else "right")
+    for r in rows:
+        t.add_row(r["model"], f"{r['im']:,.2f}", f"{r['mm']:,.2f}", f"{r['free_collateral']:,.2f}")
+    _console().print(t)
+
+
+commands = [margin_cmd, price_cmd, var_cmd, batch_cmd, epoch_cmd, compare_cmd]
