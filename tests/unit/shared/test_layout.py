@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PACKAGES = ("zkmargin", "prover", "offchain")
 OTHER_CODE = ("scripts", "bench", "tools")
 CLI_MODULES = {"zkmargin.cli", "offchain.risk.cli", "offchain.sim.cli", "prover.cli"}
