@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {GuardianPausable} from "../libraries/GuardianPausable.sol";
+import {GuardianPausable} from "../access/GuardianPausable.sol";
 import {FieldMath} from "../libraries/FieldMath.sol";
 import {AuctionMath} from "../libraries/AuctionMath.sol";
 import {ILiquidation} from "../interfaces/ILiquidation.sol";

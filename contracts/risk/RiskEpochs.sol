@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {GuardianPausable} from "../libraries/GuardianPausable.sol";
+import {GuardianPausable} from "../access/GuardianPausable.sol";
 import {FieldMath} from "../libraries/FieldMath.sol";
 import {IRiskEpochs} from "../interfaces/IRiskEpochs.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
