@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 /// @title AggregatorV3Interface
 /// @notice Chainlink's price feed read interface (same signatures as @chainlink/contracts).

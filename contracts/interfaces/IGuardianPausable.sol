@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 /// @title IGuardianPausable
 /// @notice A pause switch held by a guardian (pause) and the owner (pause and unpause).

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 /// @title IMarginAccounts
 /// @notice Events, errors and the external surface of the proof-gated margin accounts.

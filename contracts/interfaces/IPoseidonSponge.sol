@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 /// @title IPoseidonSponge
 /// @notice circomlib Poseidon over BN254 and the sponge of docs/ARCHITECTURE.md.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 /// @title IRiskEpochs
 /// @notice Structs, events, errors and the external surface of the risk-epoch registry.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 /// @title AuctionMath
 /// @notice The integer formulas of the liquidation Dutch auction (mirrored exactly by

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 /// @title FieldMath
 /// @notice The BN254 scalar field and the signed-integer embedding of docs/ARCHITECTURE.md.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 /// @title ShareMath
 /// @notice Integer conversions between pool units and pool shares (mirrored by

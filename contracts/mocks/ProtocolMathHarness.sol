@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 import {AuctionMath} from "../libraries/AuctionMath.sol";
 import {ShareMath} from "../libraries/ShareMath.sol";
