@@ -1,15 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {Constants} from "./Constants.sol";
+
 /// @title AuctionMath
 /// @notice The integer formulas of the liquidation Dutch auction (mirrored exactly by
 ///         `offchain.protocol.auction`; golden vectors in tests/vectors/auction.json).
 library AuctionMath {
-    /// @notice Fixed-point one for fill fractions.
-    uint256 internal constant WAD = 1e18;
-    /// @notice Basis-point denominator.
-    uint256 internal constant BPS = 10_000;
-
     /// @notice Discount to mark at time `nowTs`: linear from `startBps` at `startTime` to `maxBps`
     ///         at `startTime + duration`, constant after; floor.
     function discountBps(uint256 startTime, uint256 nowTs, uint256 duration, uint256 startBps, uint256 maxBps)
@@ -26,8 +23,8 @@ library AuctionMath {
     /// @notice The part of `amount` a fill of `fractionWad` of the remaining book takes: the whole
     ///         remainder at `WAD`, else `amount * fraction / WAD` truncated toward zero.
     function slice(int256 amount, uint256 fractionWad) internal pure returns (int256) {
-        if (fractionWad == WAD) return amount;
-        return amount * int256(fractionWad) / int256(WAD);
+        if (fractionWad == Constants.WAD) return amount;
+        return amount * int256(fractionWad) / int256(Constants.WAD);
     }
 
     /// @notice Terms of a fill whose slice has mark value `value` (cash + sum x_i m_i) and gross
@@ -39,9 +36,9 @@ library AuctionMath {
         pure
         returns (int256 cost, uint256 discount, uint256 fee)
     {
-        discount = gross * dBps / BPS;
+        discount = gross * dBps / Constants.BPS;
         cost = value - int256(discount);
-        fee = gross * feeBps / BPS;
+        fee = gross * feeBps / Constants.BPS;
     }
 
     /// @notice Take `fractionWad` of the book `(positions, cash)` valued at `marks`: `lots[i]` and

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {Constants} from "../libraries/Constants.sol";
 
 /// @title ReentrantToken
 /// @notice A 6-decimals token that, when armed, calls `target` with `payload` from inside every
@@ -124,7 +125,7 @@ contract FeeOnTransferToken is ERC20 {
 
     function _update(address from, address to, uint256 value) internal override {
         if (from != address(0) && to != address(0)) {
-            uint256 fee = value * feeBps / 10_000;
+            uint256 fee = value * feeBps / Constants.BPS;
             super._update(from, address(0), fee);
             super._update(from, to, value - fee);
         } else {

@@ -2,13 +2,58 @@
 pragma solidity ^0.8.28;
 
 import {AuctionMath} from "../libraries/AuctionMath.sol";
+import {Constants, MAX_DIMENSION} from "../libraries/Constants.sol";
 import {ShareMath} from "../libraries/ShareMath.sol";
 import {FieldMath} from "../libraries/FieldMath.sol";
 
 /// @title ProtocolMathHarness
 /// @notice Exposes the protocol's pure integer libraries so the golden vectors produced by
-///         `offchain.protocol` can be replayed against the exact on-chain code.
+///         `offchain.protocol` can be replayed against the exact on-chain code, and the
+///         protocol constants so tests/devnet/test_constants.py can check them against Python.
 contract ProtocolMathHarness {
+    /// @notice Every value of `Constants` (and `MAX_DIMENSION`, `FieldMath.SNARK_SCALAR_FIELD`).
+    struct ProtocolConstants {
+        uint256 wad;
+        uint256 bps;
+        uint8 priceDecimals;
+        uint256 maxDimension;
+        uint16 imFactorMinBps;
+        uint256 positionBound;
+        uint256 cashBound;
+        uint256 epochValueBound;
+        uint8 kindMm;
+        uint8 kindIm;
+        uint8 kindInsolvency;
+        uint256 numPublicInputs;
+        uint256 tagEpoch;
+        uint256 tagAccount;
+        uint8 reasonNoFreshProof;
+        uint8 reasonInsolvent;
+        uint256 snarkScalarField;
+    }
+
+    /// @notice The compiled protocol constants.
+    /// @return c Every constant of `Constants.sol`, and the BN254 scalar field modulus.
+    function constants() external pure returns (ProtocolConstants memory c) {
+        c.wad = Constants.WAD;
+        c.bps = Constants.BPS;
+        c.priceDecimals = Constants.PRICE_DECIMALS;
+        c.maxDimension = MAX_DIMENSION;
+        c.imFactorMinBps = Constants.IM_FACTOR_MIN_BPS;
+        c.positionBound = Constants.POSITION_BOUND;
+        c.cashBound = Constants.CASH_BOUND;
+        c.epochValueBound = Constants.EPOCH_VALUE_BOUND;
+        c.kindMm = Constants.KIND_MM;
+        c.kindIm = Constants.KIND_IM;
+        c.kindInsolvency = Constants.KIND_INSOLVENCY;
+        c.numPublicInputs = Constants.NUM_PUBLIC_INPUTS;
+        c.tagEpoch = Constants.TAG_EPOCH;
+        c.tagAccount = Constants.TAG_ACCOUNT;
+        c.reasonNoFreshProof = Constants.REASON_NO_FRESH_PROOF;
+        c.reasonInsolvent = Constants.REASON_INSOLVENT;
+        c.snarkScalarField = FieldMath.SNARK_SCALAR_FIELD;
+    }
+
     /// @notice `AuctionMath.discountBps`.
     function discountBps(uint256 startTime, uint256 nowTs, uint256 duration, uint256 startBps, uint256 maxBps)
         external
