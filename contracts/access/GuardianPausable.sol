@@ -12,6 +12,7 @@ abstract contract GuardianPausable is IGuardianPausable, Ownable {
     /// @inheritdoc IGuardianPausable
     bool public paused;
 
+    /// @param owner_ The owner (sets the guardian, unpauses).
     constructor(address owner_) Ownable(owner_) {}
 
     modifier whenNotPaused() {

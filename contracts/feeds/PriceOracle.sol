@@ -19,6 +19,10 @@ contract PriceOracle is IPriceOracle, EIP712, Ownable {
     bytes32 public constant REPORT_TYPEHASH =
         keccak256("PriceReport(bytes32 feedId,uint64 round,int256 price,uint64 observedAt)");
 
+    /// @notice A stored observation, one slot.
+    /// @param roundId The feed round.
+    /// @param updatedAt Observation time (unix seconds).
+    /// @param answer USD price with 8 decimals.
     struct Packed {
         uint64 roundId;
         uint64 updatedAt;
@@ -65,6 +69,8 @@ contract PriceOracle is IPriceOracle, EIP712, Ownable {
     }
 
     /// @notice The configuration of `feedId`.
+    /// @param feedId The feed.
+    /// @return The stored configuration (all zero if not configured).
     function feedConfig(bytes32 feedId) external view returns (FeedConfig memory) {
         return _config[feedId];
     }

@@ -68,22 +68,31 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
     }
 
     /// @notice The auction parameters.
+    /// @return The current parameters.
     function auctionParams() external view returns (AuctionParams memory) {
         return _params;
     }
 
-    /// @notice The auction of `account` (inactive if none).
+    /// @notice The auction of `account`.
+    /// @param account The account.
+    /// @return The auction (all zero, inactive, if none).
     function getAuction(address account) external view returns (Auction memory) {
         return _auctions[account];
     }
 
-    /// @notice Remaining positions and the marks of `account`'s auction (both empty when there is none).
+    /// @notice The remaining book of `account`'s auction.
+    /// @param account The account.
+    /// @return positions The remaining positions (lots); empty when there is no auction.
+    /// @return marks The marks pricing the auction (collateral base units per lot); empty when there is no auction.
     function getBook(address account) external view returns (int256[] memory positions, int256[] memory marks) {
         Auction storage a = _auctions[account];
         return (_book(account, a.numInstruments), _widen(_epochMarks[a.epochId]));
     }
 
     /// @notice The discount to mark of `account`'s auction at time `timestamp`.
+    /// @param account The account (reverts `Liquidation_NotInLiquidation` if no auction is running).
+    /// @param timestamp The time (unix seconds).
+    /// @return The discount, in bps.
     function discountBpsAt(address account, uint256 timestamp) public view returns (uint256) {
         Auction storage a = _auctions[account];
         if (!a.active) revert Liquidation_NotInLiquidation(account);
@@ -211,6 +220,13 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
         else a.feeDue = feeDue;
     }
 
+    /// @notice One fill of `bid`.
+    /// @param lots The positions taken (lots).
+    /// @param cashTaken The cash taken, in collateral base units.
+    /// @param value The slice's mark value, in collateral base units.
+    /// @param gross The slice's gross notional `sum |lots_i| |m_i|`, in collateral base units.
+    /// @param discountBps The auction discount, in bps.
+    /// @param empty Whether the book is empty afterwards.
     struct Fill {
         int256[] lots;
         int256 cashTaken;

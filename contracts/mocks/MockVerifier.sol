@@ -18,18 +18,25 @@ contract MockVerifier is IGroth16Verifier {
     mapping(bytes32 statement => bool) public allowed;
 
     /// @notice Emitted when a statement is allowed or disallowed.
+    /// @param statement keccak256(abi.encode(publicInputs)).
+    /// @param allowed Whether it is now accepted.
     event StatementSet(bytes32 indexed statement, bool allowed);
     /// @notice Emitted when `acceptAll` changes.
+    /// @param acceptAll The new mode.
     event AcceptAllSet(bool acceptAll);
 
     /// @notice Only the controller sets answers.
+    /// @param caller The caller.
     error MockVerifier_Unauthorized(address caller);
 
+    /// @notice The deployer becomes the controller.
     constructor() {
         controller = msg.sender;
     }
 
     /// @notice Allow or disallow the statement `publicInputs`.
+    /// @param publicInputs The public inputs, as `verifyProof` receives them.
+    /// @param ok Whether `verifyProof` accepts them.
     function setStatement(uint256[] calldata publicInputs, bool ok) external {
         if (msg.sender != controller) revert MockVerifier_Unauthorized(msg.sender);
         bytes32 h = keccak256(abi.encode(publicInputs));
@@ -38,6 +45,7 @@ contract MockVerifier is IGroth16Verifier {
     }
 
     /// @notice Switch accept-everything mode.
+    /// @param ok Whether `verifyProof` accepts every well-formed input.
     function setAcceptAll(bool ok) external {
         if (msg.sender != controller) revert MockVerifier_Unauthorized(msg.sender);
         acceptAll = ok;

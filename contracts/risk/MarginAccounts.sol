@@ -57,6 +57,7 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
     }
 
     /// @notice Wire the liquidation module (owner, once).
+    /// @param liquidation_ The liquidation module, nonzero.
     function setLiquidation(address liquidation_) external onlyOwner {
         if (liquidation != address(0) || liquidation_ == address(0)) revert Accounts_BadLiquidationModule(liquidation_);
         liquidation = liquidation_;
@@ -64,6 +65,7 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
     }
 
     /// @notice Set the grace window (owner only).
+    /// @param seconds_ Seconds after an epoch is posted during which a missing proof is tolerated.
     function setGracePeriod(uint64 seconds_) external onlyOwner {
         gracePeriodSeconds = seconds_;
         emit GracePeriodSet(seconds_);

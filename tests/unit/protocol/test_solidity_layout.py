@@ -53,3 +53,120 @@ def test_each_constant_is_defined_once():
         # the values themselves are not repeated either (the generated verifiers are self-contained)
         if "verifiers" not in path.parts:
             assert not re.search(r"\b(10_?000|1e18)\b|\*\*\s*(64|128)\b", code), path.relative_to(ROOT)
+
+
+# --- NatSpec -------------------------------------------------------------------------------
+_DECL = re.compile(r"^[ \t]*(function|event|error|struct)\s+(\w+)", re.M)
+_WORDS_NOT_NAMES = {"memory", "calldata", "storage", "indexed", "payable"}
+
+
+def _split_top(s: str) -> list[str]:
+    parts, depth, cur = [], 0, ""
+    for ch in s:
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        parts.append(cur)
+    return [p.strip() for p in parts]
+
+
+def _paren(s: str, start: int) -> tuple[str, int]:
+    """The text inside the parentheses opening at ``s[start]``, and the index after them."""
+    depth = 0
+    for i in range(start, len(s)):
+        depth += {"(": 1, ")": -1}.get(s[i], 0)
+        if depth == 0:
+            return s[start + 1 : i], i + 1
+    raise ValueError("unbalanced")
+
+
+def _names(params: str) -> list[str | None]:
+    out = []
+    for p in _split_top(params):
+        words = [w for w in p.split() if w not in _WORDS_NOT_NAMES]
+        out.append(words[-1] if len(words) >= 2 else None)
+    return out
+
+
+def _natspec_above(text: str, pos: int) -> list[str]:
+    lines = text[:pos].rstrip("\n").split("\n")
+    block = []
+    while lines and lines[-1].strip().startswith("///"):
+        block.insert(0, lines.pop().strip()[3:].strip())
+    return block
+
+
+def _declarations(path: Path):
+    """(kind, name, natspec tags, parameter names, return names, visibility words) of each declaration."""
+    text = path.read_text()
+    for m in _DECL.finditer(text):
+        kind, name = m.group(1), m.group(2)
+        doc = _natspec_above(text, m.start())
+        tags: dict[str, list[str]] = {}
+        for line in doc:
+            if line.startswith("@"):
+                tag, _, rest = line.partition(" ")
+                tags.setdefault(tag, []).append(rest.strip())
+        if kind == "struct":
+            body_start = text.index("{", m.end())
+            body = text[body_start + 1 : text.index("}", body_start)]
+            body = re.sub(r"//[^\n]*", "", body)
+            params = [f.split()[-1] for f in body.split(";") if f.strip()]
+            yield kind, name, tags, params, [], ""
+            continue
+        params_s, after = _paren(text, text.index("(", m.end()))
+        end = min(i for i in (text.find(";", after), text.find("{", after)) if i != -1)
+        head = text[after:end]
+        returns: list[str | None] = []
+        r = re.search(r"\breturns\s*\(", head)
+        if r:
+            returns = _names(_paren(head, r.end() - 1)[0])
+        yield kind, name, tags, _names(params_s), returns, head
+
+
+def _missing(path: Path, functions: str) -> list[str]:
+    """Undocumented declarations; ``functions`` is the visibility regex of the functions checked."""
+    problems = []
+    for kind, name, tags, params, returns, head in _declarations(path):
+        if kind == "function" and not re.search(functions, head):
+            continue
+        if "@inheritdoc" in tags:
+            continue
+        where = f"{path.relative_to(ROOT)}: {kind} {name}"
+        if "@notice" not in tags:
+            problems.append(f"{where}: no @notice")
+        documented = [t.split()[0] if t else "" for t in tags.get("@param", [])]
+        for p in params:
+            if p is not None and p not in documented:
+                problems.append(f"{where}: no @param {p}")
+        rets = tags.get("@return", [])
+        if len(rets) != len(returns):
+            problems.append(f"{where}: {len(rets)} @return for {len(returns)} return values")
+        for r, doc in zip(returns, rets):
+            if r is not None and not doc.startswith(r + " "):
+                problems.append(f"{where}: @return must start with the name {r}")
+    return problems
+
+
+def test_interfaces_document_every_parameter_and_return_value():
+    problems = [p for path in sorted((CONTRACTS / "interfaces").glob("*.sol")) for p in _missing(path, r"external")]
+    assert not problems, "\n".join(problems)
+
+
+def test_contracts_document_their_external_functions():
+    """Every external or public function (and every event, error and struct) of the contracts,
+    and every internal function of the libraries."""
+    skip = {"interfaces", "verifiers", "hashing"}  # generated files use @inheritdoc throughout
+    paths = [p for p in _sources() if not skip & set(p.relative_to(CONTRACTS).parts)]
+    problems = [
+        p for path in paths
+        for p in _missing(path, r"\b(internal|external|public)\b" if "libraries" in path.parts else r"\b(external|public)\b")
+    ]
+    assert not problems, "\n".join(problems)
