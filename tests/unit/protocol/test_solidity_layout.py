@@ -18,13 +18,13 @@ def _sources() -> list[Path]:
 
 def _code(path: Path) -> str:
     """The file without comments."""
-    text = re.sub(r"/\*.*?\*/", "", path.read_text(), flags=re.S)
+    text = re.sub(r"/\*.*?\*/", "", path.read_text(), flags=re.DOTALL)
     return re.sub(r"//[^\n]*", "", text)
 
 
 def test_one_pragma_everywhere():
     for path in _sources():
-        pragmas = re.findall(r"^pragma solidity [^;]*;", path.read_text(), flags=re.M)
+        pragmas = re.findall(r"^pragma solidity [^;]*;", path.read_text(), flags=re.MULTILINE)
         assert pragmas == [PRAGMA], (path.relative_to(ROOT), pragmas)
 
 
@@ -36,7 +36,7 @@ def test_generators_write_the_same_pragma():
 
 def test_libraries_folder_holds_only_libraries():
     for path in sorted((CONTRACTS / "libraries").glob("*.sol")):
-        kinds = re.findall(r"^\s*(abstract contract|contract|interface|library)\s+\w+", _code(path), flags=re.M)
+        kinds = re.findall(r"^\s*(abstract contract|contract|interface|library)\s+\w+", _code(path), flags=re.MULTILINE)
         assert kinds == ["library"], (path.name, kinds)
 
 
@@ -56,7 +56,7 @@ def test_each_constant_is_defined_once():
 
 
 # --- NatSpec -------------------------------------------------------------------------------
-_DECL = re.compile(r"^[ \t]*(function|event|error|struct)\s+(\w+)", re.M)
+_DECL = re.compile(r"^[ \t]*(function|event|error|struct)\s+(\w+)", re.MULTILINE)
 _WORDS_NOT_NAMES = {"memory", "calldata", "storage", "indexed", "payable"}
 
 
