@@ -18,7 +18,7 @@ paper, appendix B; Grassi et al., USENIX Security 2021):
    Every square submatrix of a Cauchy MDS matrix is invertible, so every ``Â`` is.
 
 A t = 17 permutation then costs ``7 * 289 + 17`` dense and ``68 * 33`` sparse multiplications
-instead of ``76 * 289`` (about 5x fewer). ``contracts/libraries/PoseidonSponge.sol`` is
+instead of ``76 * 289`` (about 5x fewer). ``contracts/hashing/PoseidonSponge.sol`` is
 generated from these parameters (tools/gen_contracts.py) and tested against the reference.
 """
 

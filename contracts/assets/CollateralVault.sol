@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
@@ -7,7 +7,8 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
 import {IMarginAccounts} from "../interfaces/IMarginAccounts.sol";
-import {GuardianPausable} from "../libraries/GuardianPausable.sol";
+import {GuardianPausable} from "../access/GuardianPausable.sol";
+import {Constants} from "../libraries/Constants.sol";
 import {ShareMath} from "../libraries/ShareMath.sol";
 
 /// @title CollateralVault
@@ -18,9 +19,6 @@ import {ShareMath} from "../libraries/ShareMath.sol";
 ///      entry point is non-reentrant).
 contract CollateralVault is ICollateralVault, GuardianPausable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
-
-    /// @notice Basis-point denominator.
-    uint256 public constant BPS = 10_000;
 
     /// @inheritdoc ICollateralVault
     address public immutable collateral;
@@ -145,7 +143,7 @@ contract CollateralVault is ICollateralVault, GuardianPausable, ReentrancyGuardT
         fee = amount < available ? amount : available;
         if (fee == 0) return 0;
         _debit(account, fee);
-        uint256 toProtocol = fee * protocolShareBps / BPS;
+        uint256 toProtocol = fee * protocolShareBps / Constants.BPS;
         protocolFees += toProtocol;
         insuranceFund += fee - toProtocol;
         emit FeeCollected(account, fee - toProtocol, toProtocol);

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
+import {Constants} from "../libraries/Constants.sol";
 
 /// @title PriceOracle
 /// @notice Multi-feed USD price oracle (8 decimals) fed by EIP-712 reports signed by a threshold
@@ -14,14 +15,14 @@ import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 ///      feed: the guardian trips a feed's circuit breaker (`haltFeed`), the owner resets it.
 ///      Gas: a feed's configuration is one slot; the signer counters and `globalRound` share one.
 contract PriceOracle is IPriceOracle, EIP712, Ownable {
-    /// @notice Decimals of every answer (USD prices with 8 decimals, as Chainlink USD feeds).
-    uint8 public constant PRICE_DECIMALS = 8;
-    /// @notice Basis-point denominator of the deviation bound.
-    uint256 public constant BPS = 10_000;
     /// @notice EIP-712 type hash of `PriceReport`.
     bytes32 public constant REPORT_TYPEHASH =
         keccak256("PriceReport(bytes32 feedId,uint64 round,int256 price,uint64 observedAt)");
 
+    /// @notice A stored observation, one slot.
+    /// @param roundId The feed round.
+    /// @param updatedAt Observation time (unix seconds).
+    /// @param answer USD price with 8 decimals.
     struct Packed {
         uint64 roundId;
         uint64 updatedAt;
@@ -64,10 +65,12 @@ contract PriceOracle is IPriceOracle, EIP712, Ownable {
 
     /// @inheritdoc IPriceOracle
     function decimals() external pure returns (uint8) {
-        return PRICE_DECIMALS;
+        return Constants.PRICE_DECIMALS;
     }
 
     /// @notice The configuration of `feedId`.
+    /// @param feedId The feed.
+    /// @return The stored configuration (all zero if not configured).
     function feedConfig(bytes32 feedId) external view returns (FeedConfig memory) {
         return _config[feedId];
     }
@@ -100,7 +103,8 @@ contract PriceOracle is IPriceOracle, EIP712, Ownable {
     /// @inheritdoc IPriceOracle
     function configureFeed(bytes32 feedId, FeedConfig calldata config) external onlyOwner {
         if (
-            config.minPrice <= 0 || config.maxPrice < config.minPrice || config.maxDeviationBps > BPS || config.heartbeatSeconds == 0 || config.maxReportAgeSeconds == 0
+            config.minPrice <= 0 || config.maxPrice < config.minPrice || config.maxDeviationBps > Constants.BPS
+                || config.heartbeatSeconds == 0 || config.maxReportAgeSeconds == 0
         ) revert Oracle_BadFeedConfig(feedId);
         FeedConfig memory c = config;
         // keep the breaker state: reconfiguring is not a reset
@@ -179,7 +183,7 @@ contract PriceOracle is IPriceOracle, EIP712, Ownable {
         } else if (last.roundId != 0 && c.maxDeviationBps != 0) {
             int256 lastPrice = last.answer;
             uint256 diff = uint256(price > lastPrice ? price - lastPrice : lastPrice - price);
-            if (diff * BPS > uint256(c.maxDeviationBps) * uint256(lastPrice)) {
+            if (diff * Constants.BPS > uint256(c.maxDeviationBps) * uint256(lastPrice)) {
                 _config[feedId].tripped = true;
                 emit CircuitBreakerTripped(feedId, round, price, lastPrice);
                 return 0;

@@ -9,20 +9,31 @@ pragma solidity ^0.8.28;
 ///         the errors below when the input is malformed.
 interface IGroth16Verifier {
     /// @notice `publicInputs.length` differs from the number the key was made for.
+    /// @param expected The number of public inputs of the key.
+    /// @param got `publicInputs.length`.
     error Verifier_InvalidInputLength(uint256 expected, uint256 got);
     /// @notice `publicInputs[index] >= r` (the BN254 scalar field modulus).
+    /// @param index The position of the input.
     error Verifier_InputNotInField(uint256 index);
     /// @notice `proof[index] >= q` (the BN254 base field modulus).
+    /// @param index The position of the proof word.
     error Verifier_ProofNotInField(uint256 index);
     /// @notice Proof point `point` (0 = A, 1 = B, 2 = C) is not on its curve.
+    /// @param point The point: 0 = A, 1 = B, 2 = C.
     error Verifier_PointNotOnCurve(uint256 point);
     /// @notice Proof point `point` (0 = A, 1 = B, 2 = C) is the point at infinity.
+    /// @param point The point: 0 = A, 1 = B, 2 = C.
     error Verifier_PointAtInfinity(uint256 point);
     /// @notice A precompile call (6 = ecAdd, 7 = ecMul, 8 = pairing) failed, e.g. B is not in
     ///         the order-r subgroup of G2.
+    /// @param precompile The precompile's address: 6, 7 or 8.
     error Verifier_PrecompileFailed(uint256 precompile);
 
     /// @notice Verify a Groth16 proof against the verifying key baked into the contract.
+    /// @param proof `[A.x, A.y, B.x1, B.x0, B.y1, B.y0, C.x, C.y]`, each `< q`.
+    /// @param publicInputs The statement, each `< r`; for the solvency circuit
+    ///        `[C, D, kind, account, collateral]`.
+    /// @return Whether the pairing check passes.
     function verifyProof(uint256[8] calldata proof, uint256[] calldata publicInputs)
         external
         view

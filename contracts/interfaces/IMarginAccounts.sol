@@ -1,17 +1,24 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 /// @title IMarginAccounts
 /// @notice Events, errors and the external surface of the proof-gated margin accounts.
 interface IMarginAccounts {
     /// @notice Per-account state next to the commitment.
+    /// @param provenEpoch The latest epoch with an accepted MM or IM proof.
+    /// @param insolventEpoch The latest epoch with an accepted insolvency proof.
+    /// @param inLiquidation Whether the account is frozen by a liquidation.
     struct AccountState {
-        uint64 provenEpoch; // the latest epoch with an accepted MM or IM proof
-        uint64 insolventEpoch; // the latest epoch with an accepted insolvency proof
+        uint64 provenEpoch;
+        uint64 insolventEpoch;
         bool inLiquidation;
     }
 
-    /// @notice One proof of a batch (`submitProofs`); kinds: 0 = MM, 1 = IM, 2 = insolvency.
+    /// @notice One proof of a batch (`submitProofs`).
+    /// @param account The account the proof is about.
+    /// @param kind 0 = MM, 1 = IM, 2 = insolvency (`Constants.KIND_*`).
+    /// @param collateral The collateral b of the statement, in collateral base units.
+    /// @param proof The Groth16 proof (`IGroth16Verifier.verifyProof` layout).
     struct ProofSubmission {
         address account;
         uint8 kind;
@@ -20,71 +27,140 @@ interface IMarginAccounts {
     }
 
     /// @notice Emitted for every accepted proof.
+    /// @param account The account the proof is about.
+    /// @param epochId The epoch proven.
+    /// @param kind 0 = MM, 1 = IM, 2 = insolvency.
+    /// @param commitment The commitment proven about.
+    /// @param collateral The collateral b of the statement, in collateral base units.
+    /// @param submitter The sender of the proof.
     event ProofAccepted(
         address indexed account, uint64 indexed epochId, uint8 kind, uint256 commitment, uint256 collateral, address submitter
     );
     /// @notice Emitted when an account sets or changes its commitment (with an IM proof).
+    /// @param account The account.
+    /// @param epochId The epoch of the IM proof.
+    /// @param oldCommitment The previous commitment (0: none).
+    /// @param newCommitment The new commitment.
     event CommitmentUpdated(address indexed account, uint64 indexed epochId, uint256 oldCommitment, uint256 newCommitment);
     /// @notice Emitted for a proof-gated withdrawal.
+    /// @param account The account debited.
+    /// @param to The receiver of the tokens.
+    /// @param amount Collateral base units withdrawn.
+    /// @param collateral The post-withdrawal collateral the IM proof is about, in collateral base units.
+    /// @param epochId The epoch of the IM proof.
     event MarginWithdrawal(address indexed account, address indexed to, uint256 amount, uint256 collateral, uint64 epochId);
     /// @notice Emitted when the liquidation module freezes an account.
+    /// @param account The account.
+    /// @param epochId The current epoch.
+    /// @param reason 1 = no fresh proof, 2 = proven insolvent.
     event AccountFrozen(address indexed account, uint64 indexed epochId, uint8 reason);
     /// @notice Emitted when a liquidation closes an account (its commitment is cleared).
+    /// @param account The account.
     event AccountClosed(address indexed account);
     /// @notice Emitted when the grace window changes.
+    /// @param seconds_ The new grace window, in seconds.
     event GracePeriodSet(uint64 seconds_);
     /// @notice Emitted once, when the liquidation module is wired.
+    /// @param liquidation The liquidation module.
     event LiquidationModuleSet(address liquidation);
 
-    /// @notice A public input is not a field element; `index` is its position in `[C, D, kind, account, collateral]`.
+    /// @notice A public input is not a field element.
+    /// @param index Its position in `[C, D, kind, account, collateral]`.
     error Accounts_InputNotInField(uint256 index);
     /// @notice The proof is for another epoch than the current one.
+    /// @param epochId The epoch passed.
+    /// @param currentEpochId The current epoch.
     error Accounts_WrongEpoch(uint64 epochId, uint64 currentEpochId);
     /// @notice The verifier rejected the proof.
     error Accounts_InvalidProof();
     /// @notice A proof of this statement was already accepted.
+    /// @param account The account.
+    /// @param epochId The current epoch.
+    /// @param kind The proof kind.
     error Accounts_ProofReplayed(address account, uint64 epochId, uint8 kind);
     /// @notice The kind is not 0, 1 or 2 (or not allowed here).
+    /// @param kind The kind passed.
     error Accounts_BadKind(uint8 kind);
     /// @notice The account has no commitment.
+    /// @param account The account.
     error Accounts_NoCommitment(address account);
     /// @notice The account is being liquidated.
+    /// @param account The account.
     error Accounts_InLiquidation(address account);
     /// @notice A solvency proof claims more collateral than the account holds.
+    /// @param collateral The collateral of the statement, in collateral base units.
+    /// @param balance The account's vault balance, in collateral base units.
     error Accounts_CollateralAboveBalance(uint256 collateral, uint256 balance);
     /// @notice An insolvency proof claims less collateral than the account holds.
+    /// @param collateral The collateral of the statement, in collateral base units.
+    /// @param balance The account's vault balance, in collateral base units.
     error Accounts_CollateralBelowBalance(uint256 collateral, uint256 balance);
     /// @notice The withdrawal exceeds the collateral the IM proof leaves free.
+    /// @param account The account.
+    /// @param amount The amount asked for, in collateral base units.
+    /// @param free `balance - collateral` (0 if negative), in collateral base units.
     error Accounts_InsufficientFreeCollateral(address account, uint256 amount, uint256 free);
     /// @notice The commitment is zero (reserved for "no positions").
     error Accounts_ZeroCommitment();
     /// @notice Only the liquidation module may call this.
+    /// @param caller The caller.
     error Accounts_Unauthorized(address caller);
     /// @notice The account is not liquidatable.
+    /// @param account The account.
     error Accounts_NotLiquidatable(address account);
     /// @notice The liquidation module is already wired, or the address is zero.
+    /// @param liquidation The address passed.
     error Accounts_BadLiquidationModule(address liquidation);
 
-    /// @notice The commitment of `account` (0 = no positions).
+    /// @notice The commitment of `account`.
+    /// @param account The account.
+    /// @return The commitment C (0 = no positions).
     function commitmentOf(address account) external view returns (uint256);
     /// @notice Whether `account` has a commitment.
+    /// @param account The account.
+    /// @return True if its commitment is nonzero.
     function hasCommitment(address account) external view returns (bool);
     /// @notice Proof markers and the liquidation flag of `account`.
+    /// @param account The account.
+    /// @return The account's state.
     function accountState(address account) external view returns (AccountState memory);
     /// @notice Set or replace the caller's commitment, with an IM proof of it for the current epoch.
+    /// @param newCommitment The new commitment C', nonzero, `< r`.
+    /// @param epochId The current epoch.
+    /// @param collateral The collateral b of the statement, in collateral base units, `<=` the balance.
+    /// @param proof The Groth16 IM proof of `[C', D, 1, caller, b]`.
     function updateCommitment(uint256 newCommitment, uint64 epochId, uint256 collateral, uint256[8] calldata proof) external;
     /// @notice Submit an MM (0), IM (1) or insolvency (2) proof for `account` and the current epoch.
+    /// @param account The account (anyone may submit; the proof is bound to it).
+    /// @param epochId The current epoch.
+    /// @param kind 0 = MM, 1 = IM, 2 = insolvency.
+    /// @param collateral The collateral b of the statement, in collateral base units: `<=` the balance
+    ///        for MM and IM, `>=` it for insolvency.
+    /// @param proof The Groth16 proof of `[C, D, kind, account, b]`.
     function submitProof(address account, uint64 epochId, uint8 kind, uint256 collateral, uint256[8] calldata proof) external;
     /// @notice Submit many proofs for the current epoch in one transaction (the keeper's per-epoch round);
     ///         reverts as a whole if any of them is rejected.
+    /// @param epochId The current epoch.
+    /// @param batch The proofs.
     function submitProofs(uint64 epochId, ProofSubmission[] calldata batch) external;
     /// @notice Withdraw with an IM proof of the post-withdrawal collateral `collateral`.
+    /// @param amount Collateral base units to withdraw, at most `balance - collateral`.
+    /// @param to The receiver of the tokens.
+    /// @param epochId The current epoch.
+    /// @param collateral The collateral b of the statement, in collateral base units.
+    /// @param proof The Groth16 IM proof of `[C, D, 1, caller, b]`.
     function withdraw(uint256 amount, address to, uint64 epochId, uint256 collateral, uint256[8] calldata proof) external;
-    /// @notice Whether `account` can be liquidated now; reason 1 = no fresh proof after the grace window,
-    ///         2 = proven insolvent, 0 = healthy.
+    /// @notice Whether `account` can be liquidated now.
+    /// @param account The account.
+    /// @return reason 1 = no fresh proof after the grace window, 2 = proven insolvent, 0 = healthy.
     function liquidationReason(address account) external view returns (uint8 reason);
     /// @notice Freeze a liquidatable account (liquidation module).
+    /// @param account The account.
+    /// @return commitment The account's commitment.
+    /// @return epochId The current epoch.
+    /// @return reason 1 = no fresh proof, 2 = proven insolvent.
     function beginLiquidation(address account) external returns (uint256 commitment, uint64 epochId, uint8 reason);
     /// @notice Clear the commitment of a liquidated account (liquidation module).
+    /// @param account The account.
     function endLiquidation(address account) external;
 }

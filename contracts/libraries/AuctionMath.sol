@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
+
+import {Constants} from "./Constants.sol";
 
 /// @title AuctionMath
 /// @notice The integer formulas of the liquidation Dutch auction (mirrored exactly by
 ///         `offchain.mirror.auction`; golden vectors in tests/vectors/auction.json).
 library AuctionMath {
-    /// @notice Fixed-point one for fill fractions.
-    uint256 internal constant WAD = 1e18;
-    /// @notice Basis-point denominator.
-    uint256 internal constant BPS = 10_000;
-
     /// @notice Discount to mark at time `nowTs`: linear from `startBps` at `startTime` to `maxBps`
     ///         at `startTime + duration`, constant after; floor.
+    /// @param startTime Auction start (unix seconds).
+    /// @param nowTs The time (unix seconds).
+    /// @param duration Seconds from `startBps` to `maxBps`, nonzero.
+    /// @param startBps Discount at the start, in bps.
+    /// @param maxBps Discount after `duration`, in bps, `>= startBps`.
+    /// @return The discount, in bps.
     function discountBps(uint256 startTime, uint256 nowTs, uint256 duration, uint256 startBps, uint256 maxBps)
         internal
         pure
@@ -25,29 +28,49 @@ library AuctionMath {
 
     /// @notice The part of `amount` a fill of `fractionWad` of the remaining book takes: the whole
     ///         remainder at `WAD`, else `amount * fraction / WAD` truncated toward zero.
+    /// @param amount A remaining position (lots) or the remaining cash (collateral base units).
+    /// @param fractionWad The fill fraction, a WAD fraction in (0, 1e18].
+    /// @return The part taken, of the sign of `amount`.
     function slice(int256 amount, uint256 fractionWad) internal pure returns (int256) {
-        if (fractionWad == WAD) return amount;
-        return amount * int256(fractionWad) / int256(WAD);
+        if (fractionWad == Constants.WAD) return amount;
+        return amount * int256(fractionWad) / int256(Constants.WAD);
     }
 
     /// @notice Terms of a fill whose slice has mark value `value` (cash + sum x_i m_i) and gross
     ///         notional `gross` (sum |x_i| |m_i|): the bidder pays `cost = value - discount`
     ///         (receives `-cost` if negative), `discount = gross * dBps / BPS` (floor), and the fill
     ///         adds `fee = gross * feeBps / BPS` (floor) to the liquidation fee due.
+    /// @param value The slice's mark value, in collateral base units.
+    /// @param gross The slice's gross notional, in collateral base units.
+    /// @param dBps The auction discount, in bps.
+    /// @param feeBps The liquidation fee rate, in bps.
+    /// @return cost Paid by the bidder (negative: received), in collateral base units.
+    /// @return discount The discount to mark value, in collateral base units.
+    /// @return fee The fee the fill adds, in collateral base units.
     function fillTerms(int256 value, uint256 gross, uint256 dBps, uint256 feeBps)
         internal
         pure
         returns (int256 cost, uint256 discount, uint256 fee)
     {
-        discount = gross * dBps / BPS;
+        discount = gross * dBps / Constants.BPS;
         cost = value - int256(discount);
-        fee = gross * feeBps / BPS;
+        fee = gross * feeBps / Constants.BPS;
     }
 
     /// @notice Take `fractionWad` of the book `(positions, cash)` valued at `marks`: `lots[i]` and
     ///         `cashTaken` are the slices of each amount, `value = cashTaken + sum lots_i * m_i`,
     ///         `gross = sum |lots_i| * |m_i|`; `positions` is updated in place to the remainder;
     ///         `empty` says the book is empty afterwards, `nonzero` that the fill takes anything.
+    /// @param positions The remaining positions (lots); updated in place to what is left.
+    /// @param cash The remaining cash, in collateral base units.
+    /// @param marks The marks (collateral base units per lot), one per position.
+    /// @param fractionWad The fill fraction, a WAD fraction in (0, 1e18].
+    /// @return lots The positions taken (lots).
+    /// @return cashTaken The cash taken, in collateral base units.
+    /// @return value `cashTaken + sum lots_i * m_i`, in collateral base units.
+    /// @return gross `sum |lots_i| * |m_i|`, in collateral base units.
+    /// @return empty Whether the book is empty afterwards.
+    /// @return nonzero Whether the fill takes anything.
     function takeSlice(int256[] memory positions, int256 cash, int256[] memory marks, uint256 fractionWad)
         internal
         pure

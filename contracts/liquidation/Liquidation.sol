@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {GuardianPausable} from "../libraries/GuardianPausable.sol";
+import {GuardianPausable} from "../access/GuardianPausable.sol";
+import {Constants, MAX_DIMENSION} from "../libraries/Constants.sol";
 import {FieldMath} from "../libraries/FieldMath.sol";
 import {AuctionMath} from "../libraries/AuctionMath.sol";
 import {ILiquidation} from "../interfaces/ILiquidation.sol";
@@ -21,19 +22,6 @@ import {IPoseidonSponge} from "../interfaces/IPoseidonSponge.sol";
 /// @dev Bidders settle through their vault balance and must hold no commitment, so a bid never
 ///      weakens a proof-bound balance.
 contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient {
-    /// @notice Sponge domain tag of account commitments.
-    uint256 public constant COMMITMENT_TAG = 2;
-    /// @notice Exclusive bound on |q_i|.
-    uint256 public constant POSITION_BOUND = 2 ** 64;
-    /// @notice Exclusive bound on |c|.
-    uint256 public constant CASH_BOUND = 2 ** 128;
-    /// @notice Fixed-point one for fill fractions.
-    uint256 public constant WAD = 1e18;
-    /// @notice Basis-point denominator.
-    uint256 public constant BPS = 10_000;
-    /// @notice Most instruments of an epoch (`RiskEpochs.MAX_DIMENSION`).
-    uint256 public constant MAX_INSTRUMENTS = 256;
-
     /// @notice The collateral vault.
     ICollateralVault public immutable vault;
     /// @notice The margin accounts.
@@ -48,7 +36,7 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
     /// @dev Remaining positions of each auction (|q_i| < 2^64: two per slot). A fixed array: no
     ///      length slot (the auction's `numInstruments` is the length), only nonzero entries are
     ///      written, and a closed book is all zeros already, so closing deletes nothing here.
-    mapping(address account => int128[MAX_INSTRUMENTS]) private _positions;
+    mapping(address account => int128[MAX_DIMENSION]) private _positions;
     /// @dev The marks of an epoch, stored by the first liquidation priced by it (checked against
     ///      the epoch's `marksHash`, |m_i| < 2^64); every later liquidation of the epoch reuses them.
     mapping(uint64 epochId => int128[]) private _epochMarks;
@@ -80,22 +68,31 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
     }
 
     /// @notice The auction parameters.
+    /// @return The current parameters.
     function auctionParams() external view returns (AuctionParams memory) {
         return _params;
     }
 
-    /// @notice The auction of `account` (inactive if none).
+    /// @notice The auction of `account`.
+    /// @param account The account.
+    /// @return The auction (all zero, inactive, if none).
     function getAuction(address account) external view returns (Auction memory) {
         return _auctions[account];
     }
 
-    /// @notice Remaining positions and the marks of `account`'s auction (both empty when there is none).
+    /// @notice The remaining book of `account`'s auction.
+    /// @param account The account.
+    /// @return positions The remaining positions (lots); empty when there is no auction.
+    /// @return marks The marks pricing the auction (collateral base units per lot); empty when there is no auction.
     function getBook(address account) external view returns (int256[] memory positions, int256[] memory marks) {
         Auction storage a = _auctions[account];
         return (_book(account, a.numInstruments), _widen(_epochMarks[a.epochId]));
     }
 
     /// @notice The discount to mark of `account`'s auction at time `timestamp`.
+    /// @param account The account (reverts `Liquidation_NotInLiquidation` if no auction is running).
+    /// @param timestamp The time (unix seconds).
+    /// @return The discount, in bps.
     function discountBpsAt(address account, uint256 timestamp) public view returns (uint256) {
         Auction storage a = _auctions[account];
         if (!a.active) revert Liquidation_NotInLiquidation(account);
@@ -122,7 +119,7 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
         a.reason = reason;
         a.active = true;
         a.cash = cash; // feeDue and shortfall are zero: finishing deletes the auction
-        int128[MAX_INSTRUMENTS] storage book = _positions[account];
+        int128[MAX_DIMENSION] storage book = _positions[account];
         for (uint256 i = 0; i < q.length; ++i) {
             if (q[i] != 0) book[i] = int128(q[i]); // |q_i| < 2^64 (checked)
         }
@@ -146,7 +143,7 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
     }
 
     function _book(address account, uint256 n) private view returns (int256[] memory out) {
-        int128[MAX_INSTRUMENTS] storage book = _positions[account];
+        int128[MAX_DIMENSION] storage book = _positions[account];
         out = new int256[](n);
         for (uint256 i = 0; i < n; ++i) {
             out[i] = book[i];
@@ -173,19 +170,19 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
         if (q.length != n) revert Liquidation_BadLength(n, q.length);
         if (marks.length != n) revert Liquidation_BadLength(n, marks.length);
         if (keccak256(abi.encodePacked(marks)) != e.marksHash) revert Liquidation_MarksMismatch();
-        if (!(cash > -int256(CASH_BOUND) && cash < int256(CASH_BOUND)) || salt >= FieldMath.SNARK_SCALAR_FIELD) {
+        if (!(cash > -int256(Constants.CASH_BOUND) && cash < int256(Constants.CASH_BOUND)) || salt >= FieldMath.SNARK_SCALAR_FIELD) {
             revert Liquidation_OpeningOutOfBounds();
         }
         uint256[] memory xs = new uint256[](n + 3);
         xs[0] = n;
         for (uint256 i = 0; i < n; ++i) {
             int256 qi = q[i];
-            if (!(qi > -int256(POSITION_BOUND) && qi < int256(POSITION_BOUND))) revert Liquidation_OpeningOutOfBounds();
+            if (!(qi > -int256(Constants.POSITION_BOUND) && qi < int256(Constants.POSITION_BOUND))) revert Liquidation_OpeningOutOfBounds();
             xs[i + 1] = FieldMath.toField(qi);
         }
         xs[n + 1] = FieldMath.toField(cash);
         xs[n + 2] = salt;
-        uint256 computed = poseidon.sponge(COMMITMENT_TAG, xs);
+        uint256 computed = poseidon.sponge(Constants.TAG_ACCOUNT, xs);
         if (computed != stored) revert Liquidation_CommitmentMismatch(computed, stored);
     }
 
@@ -198,7 +195,7 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
     {
         Auction storage a = _auctions[account];
         if (!a.active) revert Liquidation_NotInLiquidation(account);
-        if (fractionWad == 0 || fractionWad > WAD) revert Liquidation_BadFraction(fractionWad);
+        if (fractionWad == 0 || fractionWad > Constants.WAD) revert Liquidation_BadFraction(fractionWad);
         if (msg.sender == account) revert Liquidation_SelfBid();
         if (accounts.hasCommitment(msg.sender)) revert Liquidation_BidderHasPositions(msg.sender);
         AuctionParams memory p = _params;
@@ -223,6 +220,13 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
         else a.feeDue = feeDue;
     }
 
+    /// @notice One fill of `bid`.
+    /// @param lots The positions taken (lots).
+    /// @param cashTaken The cash taken, in collateral base units.
+    /// @param value The slice's mark value, in collateral base units.
+    /// @param gross The slice's gross notional `sum |lots_i| |m_i|`, in collateral base units.
+    /// @param discountBps The auction discount, in bps.
+    /// @param empty Whether the book is empty afterwards.
     struct Fill {
         int256[] lots;
         int256 cashTaken;
@@ -241,7 +245,7 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
             AuctionMath.takeSlice(pos, cash, _widen(_epochMarks[a.epochId]), fractionWad);
         if (!nonzero) revert Liquidation_EmptyFill();
         a.cash = cash - f.cashTaken;
-        int128[MAX_INSTRUMENTS] storage stored = _positions[account];
+        int128[MAX_DIMENSION] storage stored = _positions[account];
         for (uint256 i = 0; i < pos.length; ++i) {
             if (f.lots[i] != 0) stored[i] = int128(pos[i]);
         }
@@ -252,7 +256,7 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
         Auction storage a = _auctions[account];
         if (!a.active) revert Liquidation_NotInLiquidation(account);
         if (a.cash != 0) revert Liquidation_AuctionNotComplete(account);
-        int128[MAX_INSTRUMENTS] storage pos = _positions[account];
+        int128[MAX_DIMENSION] storage pos = _positions[account];
         uint256 n = a.numInstruments;
         for (uint256 i = 0; i < n; ++i) {
             if (pos[i] != 0) revert Liquidation_AuctionNotComplete(account);
@@ -273,8 +277,8 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
 
     function _setParams(AuctionParams memory p) private {
         if (
-            p.startDiscountBps > p.maxDiscountBps || p.maxDiscountBps >= BPS || p.durationSeconds == 0
-                || p.liquidationFeeBps > BPS || p.protocolFeeShareBps > BPS
+            p.startDiscountBps > p.maxDiscountBps || p.maxDiscountBps >= Constants.BPS || p.durationSeconds == 0
+                || p.liquidationFeeBps > Constants.BPS || p.protocolFeeShareBps > Constants.BPS
         ) revert Liquidation_BadParams();
         _params = p;
         emit AuctionParamsSet(p);

@@ -1,18 +1,15 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 import {IGroth16Verifier} from "../interfaces/IGroth16Verifier.sol";
+import {Constants} from "../libraries/Constants.sol";
+import {FieldMath} from "../libraries/FieldMath.sol";
 
 /// @title MockVerifier
 /// @notice A Groth16 verifier stand-in whose answers the test controls: it accepts exactly the
 ///         statements (public-input vectors) the owner allowed, or everything in `acceptAll` mode,
 ///         and checks input length and field membership like the generated verifier.
 contract MockVerifier is IGroth16Verifier {
-    /// @notice BN254 scalar field modulus.
-    uint256 public constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
-    /// @notice Number of public inputs of the solvency circuit.
-    uint256 public constant NUM_INPUTS = 5;
-
     /// @notice The account that controls the answers.
     address public immutable controller;
     /// @notice Accept every well-formed input.
@@ -21,18 +18,25 @@ contract MockVerifier is IGroth16Verifier {
     mapping(bytes32 statement => bool) public allowed;
 
     /// @notice Emitted when a statement is allowed or disallowed.
+    /// @param statement keccak256(abi.encode(publicInputs)).
+    /// @param allowed Whether it is now accepted.
     event StatementSet(bytes32 indexed statement, bool allowed);
     /// @notice Emitted when `acceptAll` changes.
+    /// @param acceptAll The new mode.
     event AcceptAllSet(bool acceptAll);
 
     /// @notice Only the controller sets answers.
+    /// @param caller The caller.
     error MockVerifier_Unauthorized(address caller);
 
+    /// @notice The deployer becomes the controller.
     constructor() {
         controller = msg.sender;
     }
 
     /// @notice Allow or disallow the statement `publicInputs`.
+    /// @param publicInputs The public inputs, as `verifyProof` receives them.
+    /// @param ok Whether `verifyProof` accepts them.
     function setStatement(uint256[] calldata publicInputs, bool ok) external {
         if (msg.sender != controller) revert MockVerifier_Unauthorized(msg.sender);
         bytes32 h = keccak256(abi.encode(publicInputs));
@@ -41,6 +45,7 @@ contract MockVerifier is IGroth16Verifier {
     }
 
     /// @notice Switch accept-everything mode.
+    /// @param ok Whether `verifyProof` accepts every well-formed input.
     function setAcceptAll(bool ok) external {
         if (msg.sender != controller) revert MockVerifier_Unauthorized(msg.sender);
         acceptAll = ok;
@@ -49,9 +54,11 @@ contract MockVerifier is IGroth16Verifier {
 
     /// @inheritdoc IGroth16Verifier
     function verifyProof(uint256[8] calldata, uint256[] calldata publicInputs) external view returns (bool) {
-        if (publicInputs.length != NUM_INPUTS) revert Verifier_InvalidInputLength(NUM_INPUTS, publicInputs.length);
+        if (publicInputs.length != Constants.NUM_PUBLIC_INPUTS) {
+            revert Verifier_InvalidInputLength(Constants.NUM_PUBLIC_INPUTS, publicInputs.length);
+        }
         for (uint256 i = 0; i < publicInputs.length; ++i) {
-            if (publicInputs[i] >= R) revert Verifier_InputNotInField(i);
+            if (publicInputs[i] >= FieldMath.SNARK_SCALAR_FIELD) revert Verifier_InputNotInField(i);
         }
         return acceptAll || allowed[keccak256(abi.encode(publicInputs))];
     }

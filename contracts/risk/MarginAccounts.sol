@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {GuardianPausable} from "../libraries/GuardianPausable.sol";
+import {GuardianPausable} from "../access/GuardianPausable.sol";
+import {Constants} from "../libraries/Constants.sol";
 import {FieldMath} from "../libraries/FieldMath.sol";
 import {IMarginAccounts} from "../interfaces/IMarginAccounts.sol";
 import {IRiskEpochs} from "../interfaces/IRiskEpochs.sol";
@@ -18,17 +19,6 @@ import {IGroth16Verifier} from "../interfaces/IGroth16Verifier.sol";
 ///      are nullified by their hash. A solvency proof's `collateral` must not exceed the balance
 ///      (equity grows with collateral), an insolvency proof's must not be below it.
 contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTransient {
-    /// @notice Proof kind: maintenance margin.
-    uint8 public constant KIND_MM = 0;
-    /// @notice Proof kind: initial margin.
-    uint8 public constant KIND_IM = 1;
-    /// @notice Proof kind: insolvency.
-    uint8 public constant KIND_INSOLVENCY = 2;
-    /// @notice Liquidation reason: no fresh proof after the grace window.
-    uint8 public constant REASON_NO_FRESH_PROOF = 1;
-    /// @notice Liquidation reason: proven insolvent.
-    uint8 public constant REASON_INSOLVENT = 2;
-
     /// @notice The collateral vault.
     ICollateralVault public immutable vault;
     /// @notice The risk-epoch registry.
@@ -67,6 +57,7 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
     }
 
     /// @notice Wire the liquidation module (owner, once).
+    /// @param liquidation_ The liquidation module, nonzero.
     function setLiquidation(address liquidation_) external onlyOwner {
         if (liquidation != address(0) || liquidation_ == address(0)) revert Accounts_BadLiquidationModule(liquidation_);
         liquidation = liquidation_;
@@ -74,6 +65,7 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
     }
 
     /// @notice Set the grace window (owner only).
+    /// @param seconds_ Seconds after an epoch is posted during which a missing proof is tolerated.
     function setGracePeriod(uint64 seconds_) external onlyOwner {
         gracePeriodSeconds = seconds_;
         emit GracePeriodSet(seconds_);
@@ -120,11 +112,11 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
         if (c == 0) revert Accounts_NoCommitment(account);
         AccountState memory st = _state[account];
         if (st.inLiquidation) revert Accounts_InLiquidation(account);
-        if (kind > KIND_INSOLVENCY) revert Accounts_BadKind(kind);
+        if (kind > Constants.KIND_INSOLVENCY) revert Accounts_BadKind(kind);
         if (collateral >= FieldMath.SNARK_SCALAR_FIELD) revert Accounts_InputNotInField(4);
         if (epochId != current) revert Accounts_WrongEpoch(epochId, current);
         uint256 balance = vault.balanceOf(account);
-        if (kind == KIND_INSOLVENCY) {
+        if (kind == Constants.KIND_INSOLVENCY) {
             if (st.insolventEpoch >= current) revert Accounts_ProofReplayed(account, current, kind);
             if (collateral < balance) revert Accounts_CollateralBelowBalance(collateral, balance);
         } else {
@@ -132,7 +124,7 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
             if (collateral > balance) revert Accounts_CollateralAboveBalance(collateral, balance);
         }
         _verify(c, digest, kind, account, collateral, proof);
-        if (kind == KIND_INSOLVENCY) {
+        if (kind == Constants.KIND_INSOLVENCY) {
             _state[account].insolventEpoch = current;
             _insolventCollateral[account] = collateral;
         } else {
@@ -155,12 +147,12 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
         uint256 balance = vault.balanceOf(account);
         if (collateral > balance) revert Accounts_CollateralAboveBalance(collateral, balance);
         (, uint256 digest) = epochs.currentDigest();
-        _verify(newCommitment, digest, KIND_IM, account, collateral, proof);
+        _verify(newCommitment, digest, Constants.KIND_IM, account, collateral, proof);
         uint256 old = commitmentOf[account];
         commitmentOf[account] = newCommitment;
         _state[account].provenEpoch = current;
         emit CommitmentUpdated(account, current, old, newCommitment);
-        emit ProofAccepted(account, current, KIND_IM, newCommitment, collateral, account);
+        emit ProofAccepted(account, current, Constants.KIND_IM, newCommitment, collateral, account);
     }
 
     /// @inheritdoc IMarginAccounts
@@ -178,10 +170,10 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
         uint256 free = balance > collateral ? balance - collateral : 0;
         if (amount > free) revert Accounts_InsufficientFreeCollateral(account, amount, free);
         (, uint256 digest) = epochs.currentDigest();
-        _verify(c, digest, KIND_IM, account, collateral, proof);
+        _verify(c, digest, Constants.KIND_IM, account, collateral, proof);
         _state[account].provenEpoch = current;
         vault.withdrawFor(account, amount, to);
-        emit ProofAccepted(account, current, KIND_IM, c, collateral, account);
+        emit ProofAccepted(account, current, Constants.KIND_IM, c, collateral, account);
         emit MarginWithdrawal(account, to, amount, collateral, current);
     }
 
@@ -193,11 +185,11 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
         uint64 current = epochs.currentEpochId();
         if (current == 0) return 0;
         if (st.insolventEpoch == current && _insolventCollateral[account] >= vault.balanceOf(account)) {
-            return REASON_INSOLVENT;
+            return Constants.REASON_INSOLVENT;
         }
         if (st.provenEpoch < current) {
             (,, uint64 postedAt) = epochs.currentEpoch();
-            if (block.timestamp > uint256(postedAt) + gracePeriodSeconds) return REASON_NO_FRESH_PROOF;
+            if (block.timestamp > uint256(postedAt) + gracePeriodSeconds) return Constants.REASON_NO_FRESH_PROOF;
         }
         return 0;
     }
@@ -229,7 +221,7 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
         current = epochs.currentEpochId();
         if (epochId != current || current == 0) revert Accounts_WrongEpoch(epochId, current);
         bytes32 statement = keccak256(abi.encode(commitment, current, account, collateral));
-        if (statementUsed[statement]) revert Accounts_ProofReplayed(account, current, KIND_IM);
+        if (statementUsed[statement]) revert Accounts_ProofReplayed(account, current, Constants.KIND_IM);
         statementUsed[statement] = true;
     }
 
@@ -241,7 +233,7 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
         uint256 collateral,
         uint256[8] calldata proof
     ) private view {
-        uint256[] memory inputs = new uint256[](5);
+        uint256[] memory inputs = new uint256[](Constants.NUM_PUBLIC_INPUTS);
         inputs[0] = c;
         inputs[1] = digest;
         inputs[2] = kind;

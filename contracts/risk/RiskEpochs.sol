@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
-import {GuardianPausable} from "../libraries/GuardianPausable.sol";
+import {GuardianPausable} from "../access/GuardianPausable.sol";
+import {Constants, MAX_DIMENSION} from "../libraries/Constants.sol";
 import {FieldMath} from "../libraries/FieldMath.sol";
 import {IRiskEpochs} from "../interfaces/IRiskEpochs.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
@@ -14,15 +15,6 @@ import {IPoseidonSponge} from "../interfaces/IPoseidonSponge.sol";
 ///      epoch data. The Poseidon digest is recomputed on-chain only when `digestCheck` is on
 ///      (costly: one t=17 permutation per 15 values; see docs/contracts.md for the gas of both).
 contract RiskEpochs is IRiskEpochs, GuardianPausable {
-    /// @notice Largest number of instruments or scenarios.
-    uint256 public constant MAX_DIMENSION = 256;
-    /// @notice Exclusive bound on |m_i|, |L[i][s]| and a_i.
-    uint256 public constant VALUE_BOUND = 2 ** 64;
-    /// @notice Smallest IM factor (1x the MM requirement), in basis points.
-    uint16 public constant MIN_IM_FACTOR_BPS = 10_000;
-    /// @notice Sponge domain tag of the epoch digest.
-    uint256 public constant DIGEST_TAG = 1;
-
     /// @notice The price oracle whose `globalRound` epochs refer to.
     IPriceOracle public immutable oracle;
     /// @notice The Poseidon sponge used when `digestCheck` is on (may be zero).
@@ -73,11 +65,11 @@ contract RiskEpochs is IRiskEpochs, GuardianPausable {
             n == 0 || n > MAX_DIMENSION || s == 0 || s > MAX_DIMENSION || input.addons.length != n
                 || input.scenarioPnl.length != n * s
         ) revert Epochs_BadDimensions(n, s);
-        if (input.imFactorBps < MIN_IM_FACTOR_BPS) revert Epochs_BadImFactor(input.imFactorBps);
+        if (input.imFactorBps < Constants.IM_FACTOR_MIN_BPS) revert Epochs_BadImFactor(input.imFactorBps);
         if (input.digest >= FieldMath.SNARK_SCALAR_FIELD) revert Epochs_DigestNotInField(input.digest);
         for (uint256 i = 0; i < n; ++i) {
             if (!_signedInBound(input.marks[i])) revert Epochs_ValueOutOfBounds(0, i);
-            if (input.addons[i] >= VALUE_BOUND) revert Epochs_ValueOutOfBounds(2, i);
+            if (input.addons[i] >= Constants.EPOCH_VALUE_BOUND) revert Epochs_ValueOutOfBounds(2, i);
         }
         for (uint256 i = 0; i < n * s; ++i) {
             if (!_signedInBound(input.scenarioPnl[i])) revert Epochs_ValueOutOfBounds(1, i);
@@ -136,7 +128,7 @@ contract RiskEpochs is IRiskEpochs, GuardianPausable {
         for (uint256 i = 0; i < input.addons.length; ++i) {
             xs[k++] = input.addons[i];
         }
-        return poseidon.sponge(DIGEST_TAG, xs);
+        return poseidon.sponge(Constants.TAG_EPOCH, xs);
     }
 
     /// @inheritdoc IRiskEpochs
@@ -161,6 +153,6 @@ contract RiskEpochs is IRiskEpochs, GuardianPausable {
     }
 
     function _signedInBound(int256 x) private pure returns (bool) {
-        return x > -int256(VALUE_BOUND) && x < int256(VALUE_BOUND);
+        return x > -int256(Constants.EPOCH_VALUE_BOUND) && x < int256(Constants.EPOCH_VALUE_BOUND);
     }
 }

@@ -23,7 +23,7 @@ KIB = 1024
 
 def _big_source(n_contracts: int) -> str:
     """A valid Solidity file whose compiled standard-JSON output is large (many contracts, ABIs, bytecode)."""
-    parts = ["// SPDX-License-Identifier: MIT\npragma solidity ^0.8.24;\n"]
+    parts = ["// SPDX-License-Identifier: MIT\npragma solidity ^0.8.28;\n"]
     # a long comment block makes the *input* large too (solc ignores it)
     parts.append("\n".join(f"// padding line {k:06d} " + "x" * 100 for k in range(2_600)))
     for i in range(n_contracts):
@@ -79,7 +79,7 @@ def test_py_solc_x_compiles_through_the_adapter() -> None:
 
 
 def test_adapter_reports_compile_errors_as_json() -> None:
-    bad = _standard_json("pragma solidity ^0.8.24; contract X { function f() { return 1 } }")
+    bad = _standard_json("pragma solidity ^0.8.28; contract X { function f() { return 1 } }")
     proc = subprocess.run([str(ADAPTER), "--standard-json"], input=bad, capture_output=True, text=True, check=True)
     errors = json.loads(proc.stdout)["errors"]
     assert any(e["severity"] == "error" for e in errors)

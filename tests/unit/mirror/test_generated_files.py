@@ -24,10 +24,10 @@ def test_golden_vectors_are_reproducible():
         assert committed == json.loads(json.dumps(payload)), f"tests/vectors/{name}.json is stale: run tools/gen_contracts.py vectors"
 
 
-def test_poseidon_library_is_up_to_date():
+def test_poseidon_contracts_are_up_to_date():
     gen = _gen()
-    assert (ROOT / "contracts/libraries/PoseidonSponge.sol").read_text() == gen.render_sponge()
-    assert (ROOT / "contracts/libraries/PoseidonT17Data.sol").read_text() == gen.render_data_contracts()
+    assert (ROOT / "contracts/hashing/PoseidonSponge.sol").read_text() == gen.render_sponge()
+    assert (ROOT / "contracts/hashing/PoseidonT17Data.sol").read_text() == gen.render_data_contracts()
 
 
 def test_poseidon_stores_fit_eip170_and_replay_the_reference_permutation():

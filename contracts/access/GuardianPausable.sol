@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {IGuardianPausable} from "../interfaces/IGuardianPausable.sol";
@@ -12,6 +12,7 @@ abstract contract GuardianPausable is IGuardianPausable, Ownable {
     /// @inheritdoc IGuardianPausable
     bool public paused;
 
+    /// @param owner_ The owner (sets the guardian, unpauses).
     constructor(address owner_) Ownable(owner_) {}
 
     modifier whenNotPaused() {
