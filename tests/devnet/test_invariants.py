@@ -34,10 +34,10 @@ from conftest import ADDONS, AUCTION, GRACE, IM_BPS, MARKS, PNL, UNIT
 from eth_utils import keccak
 
 from offchain.mirror.auction import WAD
-from offchain.mirror.model import KIND_IM, KIND_INSOLVENCY, KIND_MM, ProtocolModel, Reject
+from offchain.mirror.model import ProtocolModel, Reject
 from offchain.mirror.vault import VaultModel
 from prover.field import R
-from prover.statement import check_solvency, commitment, epoch_digest
+from prover.statement import KIND_IM, KIND_INSOLVENCY, KIND_MM, check_solvency, commitment, epoch_digest
 
 SEQUENCES = int(os.environ.get("ZKMARGIN_INVARIANT_SEQUENCES", "1000"))
 OPS_PER_SEQUENCE = 6
