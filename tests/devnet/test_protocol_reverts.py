@@ -373,8 +373,10 @@ def test_bid_reverts(env, alice, opened, users):
         liq.bid(alice, WAD, 10**30, sender=alice)
     with reverts(liq.Liquidation_PriceAboveLimit):
         liq.bid(alice, WAD, 0, sender=bidder)
-    with reverts(liq.Liquidation_EmptyFill):
-        liq.bid(alice, 1, 10**30, sender=bidder)  # 1e-18 of every amount rounds to zero
+    # 1e-18 of the book: every position rounds to zero, the value to one unit (rounded up)
+    receipt = liq.bid(alice, 1, 10**30, sender=bidder)
+    [fill] = list(receipt.decode_logs(liq.AuctionFill))
+    assert (list(fill.lots), fill.value, fill.cashTaken, fill.cost) == ([0, 0], 1, 1, 1)
     with reverts(env.d.vault.Vault_InsufficientBalance):
         liq.bid(alice, WAD, 10**30, sender=poor)
     hedger = users[4]
