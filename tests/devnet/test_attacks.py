@@ -9,7 +9,6 @@ hedged-book attacks run on a deployment with the real Groth16 verifier and real 
 
 from __future__ import annotations
 
-import pytest
 from ape import reverts
 from conftest import BTC, GRACE, MARKS, NO_PROOF, UNIT, Opening
 
@@ -27,13 +26,6 @@ def _fund_insurance(env, amount):
 # ---------------------------------------------------------------- 1. oracle
 
 
-@pytest.fixture
-def reporters(env, accounts):
-    keys = [accounts[i] for i in (7, 8, 9)]
-    for a in keys:
-        env.d.oracle.setReporter(a, True, sender=env.owner)
-    env.d.oracle.setThreshold(2, sender=env.owner)
-    return sorted(keys, key=lambda a: int(str(a.address), 16))
 
 
 def _report(env, who, usd, rnd, ts):
@@ -41,16 +33,16 @@ def _report(env, who, usd, rnd, ts):
     return rep, sign_report(rep, [a.private_key for a in who], env.d.chain_id, str(env.d.oracle.address))
 
 
-def test_a_refused_report_never_comes_back_after_a_breaker_reset(env, reporters):
+def test_a_refused_report_never_comes_back_after_a_breaker_reset(env, signers):
     """A 3x glitch signed by 2 of 3 trips the breaker; the owner resets ten minutes later; the
     same signed report is resubmitted (it was still within its one-hour report age)."""
     o = env.d.oracle
     env.chain.pending_timestamp = int(env.chain.blocks.head.timestamp) + 1
     last = int(o.latestRound(BTC).roundId)
-    good, sigs = _report(env, reporters[:2], 30_000, last + 1, int(env.chain.pending_timestamp))
+    good, sigs = _report(env, signers[:2], 30_000, last + 1, int(env.chain.pending_timestamp))
     o.submitReport(good.as_tuple(), sigs, sender=env.owner)
     env.chain.pending_timestamp = int(env.chain.blocks.head.timestamp) + 60
-    glitch, gsigs = _report(env, reporters[:2], 90_000, last + 2, int(env.chain.pending_timestamp))
+    glitch, gsigs = _report(env, signers[:2], 90_000, last + 2, int(env.chain.pending_timestamp))
     receipt = o.submitReport(glitch.as_tuple(), gsigs, sender=env.owner)  # trips; not stored
     assert len(list(receipt.decode_logs(o.CircuitBreakerTripped))) == 1
     assert o.feedConfig(BTC).tripped and int(o.latestRound(BTC).answer) == to_price_units(30_000)
@@ -62,16 +54,16 @@ def test_a_refused_report_never_comes_back_after_a_breaker_reset(env, reporters)
     with reverts(o.Oracle_ReportBeforeReset):
         o.submitReport(glitch.as_tuple(), gsigs, sender=env.owner)
     # a report signed before the reset, with a later round, cannot re-base the price either
-    early, esigs = _report(env, reporters[1:], 90_000, last + 3, glitch.observed_at + 1)
+    early, esigs = _report(env, signers[1:], 90_000, last + 3, glitch.observed_at + 1)
     with reverts(o.Oracle_ReportBeforeReset):
         o.submitReport(early.as_tuple(), esigs, sender=env.owner)
     assert int(o.latestRound(BTC).answer) == to_price_units(30_000)
     # a fresh observation after the reset re-bases; its round must pass the refused one
     env.chain.pending_timestamp = int(env.chain.blocks.head.timestamp) + 5
-    reused, rsigs = _report(env, reporters[:2], 31_000, glitch.round, int(env.chain.pending_timestamp))
+    reused, rsigs = _report(env, signers[:2], 31_000, glitch.round, int(env.chain.pending_timestamp))
     with reverts(o.Oracle_RoundNotIncreasing, round=glitch.round, latestRound=glitch.round):
         o.submitReport(reused.as_tuple(), rsigs, sender=env.owner)
-    fresh, fsigs = _report(env, reporters[:2], 31_000, glitch.round + 1, int(env.chain.pending_timestamp))
+    fresh, fsigs = _report(env, signers[:2], 31_000, glitch.round + 1, int(env.chain.pending_timestamp))
     o.submitReport(fresh.as_tuple(), fsigs, sender=env.owner)
     assert int(o.latestRound(BTC).answer) == to_price_units(31_000)
     # and the refused report is now out of date for good

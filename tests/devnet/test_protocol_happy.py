@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from ape import reverts
 from conftest import ADDONS, AUCTION, BTC, ETH, GRACE, IM_BPS, MARKS, NO_PROOF, PNL, UNIT, Opening
 
@@ -13,15 +12,6 @@ from prover.statement import epoch_digest
 
 # ---------------------------------------------------------------- oracle
 
-
-@pytest.fixture
-def signers(env, accounts):
-    """Three reporters, threshold 2."""
-    keys = [accounts[i] for i in (7, 8, 9)]
-    for a in keys:
-        env.d.oracle.setReporter(a, True, sender=env.owner)
-    env.d.oracle.setThreshold(2, sender=env.owner)
-    return keys
 
 
 def _report(env, feed=BTC, usd=30_100, rnd=None, ts=None):

@@ -15,13 +15,6 @@ SECP_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 # ---------------------------------------------------------------- oracle: prices
 
 
-@pytest.fixture
-def signers(env, accounts):
-    keys = [accounts[i] for i in (7, 8, 9)]
-    for a in keys:
-        env.d.oracle.setReporter(a, True, sender=env.owner)
-    env.d.oracle.setThreshold(2, sender=env.owner)
-    return sorted(keys, key=lambda a: int(str(a.address), 16))
 
 
 def _next(env, usd=30_000, dt=1, rnd=None, ts=None):
