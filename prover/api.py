@@ -15,6 +15,7 @@ tests.  Artefacts per circuit: ``circuit.r1cs``, ``circuit.zkey`` (snarkjs forma
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -137,7 +138,7 @@ def load_keys(root: str | Path, n: int, s: int) -> SolvencyKeys:
 @dataclass(frozen=True)
 class SolvencyProof:
     proof: Proof
-    public: list[int]  # [C, D, kind, account, collateral]
+    public: list[int]  # [C, D, kind, account, collateral, FD_s]
 
     def evm(self) -> tuple[list[int], list[int]]:
         """``(proof words, public inputs)`` for ``IGroth16Verifier.verifyProof``."""
@@ -150,12 +151,14 @@ class SolvencyProof:
 
 
 def witness_for(
-    keys: SolvencyKeys, epoch: Epoch, account: Account, kind: int, address: int, collateral: int
+    keys: SolvencyKeys, epoch: Epoch, account: Account, kind: int, address: int, collateral: int,
+    settled: Sequence[int] | None = None,
 ) -> list[int]:
-    """The full witness (raises :class:`UnsatisfiedError` if the statement does not hold)."""
+    """The full witness (raises :class:`UnsatisfiedError` if the statement does not hold);
+    ``settled`` is the funding index the account last settled at (default: the epoch's)."""
     if (epoch.n, epoch.s) != (keys.n, keys.s):
         raise ProverInputError("epoch", f"has n={epoch.n}, S={epoch.s}; the keys are for n={keys.n}, S={keys.s}")
-    return keys.circuit.witness(epoch, account, kind, address, collateral)
+    return keys.circuit.witness(epoch, account, kind, address, collateral, settled=settled)
 
 
 def prove_solvency(
@@ -166,9 +169,10 @@ def prove_solvency(
     address: int,
     collateral: int,
     parallel: bool = True,
+    settled: Sequence[int] | None = None,
 ) -> SolvencyProof:
     """Prove the statement of ``kind`` for ``account`` in ``epoch``."""
-    w = witness_for(keys, epoch, account, kind, address, collateral)
+    w = witness_for(keys, epoch, account, kind, address, collateral, settled)
     proof, public = prove(keys.pk, w, parallel=parallel)
     return SolvencyProof(proof, public)
 
@@ -186,6 +190,7 @@ class ProofRequest:
     kind: int
     address: int
     collateral: int
+    settled: tuple[int, ...] | None = None  # the funding index the account last settled at
 
 
 _BATCH: tuple[ProvingKey, list[list[int]]] | None = None
@@ -206,7 +211,7 @@ def prove_many(keys: SolvencyKeys, requests: list[ProofRequest], processes: int 
     from prover.parallel import processes as default_processes
 
     global _BATCH
-    witnesses = [witness_for(keys, r.epoch, r.account, r.kind, r.address, r.collateral) for r in requests]
+    witnesses = [witness_for(keys, r.epoch, r.account, r.kind, r.address, r.collateral, r.settled) for r in requests]
     pk = keys.pk
     n_proc = default_processes() if processes is None else max(1, processes)
     if n_proc <= 1 or len(requests) <= 1:

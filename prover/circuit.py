@@ -1,16 +1,19 @@
 """The margin solvency circuit for ``n`` instruments and ``S`` scenarios.
 
-Public inputs ``[C, D, kind, account, collateral]``; private inputs ``q[i]``, ``cash``,
-``salt`` and the epoch data ``epoch_id``, ``im_factor_bps``, ``m[i]``, ``L[i][s]``, ``a[i]``.
+Public inputs ``[C, D, kind, account, collateral, FD_s]``; private inputs ``q[i]``, ``cash``,
+``salt``, the epoch data ``epoch_id``, ``im_factor_bps``, ``m[i]``, ``L[i][s]``, ``a[i]``,
+``F[i]`` and the settled funding index ``Fs[i]``.
 Constraints (see docs/ARCHITECTURE.md and docs/prover.md):
 
 * ``|q_i| < 2^64`` and ``|cash| < 2^128`` (strict signed range checks, giving the signs),
   ``0 <= collateral < 2^128``, ``0 <= account < 2^160`` and ``account^2`` (the binding),
   ``kind in {0, 1, 2}``;
-* ``C = sponge(2, [n] ++ q ++ [cash, salt])`` and
-  ``D = sponge(1, [n, S, epoch_id, f] ++ m ++ L ++ a)`` (the epoch data is bounded by the
-  on-chain ``RiskEpochs`` posting, so it needs no range checks here);
-* ``equity = b + c + sum q_i m_i``; ``loss_s = -sum_i q_i L[i][s]``;
+* ``C = sponge(2, [n] ++ q ++ [cash, salt])``,
+  ``D = sponge(1, [n, S, epoch_id, f] ++ m ++ L ++ a ++ F)`` (the epoch data is bounded by the
+  on-chain ``RiskEpochs`` posting, so it needs no range checks here) and
+  ``FD_s = sponge(4, [n] ++ Fs)`` (a digest the chain stored when it was an epoch's, so bounded too);
+* ``equity = b + c + sum q_i m_i - sum q_i (F_i - Fs_i)`` (unsettled funding counts);
+  ``loss_s = -sum_i q_i L[i][s]``;
   ``worst = max(0, loss_0, ..., loss_{S-1})`` by comparisons on 138-bit operands;
   ``requirement = worst + sum |q_i| a_i``;
 * ``excess = equity * (1 + is_im * 9999) - requirement * (1 + is_im * (f - 1))`` and
@@ -20,6 +23,7 @@ Constraints (see docs/ARCHITECTURE.md and docs/prover.md):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -39,11 +43,13 @@ from prover.statement import (
     PUBLIC_INPUT_NAMES,
     TAG_ACCOUNT,
     TAG_EPOCH,
+    TAG_FUNDING,
     VALUE_BITS,
     Account,
     Epoch,
+    check_funding,
+    funding_digest,
     public_inputs,
-    solvency_figures,
 )
 
 INV2 = pow(2, -1, R)
@@ -61,22 +67,29 @@ class MarginCircuit:
     def name(self) -> str:
         return f"margin_n{self.n}_s{self.s}"
 
-    def private_inputs(self, epoch: Epoch, account: Account) -> dict[str, int]:
+    def private_inputs(self, epoch: Epoch, account: Account, settled: Sequence[int] | None = None) -> dict[str, int]:
         if epoch.n != self.n or epoch.s != self.s:
             raise ProverInputError("epoch", f"has n={epoch.n}, S={epoch.s}; the circuit is n={self.n}, S={self.s}")
         if len(account.q) != self.n:
             raise ProverInputError("q", f"has {len(account.q)} positions, the circuit has n={self.n}")
+        fs = epoch.fund if settled is None else check_funding(settled, self.n, "settled")
         priv = {"cash": account.cash, "salt": account.salt, "epoch_id": epoch.epoch_id, "im_factor_bps": epoch.im_factor_bps}
         for i in range(self.n):
             priv[f"q[{i}]"] = account.q[i]
             priv[f"m[{i}]"] = epoch.marks[i]
             priv[f"a[{i}]"] = epoch.addons[i]
+            priv[f"F[{i}]"] = epoch.fund[i]
+            priv[f"Fs[{i}]"] = fs[i]
             for j in range(self.s):
                 priv[f"L[{i}][{j}]"] = epoch.scenario_pnl[i][j]
         return priv
 
-    def public_inputs(self, epoch: Epoch, account: Account, kind: int, address: int, collateral: int) -> list[int]:
-        return public_inputs(account.commitment(), epoch.digest(), kind, address, collateral)
+    def public_inputs(
+        self, epoch: Epoch, account: Account, kind: int, address: int, collateral: int,
+        settled: Sequence[int] | None = None,
+    ) -> list[int]:
+        fd = epoch.funding_digest() if settled is None else funding_digest(settled)
+        return public_inputs(account.commitment(), epoch.digest(), kind, address, collateral, fd)
 
     def witness(
         self,
@@ -86,32 +99,25 @@ class MarginCircuit:
         address: int,
         collateral: int,
         check: bool = True,
+        settled: Sequence[int] | None = None,
     ) -> list[int]:
-        """The full witness; raises :class:`UnsatisfiedError` if the statement does not hold."""
-        pub = self.public_inputs(epoch, account, kind, address, collateral)
+        """The full witness; raises :class:`UnsatisfiedError` if the statement does not hold.
+        ``settled`` is the funding index the account last settled at (default: the epoch's)."""
+        pub = self.public_inputs(epoch, account, kind, address, collateral, settled)
         if check:
-            fig = solvency_figures(
-                kind,
-                q=account.q,
-                cash=account.cash,
-                collateral=collateral,
-                marks=epoch.marks,
-                scenario_pnl=epoch.scenario_pnl,
-                addons=epoch.addons,
-                im_factor_bps=epoch.im_factor_bps,
-            )
+            fig = epoch.figures(kind, account.q, account.cash, collateral, settled)
             if not fig.holds:
                 what = "not insolvent" if kind == 2 else "not solvent"
                 raise UnsatisfiedError(
                     "account", f"{what} for kind {kind}: excess {fig.excess} (equity {fig.equity}, requirement {fig.requirement})"
                 )
-        return self.cs.witness(pub, self.private_inputs(epoch, account), check=check)
+        return self.cs.witness(pub, self.private_inputs(epoch, account, settled), check=check)
 
 
 def _build(n: int, s: int) -> MarginCircuit:
     cs = ConstraintSystem()
     pub = {name: cs.public(name) for name in PUBLIC_INPUT_NAMES}
-    c_pub, d_pub, kind, account, b = (pub[k] for k in PUBLIC_INPUT_NAMES)
+    c_pub, d_pub, kind, account, b, fd_pub = (pub[k] for k in PUBLIC_INPUT_NAMES)
     q = [cs.private_input(f"q[{i}]") for i in range(n)]
     cash = cs.private_input("cash")
     salt = cs.private_input("salt")
@@ -120,6 +126,8 @@ def _build(n: int, s: int) -> MarginCircuit:
     m = [cs.private_input(f"m[{i}]") for i in range(n)]
     lmat = [[cs.private_input(f"L[{i}][{j}]") for j in range(s)] for i in range(n)]
     a = [cs.private_input(f"a[{i}]") for i in range(n)]
+    fund = [cs.private_input(f"F[{i}]") for i in range(n)]
+    settled = [cs.private_input(f"Fs[{i}]") for i in range(n)]
 
     # ranges of the private account values and public inputs
     signs = [g.range_signed(cs, q[i], POSITION_BITS, f"q[{i}].range") for i in range(n)]
@@ -137,12 +145,15 @@ def _build(n: int, s: int) -> MarginCircuit:
     c_calc = g.sponge(cs, TAG_ACCOUNT, [LC.const(n), *q, cash, salt], "commitment")
     cs.assert_equal(c_calc, c_pub, "commitment matches C")
     flat = [x for row in lmat for x in row]
-    d_calc = g.sponge(cs, TAG_EPOCH, [LC.const(n), LC.const(s), epoch_id, f, *m, *flat, *a], "digest")
+    d_calc = g.sponge(cs, TAG_EPOCH, [LC.const(n), LC.const(s), epoch_id, f, *m, *flat, *a, *fund], "digest")
     cs.assert_equal(d_calc, d_pub, "digest matches D")
+    fd_calc = g.sponge(cs, TAG_FUNDING, [LC.const(n), *settled], "funding digest")
+    cs.assert_equal(fd_calc, fd_pub, "settled funding digest matches FD_s")
 
-    # equity, losses, requirement
+    # equity (with the unsettled funding), losses, requirement
     qm = [cs.mul(q[i], m[i], f"q[{i}]*m[{i}]") for i in range(n)]
-    equity = combine([1] * (n + 2), [b, cash, *qm])
+    owed = [cs.mul(q[i], fund[i] - settled[i], f"q[{i}]*(F-Fs)[{i}]") for i in range(n)]
+    equity = combine([1] * (n + 2), [b, cash, *qm]) - combine([1] * n, owed)
     worst: LC = LC.const(0)
     for j in range(s):
         prods = [cs.mul(q[i], lmat[i][j], f"q[{i}]*L[{i}][{j}]") for i in range(n)]

@@ -2,16 +2,20 @@
 
 This module is the off-chain reference the circuit is tested against:
 
-    equity      = b + c + sum_i q_i * m_i
+    equity      = b + c + sum_i q_i * m_i - sum_i q_i * (F_i - Fs_i)
     loss_s      = - sum_i q_i * L[i][s]
     requirement = max(0, max_s loss_s) + sum_i |q_i| * a_i
     kind 0 (MM):         equity - requirement >= 0
     kind 1 (IM):         equity * 10000 - requirement * im_factor_bps >= 0
     kind 2 (insolvency): equity - requirement < 0
 
-Public inputs, in order: ``[C, D, kind, account, collateral]`` with
-``C = sponge(2, [n] ++ q ++ [c, salt])`` and
-``D = sponge(1, [n, S, epoch_id, im_factor_bps] ++ m ++ L[0][*] ++ ... ++ L[n-1][*] ++ a)``.
+Public inputs, in order: ``[C, D, kind, account, collateral, FD_s]`` with
+``C = sponge(2, [n] ++ q ++ [c, salt])``,
+``D = sponge(1, [n, S, epoch_id, im_factor_bps] ++ m ++ L[0][*] ++ ... ++ L[n-1][*] ++ a ++ F)``
+and ``FD_s = sponge(4, [n] ++ Fs)``: ``F`` is the epoch's cumulative funding index per lot and
+``Fs`` the one the account last settled at (its unsettled funding counts in its equity).
+
+The transition statement (every change of a commitment) is in :mod:`prover.transitions`.
 """
 
 from __future__ import annotations
@@ -53,13 +57,18 @@ KINDS = (KIND_MM, KIND_IM, KIND_INSOLVENCY)
 #: sponge domain tags
 TAG_EPOCH = 1
 TAG_ACCOUNT = 2
+TAG_ORDER = 3
+TAG_FUNDING = 4
+TAG_BATCH = 5
+TAG_ORDER_STATE = 6
 #: number of public inputs and their order
-PUBLIC_INPUT_NAMES = ("commitment", "digest", "kind", "account", "collateral")
+PUBLIC_INPUT_NAMES = ("commitment", "digest", "kind", "account", "collateral", "funding_settled")
 
 # Bit widths of intermediate quantities, derived from the bounds (n <= 2^8):
 #: |sum_i q_i * x_i| < 2^(64 + 64 + 8) = 2^136 for x in {m, L[*][s], a}
 SUM_BITS = POSITION_BITS + EPOCH_VALUE_BITS + 8
-#: |equity|, |loss_s|, requirement < 2^138
+#: |equity|, |loss_s|, requirement < 2^138: |b|, |c| < 2^128, |sum q m| < 2^136 and the
+#: unsettled funding |sum q (F - Fs)| < 2^137 (|F|, |Fs| < 2^64) add up to less than 2^138
 VALUE_BITS = SUM_BITS + 2
 #: |equity * 10000|, requirement * f < 2^(138 + 16); the excess fits in 2^155
 EXCESS_BITS = VALUE_BITS + IM_FACTOR_BITS + 1
@@ -101,6 +110,8 @@ class Epoch:
     marks: tuple[int, ...]
     scenario_pnl: tuple[tuple[int, ...], ...]
     addons: tuple[int, ...]
+    #: F_i: cumulative funding per lot of instrument i (collateral base units; 0 for dated ones)
+    funding: tuple[int, ...] = ()
 
     @property
     def n(self) -> int:
@@ -118,8 +129,10 @@ class Epoch:
         marks: Sequence[int],
         scenario_pnl: Sequence[Sequence[int]],
         addons: Sequence[int],
+        funding: Sequence[int] | None = None,
     ) -> Epoch:
-        """Validate the bounds and build an epoch (raises :class:`ProverInputError`)."""
+        """Validate the bounds and build an epoch (raises :class:`ProverInputError`); ``funding``
+        defaults to zeros (no funding accrued)."""
         _check_unsigned("epoch_id", epoch_id, EPOCH_ID_BITS, low=1)
         f = _check_int("im_factor_bps", im_factor_bps)
         if not IM_FACTOR_MIN <= f < (1 << IM_FACTOR_BITS):
@@ -141,32 +154,47 @@ class Epoch:
                 raise ProverInputError(f"scenario_pnl[{i}]", f"has {len(row)} scenarios, expected S={s}")
             rows.append(tuple(_check_signed(f"scenario_pnl[{i}][{j}]", x, EPOCH_VALUE_BITS) for j, x in enumerate(row)))
         a = tuple(_check_unsigned(f"addons[{i}]", x, EPOCH_VALUE_BITS) for i, x in enumerate(addons))
-        return cls(epoch_id, f, m, tuple(rows), a)
+        fund = check_funding(funding if funding is not None else [0] * n, n, "funding")
+        return cls(epoch_id, f, m, tuple(rows), a, fund)
 
     def digest_inputs(self) -> list[int]:
-        """The sponge input ``[n, S, epoch_id, f] ++ m ++ L[0][*] ++ ... ++ a`` (signed ints)."""
+        """The sponge input ``[n, S, epoch_id, f] ++ m ++ L[0][*] ++ ... ++ a ++ F`` (signed ints)."""
         flat = [x for row in self.scenario_pnl for x in row]
-        return [self.n, self.s, self.epoch_id, self.im_factor_bps, *self.marks, *flat, *self.addons]
+        return [self.n, self.s, self.epoch_id, self.im_factor_bps, *self.marks, *flat, *self.addons, *self.fund]
+
+    @property
+    def fund(self) -> tuple[int, ...]:
+        """The funding index (zeros when the epoch was built without one)."""
+        return self.funding if self.funding else (0,) * self.n
+
+    def funding_digest(self) -> int:
+        """``FD = sponge(4, [n] ++ F)``: what later proofs of an account settled here refer to."""
+        return funding_digest(self.fund)
 
     def digest(self) -> int:
         return sponge(TAG_EPOCH, self.digest_inputs())
 
-    def figures(self, kind: int, q: Sequence[int], cash: int, collateral: int = 0) -> Figures:
+    def figures(
+        self, kind: int, q: Sequence[int], cash: int, collateral: int = 0, settled: Sequence[int] | None = None
+    ) -> Figures:
         """Equity, losses, requirement and excess of positions ``q``, cash and collateral in this
-        epoch (the statement's integer figures); validates every bound."""
+        epoch (the statement's integer figures); validates every bound. ``settled`` is the
+        funding index the account last settled at (default: this epoch's, nothing unsettled)."""
         k = _check_kind(kind)
         b = _check_unsigned("collateral", collateral, COLLATERAL_BITS)
         c = _check_signed("cash", cash, CASH_BITS)
         if len(q) != self.n:
             raise ProverInputError("q", f"has {len(q)} positions, the epoch has n={self.n} instruments")
         qs = [_check_signed(f"q[{i}]", x, POSITION_BITS) for i, x in enumerate(q)]
-        equity = b + c + sum(qi * mi for qi, mi in zip(qs, self.marks))
+        fs = self.fund if settled is None else check_funding(settled, self.n, "settled")
+        unsettled = sum(qi * (fi - si) for qi, fi, si in zip(qs, self.fund, fs))
+        equity = b + c + sum(qi * mi for qi, mi in zip(qs, self.marks)) - unsettled
         losses = tuple(-sum(qs[i] * self.scenario_pnl[i][s] for i in range(self.n) if qs[i]) for s in range(self.s))
         worst = max(0, max(losses))
         addon = sum(abs(qi) * ai for qi, ai in zip(qs, self.addons))
         requirement = worst + addon
         excess = equity * BPS - requirement * self.im_factor_bps if k == KIND_IM else equity - requirement
-        return Figures(equity, losses, worst, addon, requirement, excess, k)
+        return Figures(equity, losses, worst, addon, requirement, excess, k, unsettled)
 
     def requirement(self, q: Sequence[int], kind: int = KIND_MM) -> int:
         """``max(0, max_s loss_s) + sum_i |q_i| a_i`` (base units); for IM times ``f / 10000``, rounded up."""
@@ -183,6 +211,7 @@ class Epoch:
                 [int(x) for x in data["marks"]],
                 [[int(x) for x in row] for row in data["scenario_pnl"]],
                 [int(x) for x in data["addons"]],
+                [int(x) for x in data["funding"]] if "funding" in data else None,
             )
         except KeyError as exc:
             raise ArtefactError(source, f"missing field {exc.args[0]!r}") from None
@@ -235,9 +264,23 @@ def epoch_digest(
     marks: Sequence[int],
     scenario_pnl: Sequence[Sequence[int]],
     addons: Sequence[int],
+    funding: Sequence[int] | None = None,
 ) -> int:
-    """``D = sponge(1, [n, S, epoch_id, im_factor_bps] ++ m ++ L (row-major) ++ a)``, bounds checked."""
-    return Epoch.create(epoch_id, im_factor_bps, marks, scenario_pnl, addons).digest()
+    """``D = sponge(1, [n, S, epoch_id, im_factor_bps] ++ m ++ L (row-major) ++ a ++ F)``, bounds checked."""
+    return Epoch.create(epoch_id, im_factor_bps, marks, scenario_pnl, addons, funding).digest()
+
+
+def check_funding(funding: Sequence[int], n: int, field: str = "funding") -> tuple[int, ...]:
+    """A funding index vector: ``n`` signed integers with ``|F_i| < 2^64``."""
+    if len(funding) != n:
+        raise ProverInputError(field, f"has {len(funding)} entries, expected n={n}")
+    return tuple(_check_signed(f"{field}[{i}]", x, EPOCH_VALUE_BITS) for i, x in enumerate(funding))
+
+
+def funding_digest(funding: Sequence[int]) -> int:
+    """``FD = sponge(4, [n] ++ F)`` of a funding index vector (bounds checked)."""
+    fund = check_funding(funding, len(funding))
+    return sponge(TAG_FUNDING, [len(fund), *fund])
 
 
 def commitment(q: Sequence[int], cash: int, salt: int) -> int:
@@ -257,6 +300,7 @@ class Figures:
     requirement: int
     excess: int  # equity - requirement (MM, insolvency) or equity*10000 - requirement*f (IM)
     kind: int
+    unsettled_funding: int = 0  # sum_i q_i (F_i - Fs_i): owed by the account (counted in equity)
 
     @property
     def holds(self) -> bool:
@@ -299,8 +343,10 @@ def check_solvency(
     return Epoch.create(1, im_factor_bps, marks, scenario_pnl, addons).figures(kind, q, cash, collateral).holds
 
 
-def public_inputs(commitment: int, digest: int, kind: int, account: int, collateral: int) -> list[int]:
-    """The public inputs in circuit order ``[C, D, kind, account, collateral]`` (validated)."""
+def public_inputs(
+    commitment: int, digest: int, kind: int, account: int, collateral: int, funding_settled: int
+) -> list[int]:
+    """The public inputs in circuit order ``[C, D, kind, account, collateral, FD_s]`` (validated)."""
     _check_unsigned("commitment", commitment, 254)
     if commitment >= R:
         raise ProverInputError("commitment", "must be < r")
@@ -313,4 +359,12 @@ def public_inputs(commitment: int, digest: int, kind: int, account: int, collate
         _check_kind(kind),
         _check_unsigned("account", account, ACCOUNT_BITS),
         _check_unsigned("collateral", collateral, COLLATERAL_BITS),
+        _field_element("funding_settled", funding_settled),
     ]
+
+
+def _field_element(field: str, value: object) -> int:
+    v = _check_unsigned(field, value, 254)
+    if v >= R:
+        raise ProverInputError(field, "must be < r")
+    return v
