@@ -49,7 +49,7 @@ def _orders():
 def _requests(fee_bps=10, alice_old=None, bob_old=None, fills=None, alice_slots=None, bob_slots=None, **kw):
     buy, sell = _orders()
     table = FillTable(tuple(fills if fills is not None else [Fill(0, 30 * UNIT, 4, 0, 1, buy.commitment(), sell.commitment())]), K)
-    common = dict(epoch=EPOCH, table=table, count=2, fee_bps=fee_bps)
+    common = {"epoch": EPOCH, "table": table, "count": 2, "fee_bps": fee_bps}
     a = TransitionRequest(address=ALICE, old=alice_old, new_salt=7, collateral=kw.get("alice_b", 100 * UNIT), index=0,
                           orders=alice_slots or (OrderSlot(buy), None), settled=kw.get("alice_settled"),
                           cash_out=kw.get("cash_out", 0), **common)
@@ -102,7 +102,7 @@ def test_random_batches_match_the_reference(circuit, seed):
                      alice_slots=(OrderSlot(buy, r_after=5), OrderSlot(buy2, r_after=6)),
                      bob_slots=(OrderSlot(sell, r_after=7), OrderSlot(sell2, r_after=8)))
     for req in (a, b):
-        w, pub = circuit.witness(req)
+        w, _pub = circuit.witness(req)
         assert circuit.cs.is_satisfied(w)
     ra, rb = apply_transition(a), apply_transition(b)
     assert [x + y for x, y in zip(ra.new.q, rb.new.q)] == [0, 0]
@@ -169,7 +169,7 @@ def test_an_unauthorized_or_worse_priced_fill_is_refused(circuit):
 
 def test_below_initial_margin_only_reducing_trades(circuit):
     old = Account.create([40, 0], -1_150 * UNIT, 3)  # long 40 lots of 30 USD, little equity
-    buy, sell = _orders()
+    _buy, _sell = _orders()
     alice_sell = Order(ALICE, 0, SIDE_SELL, 29 * UNIT, 10, 2_000_000_000, 3, 5)
     bob_buy = Order(BOB, 0, SIDE_BUY, 31 * UNIT, 10, 2_000_000_000, 3, 6)
     fills = [Fill(0, 30 * UNIT, 10, 1, 0, bob_buy.commitment(), alice_sell.commitment())]
