@@ -14,7 +14,7 @@ import {ShareMath} from "../libraries/ShareMath.sol";
 /// @title CollateralVault
 /// @notice Holds the protocol's ERC20 collateral: account balances (a share pool), the insurance
 ///         fund and protocol fees.
-/// @dev Exact accounting: `token.balanceOf(this) == totalDeposits + insuranceFund + protocolFees`
+/// @dev Exact accounting: `token.balanceOf(this) == totalDeposits + totalPrivateCash + insuranceFund + protocolFees`
 ///      after every call (a token that moves a different amount than asked is rejected; every
 ///      entry point is non-reentrant).
 contract CollateralVault is ICollateralVault, GuardianPausable, ReentrancyGuardTransient {
@@ -33,6 +33,10 @@ contract CollateralVault is ICollateralVault, GuardianPausable, ReentrancyGuardT
     address public marginAccounts;
     /// @notice The liquidation module.
     address public liquidation;
+    /// @notice The settlement module.
+    address public settlement;
+    /// @inheritdoc ICollateralVault
+    int256 public totalPrivateCash;
 
     mapping(address account => uint256 shares) private _shares;
 
@@ -49,13 +53,41 @@ contract CollateralVault is ICollateralVault, GuardianPausable, ReentrancyGuardT
     }
 
     /// @inheritdoc ICollateralVault
-    function setModules(address marginAccounts_, address liquidation_) external onlyOwner {
+    function setModules(address marginAccounts_, address liquidation_, address settlement_) external onlyOwner {
         if (marginAccounts != address(0)) revert Vault_ModulesAlreadySet();
         if (marginAccounts_ == address(0)) revert Vault_ZeroAddress("marginAccounts");
         if (liquidation_ == address(0)) revert Vault_ZeroAddress("liquidation");
+        if (settlement_ == address(0)) revert Vault_ZeroAddress("settlement");
         marginAccounts = marginAccounts_;
         liquidation = liquidation_;
-        emit ModulesSet(marginAccounts_, liquidation_);
+        settlement = settlement_;
+        emit ModulesSet(marginAccounts_, liquidation_, settlement_);
+    }
+
+    /// @inheritdoc ICollateralVault
+    function movePrivateCash(address account, int256 amount) external {
+        if (msg.sender != marginAccounts) revert Vault_Unauthorized(msg.sender);
+        if (amount > 0) {
+            _credit(account, uint256(amount));
+        } else if (amount < 0) {
+            uint256 debit = uint256(-amount);
+            uint256 available = balanceOf(account);
+            if (debit > available) revert Vault_InsufficientBalance(account, debit, available);
+            _debit(account, debit);
+        }
+        int256 total = totalPrivateCash - amount;
+        totalPrivateCash = total;
+        emit PrivateCashMoved(account, amount, total);
+    }
+
+    /// @inheritdoc ICollateralVault
+    function collectTradingFees(uint256 amount) external {
+        if (msg.sender != settlement) revert Vault_Unauthorized(msg.sender);
+        if (amount == 0) return;
+        int256 total = totalPrivateCash - SafeCast.toInt256(amount);
+        totalPrivateCash = total;
+        protocolFees += amount;
+        emit TradingFeesCollected(amount, total);
     }
 
     /// @inheritdoc ICollateralVault

@@ -6,7 +6,10 @@ pragma solidity ^0.8.28;
 /// @dev Account balances are pro-rata claims on the account pool (`totalDeposits` units backed
 ///      by `totalShares` shares), so that a socialized loss is one O(1) haircut of every balance.
 ///      Until the first socialized loss one share is one unit and every balance is exact.
-///      Exact invariant: `token.balanceOf(vault) == totalDeposits + insuranceFund + protocolFees`;
+///      Private cash (the accounts' committed cash, net of unsettled funding) is a claim on the
+///      vault too, tracked in total from public amounts only (`totalPrivateCash`: fees charged,
+///      cash moved to or from public balances). Exact invariant:
+///      `token.balanceOf(vault) == totalDeposits + totalPrivateCash + insuranceFund + protocolFees`;
 ///      `sum(balanceOf) <= totalDeposits` with the difference (rounding dust, less than one unit
 ///      per account) belonging pro rata to the pool.
 interface ICollateralVault {
@@ -21,10 +24,20 @@ interface ICollateralVault {
     /// @param amount Collateral base units withdrawn.
     /// @param newBalance The account's balance after the withdrawal, in collateral base units.
     event Withdrawn(address indexed account, address indexed to, uint256 amount, uint256 newBalance);
-    /// @notice Emitted once, when the margin and liquidation modules are wired.
+    /// @notice Emitted once, when the margin, liquidation and settlement modules are wired.
     /// @param marginAccounts The margin accounts module.
     /// @param liquidation The liquidation module.
-    event ModulesSet(address marginAccounts, address liquidation);
+    /// @param settlement The settlement module.
+    event ModulesSet(address marginAccounts, address liquidation, address settlement);
+    /// @notice Emitted when private cash moves to (positive `amount`) or from an account's balance.
+    /// @param account The account.
+    /// @param amount Collateral base units moved to the public balance (negative: to private cash).
+    /// @param totalPrivateCash The total private cash afterwards.
+    event PrivateCashMoved(address indexed account, int256 amount, int256 totalPrivateCash);
+    /// @notice Emitted when a settled batch's fees move from private cash to protocol fees.
+    /// @param amount Collateral base units.
+    /// @param totalPrivateCash The total private cash afterwards.
+    event TradingFeesCollected(uint256 amount, int256 totalPrivateCash);
     /// @notice Emitted when `from` adds `amount` to the insurance fund.
     /// @param from The funder.
     /// @param amount Collateral base units added.
@@ -113,10 +126,22 @@ interface ICollateralVault {
     /// @notice Accrued protocol fees.
     /// @return The fees, in collateral base units.
     function protocolFees() external view returns (uint256);
-    /// @notice Wire the margin and liquidation modules (owner, once).
-    /// @param marginAccounts The margin accounts module (proof-gated withdrawals).
+    /// @notice Wire the margin, liquidation and settlement modules (owner, once).
+    /// @param marginAccounts The margin accounts module (proof-gated withdrawals, private cash moves).
     /// @param liquidation The liquidation module (balance transfers, fees, shortfalls).
-    function setModules(address marginAccounts, address liquidation) external;
+    /// @param settlement The settlement module (trading fees).
+    function setModules(address marginAccounts, address liquidation, address settlement) external;
+    /// @notice The accounts' total private cash (net of unsettled funding), in collateral base units.
+    /// @return The total; negative when the accounts owe more private cash than they are owed.
+    function totalPrivateCash() external view returns (int256);
+    /// @notice Move `amount` of `account`'s private cash to its public balance (negative: from the
+    ///         balance to private cash; margin accounts module only, after the transition's proof).
+    /// @param account The account.
+    /// @param amount Collateral base units, `|amount| < 2^128`.
+    function movePrivateCash(address account, int256 amount) external;
+    /// @notice Move a settled batch's fees from private cash to protocol fees (settlement module only).
+    /// @param amount Collateral base units.
+    function collectTradingFees(uint256 amount) external;
     /// @notice Pull `amount` collateral from the caller and credit it to the caller.
     /// @param amount Collateral base units (the caller must have approved the vault).
     function deposit(uint256 amount) external;

@@ -43,13 +43,45 @@ interface ILiquidation {
         uint256 shortfall;
     }
 
+    /// @notice The opening of a commitment for `startLiquidation`.
+    /// @param q The committed positions (lots), one per instrument of the current epoch, `|q_i| < 2^64`.
+    /// @param cash The committed cash c, in collateral base units, `|c| < 2^128`.
+    /// @param salt The commitment's salt, `< r`.
+    /// @param marks The current epoch's marks (collateral base units per lot), as posted.
+    /// @param funding The current epoch's funding index F, as posted.
+    /// @param settledFunding The funding index of the account's settled epoch, as posted then.
+    struct Opening {
+        int256[] q;
+        int256 cash;
+        uint256 salt;
+        int256[] marks;
+        int256[] funding;
+        int256[] settledFunding;
+    }
+
+    /// @notice The bidder's side of a fill: its transition proof taking over the slice (its
+    ///         positions change by the slice's lots, its cash by the slice's cash; see
+    ///         `IMarginAccounts.Transition`; the post-state must meet initial margin).
+    /// @param commitmentOld The bidder's commitment before (0: a new account).
+    /// @param commitmentNew The bidder's commitment after.
+    /// @param collateral The public balance the bidder's post-state is margined with (after paying).
+    /// @param fillTable The (empty) fill table digest the proof uses.
+    /// @param proof The transition proof.
+    struct Takeover {
+        uint256 commitmentOld;
+        uint256 commitmentNew;
+        uint256 collateral;
+        uint256 fillTable;
+        uint256[8] proof;
+    }
+
     /// @notice Emitted when an account's commitment is opened and its auction starts.
     /// @param account The liquidated account.
     /// @param epochId The epoch whose marks price the auction.
     /// @param reason 1 = no fresh proof, 2 = proven insolvent.
     /// @param commitment The opened commitment.
     /// @param positions The opened positions q (lots).
-    /// @param cash The opened cash c, in collateral base units.
+    /// @param cash The book's cash: the committed cash less the unsettled funding, in collateral base units.
     /// @param marks The epoch marks m (collateral base units per lot).
     /// @param collateral The account's vault balance at the start, in collateral base units.
     /// @param startTime When the auction started (unix seconds).
@@ -133,9 +165,8 @@ interface ILiquidation {
     /// @param cost The fill's cost, in collateral base units.
     /// @param maxCost The bidder's limit, in collateral base units.
     error Liquidation_PriceAboveLimit(int256 cost, int256 maxCost);
-    /// @notice Bidders must have no positions of their own (their balance is not proof-bound).
-    /// @param bidder The bidder.
-    error Liquidation_BidderHasPositions(address bidder);
+    /// @notice The funding indices passed are not the posted ones.
+    error Liquidation_FundingMismatch();
     /// @notice The account cannot bid on its own auction.
     error Liquidation_SelfBid();
     /// @notice The book is not empty yet.
@@ -144,22 +175,23 @@ interface ILiquidation {
     /// @notice The auction parameters are inconsistent.
     error Liquidation_BadParams();
 
-    /// @notice Open `account`'s commitment and start its auction (anyone, when the account is liquidatable).
+    /// @notice Open `account`'s commitment and start its auction (anyone, when the account is
+    ///         liquidatable). The book's cash is the committed cash less the funding the account
+    ///         owes since its settled epoch.
     /// @param account The account to liquidate.
-    /// @param q The committed positions (lots), one per instrument of the current epoch, `|q_i| < 2^64`.
-    /// @param cash The committed cash c, in collateral base units, `|c| < 2^128`.
-    /// @param salt The commitment's salt, `< r`.
-    /// @param marks The current epoch's marks (collateral base units per lot), as posted.
-    function startLiquidation(address account, int256[] calldata q, int256 cash, uint256 salt, int256[] calldata marks)
-        external;
+    /// @param opening The opening of its commitment and the funding indices.
+    function startLiquidation(address account, Opening calldata opening) external;
     /// @notice Take `fractionWad` of the remaining book at the current auction price. The fill that
     ///         empties the book also finishes the auction (as `finishLiquidation` would: fee,
     ///         release, `LiquidationFinished`).
     /// @param account The liquidated account.
     /// @param fractionWad The fraction of the remaining book, a WAD fraction in (0, 1e18].
     /// @param maxCost The most the bidder pays, in collateral base units (negative: the least it receives).
+    /// @param takeover The bidder's transition taking the slice into its own book.
     /// @return cost Paid by the bidder (negative: received), in collateral base units.
-    function bid(address account, uint256 fractionWad, int256 maxCost) external returns (int256 cost);
+    function bid(address account, uint256 fractionWad, int256 maxCost, Takeover calldata takeover)
+        external
+        returns (int256 cost);
     /// @notice Close the auction of an empty book (one opened empty: a fill that empties a book
     ///         finishes it itself): take the fee, release the account.
     /// @param account The liquidated account.

@@ -3,15 +3,53 @@ pragma solidity ^0.8.28;
 
 /// @title IMarginAccounts
 /// @notice Events, errors and the external surface of the proof-gated margin accounts.
+/// @dev A commitment changes only by a proven transition (`applyTransition`, called by the
+///      settlement module for trades and by the liquidation module for takeovers) or by a
+///      liquidation closing it (docs/ARCHITECTURE.md, "State transitions").
 interface IMarginAccounts {
     /// @notice Per-account state next to the commitment.
-    /// @param provenEpoch The latest epoch with an accepted MM or IM proof.
+    /// @param provenEpoch The latest epoch with an accepted MM or IM proof (or a fresh transition).
     /// @param insolventEpoch The latest epoch with an accepted insolvency proof.
     /// @param inLiquidation Whether the account is frozen by a liquidation.
+    /// @param settledEpoch The epoch whose funding index the account's cash includes.
     struct AccountState {
         uint64 provenEpoch;
         uint64 insolventEpoch;
         bool inLiquidation;
+        uint64 settledEpoch;
+    }
+
+    /// @notice One account's proven transition `C_old -> C_new` (public inputs of the transition
+    ///         circuit, in the order of `prover.transitions.public_input_names`).
+    /// @param account The account.
+    /// @param commitmentOld The commitment the transition starts from (0: a new account).
+    /// @param commitmentNew The commitment after it, nonzero, `< r`.
+    /// @param collateral The public balance the post-state is margined with, `<=` the balance after `cashOut`.
+    /// @param cashOut Private cash moved to the public balance (negative: the other way), `|cashOut| < 2^128`.
+    /// @param fresh Whether the post-state meets initial margin (else it only reduced positions).
+    /// @param fillTable T, the batch's fill table digest.
+    /// @param index The account's position in the batch.
+    /// @param count The number of accounts in the batch.
+    /// @param feeBps The fee rate, bps of notional per side.
+    /// @param feeTotal Both sides' fees of every fill of the batch, in collateral base units.
+    /// @param orders `(O, S_old, S_new)` of the account's two order slots (zeros when unused).
+    /// @param publicDelta `dq_pub[0..n) ++ [dc_pub]` (a liquidation takeover) or empty (zeros).
+    /// @param proof The Groth16 proof (`IGroth16Verifier.verifyProof` layout).
+    struct Transition {
+        address account;
+        uint256 commitmentOld;
+        uint256 commitmentNew;
+        uint256 collateral;
+        int256 cashOut;
+        bool fresh;
+        uint256 fillTable;
+        uint256 index;
+        uint256 count;
+        uint256 feeBps;
+        uint256 feeTotal;
+        uint256[6] orders;
+        int256[] publicDelta;
+        uint256[8] proof;
     }
 
     /// @notice One proof of a batch (`submitProofs`).
@@ -46,12 +84,19 @@ interface IMarginAccounts {
     event ProofAccepted(
         address indexed account, uint64 indexed epochId, uint8 kind, uint256 commitment, uint256 collateral, address submitter
     );
-    /// @notice Emitted when an account sets or changes its commitment (with an IM proof).
+    /// @notice Emitted when an account's commitment changes by a proven transition.
     /// @param account The account.
-    /// @param epochId The epoch of the IM proof.
-    /// @param oldCommitment The previous commitment (0: none).
+    /// @param epochId The epoch of the transition.
+    /// @param oldCommitment The previous commitment (0: a new account).
     /// @param newCommitment The new commitment.
     event CommitmentUpdated(address indexed account, uint64 indexed epochId, uint256 oldCommitment, uint256 newCommitment);
+    /// @notice Emitted for every applied transition, next to `CommitmentUpdated`.
+    /// @param account The account.
+    /// @param epochId The epoch (the account's funding is settled up to it).
+    /// @param cashOut Private cash moved to the public balance (negative: the other way).
+    /// @param fresh Whether the post-state meets initial margin (the account is then fresh for the epoch).
+    /// @param module The module that applied it (settlement or liquidation).
+    event TransitionApplied(address indexed account, uint64 indexed epochId, int256 cashOut, bool fresh, address module);
     /// @notice Emitted for a proof-gated withdrawal.
     /// @param account The account debited.
     /// @param to The receiver of the tokens.
@@ -70,9 +115,10 @@ interface IMarginAccounts {
     /// @notice Emitted when the grace window changes.
     /// @param seconds_ The new grace window, in seconds.
     event GracePeriodSet(uint64 seconds_);
-    /// @notice Emitted once, when the liquidation module is wired.
+    /// @notice Emitted once, when the modules are wired.
     /// @param liquidation The liquidation module.
-    event LiquidationModuleSet(address liquidation);
+    /// @param settlement The settlement module.
+    event ModulesSet(address liquidation, address settlement);
 
     /// @notice A public input is not a field element.
     /// @param index Its position in `[C, D, kind, account, collateral]`.
@@ -118,9 +164,17 @@ interface IMarginAccounts {
     /// @notice The account is not liquidatable.
     /// @param account The account.
     error Accounts_NotLiquidatable(address account);
-    /// @notice The liquidation module is already wired, or the address is zero.
-    /// @param liquidation The address passed.
-    error Accounts_BadLiquidationModule(address liquidation);
+    /// @notice The modules are already wired, or an address is zero.
+    /// @param module The address passed.
+    error Accounts_BadModule(address module);
+    /// @notice The transition starts from another commitment than the account's.
+    /// @param account The account.
+    /// @param expected The commitment the transition starts from.
+    /// @param actual The account's commitment.
+    error Accounts_StaleCommitment(address account, uint256 expected, uint256 actual);
+    /// @notice `cashOut` or the public delta is out of its bound, or the delta has the wrong length.
+    /// @param account The account.
+    error Accounts_BadTransition(address account);
 
     /// @notice The commitment of `account`.
     /// @param account The account.
@@ -134,19 +188,25 @@ interface IMarginAccounts {
     /// @param account The account.
     /// @return The account's state.
     function accountState(address account) external view returns (AccountState memory);
-    /// @notice Set or replace the caller's commitment, with an IM proof of it for the current epoch.
-    /// @param newCommitment The new commitment C', nonzero, `< r`.
-    /// @param epochId The current epoch.
-    /// @param collateral The collateral b of the statement, in collateral base units, `<=` the balance.
-    /// @param proof The Groth16 IM proof of `[C', D, 1, caller, b]`.
-    function updateCommitment(uint256 newCommitment, uint64 epochId, uint256 collateral, uint256[8] calldata proof) external;
+    /// @notice Apply a proven transition of `t.account` (settlement and liquidation modules only):
+    ///         checks the starting commitment, the balance and the proof, then writes the new
+    ///         commitment, settles the funding epoch, marks the account fresh when the post-state
+    ///         meets IM, drops an insolvency marker and moves `cashOut` between private cash and
+    ///         the public balance.
+    /// @param t The transition.
+    function applyTransition(Transition calldata t) external;
+    /// @notice The funding digest FD_s an account's next proof refers to: its settled epoch's (the
+    ///         current epoch's for an account without a commitment).
+    /// @param account The account.
+    /// @return The funding digest.
+    function fundingDigestOf(address account) external view returns (uint256);
     /// @notice Submit an MM (0), IM (1) or insolvency (2) proof for `account` and the current epoch.
     /// @param account The account (anyone may submit; the proof is bound to it).
     /// @param epochId The current epoch.
     /// @param kind 0 = MM, 1 = IM, 2 = insolvency.
     /// @param collateral The collateral b of the statement, in collateral base units: `<=` the balance
     ///        for MM and IM, `>=` it for insolvency.
-    /// @param proof The Groth16 proof of `[C, D, kind, account, b]`.
+    /// @param proof The Groth16 proof of `[C, D, kind, account, b, FD_s]`.
     function submitProof(address account, uint64 epochId, uint8 kind, uint256 collateral, uint256[8] calldata proof) external;
     /// @notice Submit many proofs for the current epoch in one transaction (the keeper's per-epoch round).
     ///         An entry whose account's state no longer admits it (already proven, commitment
@@ -160,7 +220,7 @@ interface IMarginAccounts {
     /// @param to The receiver of the tokens.
     /// @param epochId The current epoch.
     /// @param collateral The collateral b of the statement, in collateral base units.
-    /// @param proof The Groth16 IM proof of `[C, D, 1, caller, b]`.
+    /// @param proof The Groth16 IM proof of `[C, D, 1, caller, b, FD_s]`.
     function withdraw(uint256 amount, address to, uint64 epochId, uint256 collateral, uint256[8] calldata proof) external;
     /// @notice Whether `account` can be liquidated now. The grace window after an epoch is counted
     ///         in seconds this contract was not paused; an insolvency proof counts only for the

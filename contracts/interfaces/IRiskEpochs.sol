@@ -13,7 +13,11 @@ interface IRiskEpochs {
     /// @param marks n values m_i (collateral base units per lot), 1 <= n <= 256, |m_i| < 2^64.
     /// @param scenarioPnl n * S values, row-major L[i][s] (collateral base units per lot), |L| < 2^64.
     /// @param addons n values a_i (collateral base units per lot), 0 <= a_i < 2^64.
-    /// @param digest D = sponge(1, [n, S, epoch_id, im_factor_bps] ++ m ++ L ++ a), < r.
+    /// @param funding n values F_i: the cumulative funding index per lot (collateral base units;
+    ///        0 for dated instruments), |F_i| < 2^64.
+    /// @param digest D = sponge(1, [n, S, epoch_id, im_factor_bps] ++ m ++ L ++ a ++ F), < r.
+    /// @param fundingDigest FD = sponge(4, [n] ++ F), < r: what proofs of accounts settled at this
+    ///        epoch refer to.
     struct EpochInput {
         uint64 epochId;
         uint64 oracleRound;
@@ -23,12 +27,16 @@ interface IRiskEpochs {
         int256[] marks;
         int256[] scenarioPnl;
         uint256[] addons;
+        int256[] funding;
         uint256 digest;
+        uint256 fundingDigest;
     }
 
     /// @notice What is stored per epoch.
     /// @param digest The epoch digest D.
+    /// @param fundingDigest FD = sponge(4, [n] ++ F).
     /// @param marksHash keccak256(abi.encodePacked(marks)).
+    /// @param fundingHash keccak256(abi.encodePacked(funding)).
     /// @param oracleRound The oracle global round of the marks.
     /// @param timestamp The epoch's timestamp (unix seconds).
     /// @param postedAt Block time of posting (unix seconds): the grace window starts here.
@@ -37,7 +45,9 @@ interface IRiskEpochs {
     /// @param numScenarios S.
     struct Epoch {
         uint256 digest;
+        uint256 fundingDigest;
         bytes32 marksHash;
+        bytes32 fundingHash;
         uint64 oracleRound;
         uint64 timestamp;
         uint64 postedAt;
@@ -70,7 +80,8 @@ interface IRiskEpochs {
     /// @param marks m (collateral base units per lot).
     /// @param scenarioPnl L, row-major (collateral base units per lot).
     /// @param addons a (collateral base units per lot).
-    event EpochData(uint64 indexed epochId, int256[] marks, int256[] scenarioPnl, uint256[] addons);
+    /// @param funding F, the cumulative funding index per lot (collateral base units).
+    event EpochData(uint64 indexed epochId, int256[] marks, int256[] scenarioPnl, uint256[] addons, int256[] funding);
     /// @notice Emitted when the risk keeper changes.
     /// @param riskKeeper The new risk keeper.
     event RiskKeeperSet(address indexed riskKeeper);
@@ -90,7 +101,7 @@ interface IRiskEpochs {
     /// @param numScenarios S.
     error Epochs_BadDimensions(uint256 numInstruments, uint256 numScenarios);
     /// @notice A value is out of its bound.
-    /// @param field 0 = marks, 1 = scenarioPnl, 2 = addons.
+    /// @param field 0 = marks, 1 = scenarioPnl, 2 = addons, 3 = funding.
     /// @param index The value's position in its array.
     error Epochs_ValueOutOfBounds(uint256 field, uint256 index);
     /// @notice The IM factor is not in [10000, 2^16).
@@ -141,6 +152,14 @@ interface IRiskEpochs {
     /// @param input The epoch data.
     /// @return The digest D.
     function computeDigest(EpochInput calldata input) external view returns (uint256);
+    /// @notice FD = sponge(4, [n] ++ F) of a funding index vector, with the on-chain Poseidon.
+    /// @param funding F (collateral base units per lot).
+    /// @return The funding digest.
+    function computeFundingDigest(int256[] calldata funding) external view returns (uint256);
+    /// @notice The funding digest FD of an epoch (what proofs of accounts settled there refer to).
+    /// @param epochId The epoch (reverts `Epochs_NoEpoch` if not posted).
+    /// @return The funding digest.
+    function fundingDigestOf(uint64 epochId) external view returns (uint256);
     /// @notice Set the risk keeper (owner only).
     /// @param riskKeeper The new risk keeper.
     function setRiskKeeper(address riskKeeper) external;

@@ -35,13 +35,29 @@ library Constants {
     uint8 internal constant KIND_IM = 1;
     /// @notice Proof kind: insolvency.
     uint8 internal constant KIND_INSOLVENCY = 2;
-    /// @notice Number of public inputs of a solvency proof: `[C, D, kind, account, collateral]`.
-    uint256 internal constant NUM_PUBLIC_INPUTS = 5;
+    /// @notice Number of public inputs of a solvency proof: `[C, D, kind, account, collateral, FD_s]`.
+    uint256 internal constant NUM_PUBLIC_INPUTS = 6;
+    /// @notice Public inputs of a transition proof before the public delta (n + 1 more follow):
+    ///         `[C_old, C_new, D, FD_s, account, collateral, cashOut, T, index, count, feeBps,
+    ///         feeTotal, fresh]` and two order slots `(O, S_old, S_new)`.
+    uint256 internal constant NUM_TRANSITION_INPUTS = 19;
+    /// @notice Order slots per account and batch.
+    uint256 internal constant ORDER_SLOTS = 2;
+    /// @notice Exclusive bound on an order or fill price (collateral base units per lot) and size (lots).
+    uint256 internal constant PRICE_BOUND = 2 ** 64;
 
     /// @notice Sponge domain tag of the epoch digest D.
     uint256 internal constant TAG_EPOCH = 1;
     /// @notice Sponge domain tag of the account commitment C.
     uint256 internal constant TAG_ACCOUNT = 2;
+    /// @notice Sponge domain tag of an order commitment O.
+    uint256 internal constant TAG_ORDER = 3;
+    /// @notice Sponge domain tag of a funding digest FD.
+    uint256 internal constant TAG_FUNDING = 4;
+    /// @notice Sponge domain tag of a batch's fill table T.
+    uint256 internal constant TAG_BATCH = 5;
+    /// @notice Sponge domain tag of an order's fill state S.
+    uint256 internal constant TAG_ORDER_STATE = 6;
 
     /// @notice Liquidation reason: no fresh proof after the grace window.
     uint8 internal constant REASON_NO_FRESH_PROOF = 1;

@@ -109,31 +109,43 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
     }
 
     /// @inheritdoc ILiquidation
-    function startLiquidation(address account, int256[] calldata q, int256 cash, uint256 salt, int256[] calldata marks)
-        external
-        whenNotPaused
-        nonReentrant
-    {
+    function startLiquidation(address account, Opening calldata o) external whenNotPaused nonReentrant {
         Auction storage a = _auctions[account];
         if (a.active) revert Liquidation_AlreadyInLiquidation(account);
         uint256 stored = accounts.commitmentOf(account);
         if (stored == 0) revert Liquidation_NoCommitment(account);
         if (accounts.liquidationReason(account) == 0) revert Liquidation_AccountHealthy(account);
-        uint64 epochId = _checkOpening(stored, q, cash, salt, marks);
+        uint64 epochId = _checkOpening(stored, o.q, o.cash, o.salt, o.marks);
+        int256 cash = o.cash - _owedFunding(account, epochId, o);
         (,, uint8 reason) = accounts.beginLiquidation(account);
         a.epochId = epochId;
         a.startTime = uint64(block.timestamp);
-        a.numInstruments = uint16(q.length);
+        a.numInstruments = uint16(o.q.length);
         a.reason = reason;
         a.active = true;
         a.cash = cash; // feeDue and shortfall are zero: finishing deletes the auction
-        _setDiscountCap(a, account, q, cash, marks);
+        _setDiscountCap(a, account, o.q, cash, o.marks);
         int128[MAX_DIMENSION] storage book = _positions[account];
-        for (uint256 i = 0; i < q.length; ++i) {
-            if (q[i] != 0) book[i] = int128(q[i]); // |q_i| < 2^64 (checked)
+        for (uint256 i = 0; i < o.q.length; ++i) {
+            if (o.q[i] != 0) book[i] = int128(o.q[i]); // |q_i| < 2^64 (checked)
         }
-        if (_epochMarks[epochId].length == 0) _epochMarks[epochId] = _narrow(marks);
-        _emitStarted(account, stored, q, marks);
+        if (_epochMarks[epochId].length == 0) _epochMarks[epochId] = _narrow(o.marks);
+        _emitStarted(account, stored, o.q, o.marks);
+    }
+
+    /// @dev The funding `account` owes since its settled epoch, `sum q_i (F_i - Fs_i)`, from the
+    ///      posted funding indices (checked against the epochs' hashes): it is part of the book.
+    function _owedFunding(address account, uint64 epochId, Opening calldata o) private view returns (int256 owed) {
+        uint256 n = o.q.length;
+        if (o.funding.length != n || o.settledFunding.length != n) revert Liquidation_FundingMismatch();
+        uint64 settledEpoch = accounts.accountState(account).settledEpoch;
+        if (keccak256(abi.encodePacked(o.funding)) != epochs.getEpoch(epochId).fundingHash) revert Liquidation_FundingMismatch();
+        if (keccak256(abi.encodePacked(o.settledFunding)) != epochs.getEpoch(settledEpoch).fundingHash) {
+            revert Liquidation_FundingMismatch();
+        }
+        for (uint256 i = 0; i < n; ++i) {
+            owed += o.q[i] * (o.funding[i] - o.settledFunding[i]); // |q| < 2^64, |F| < 2^64: no overflow
+        }
     }
 
     /// @dev Invariant: the discounts of a liquidation never exceed the account's equity at mark
@@ -209,7 +221,7 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
     }
 
     /// @inheritdoc ILiquidation
-    function bid(address account, uint256 fractionWad, int256 maxCost)
+    function bid(address account, uint256 fractionWad, int256 maxCost, Takeover calldata takeover)
         external
         whenNotPaused
         nonReentrant
@@ -219,7 +231,6 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
         if (!a.active) revert Liquidation_NotInLiquidation(account);
         if (fractionWad == 0 || fractionWad > Constants.WAD) revert Liquidation_BadFraction(fractionWad);
         if (msg.sender == account) revert Liquidation_SelfBid();
-        if (accounts.hasCommitment(msg.sender)) revert Liquidation_BidderHasPositions(msg.sender);
         AuctionMath.Slice memory t = _takeSlice(a, account, fractionWad);
         uint256 dBps = _discountBps(a.startTime, block.timestamp);
         uint256 fee;
@@ -234,9 +245,40 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
                 vault.coverShortfall(account, msg.sender, uint256(-cost));
             a.shortfall += fromInsurance + socialized + uncovered;
         }
+        _takeOver(takeover, t);
         emit AuctionFill(account, a.epochId, msg.sender, fractionWad, t.lots, t.cashTaken, t.value, dBps, cost, t.empty);
         if (t.empty) _finish(account, a, feeDue);
         else a.feeDue = feeDue;
+    }
+
+    /// @dev The bidder's transition taking the slice into its book (positions stay in the accounts'
+    ///      system, so positions and funding stay zero-sum): public delta `lots ++ [cashTaken]`.
+    function _takeOver(Takeover calldata k, AuctionMath.Slice memory t) private {
+        uint256 n = t.lots.length;
+        int256[] memory delta = new int256[](n + 1);
+        for (uint256 i = 0; i < n; ++i) {
+            delta[i] = t.lots[i];
+        }
+        delta[n] = t.cashTaken;
+        uint256[6] memory noOrders;
+        accounts.applyTransition(
+            IMarginAccounts.Transition({
+                account: msg.sender,
+                commitmentOld: k.commitmentOld,
+                commitmentNew: k.commitmentNew,
+                collateral: k.collateral,
+                cashOut: 0,
+                fresh: true,
+                fillTable: k.fillTable,
+                index: 0,
+                count: 1,
+                feeBps: 0,
+                feeTotal: 0,
+                orders: noOrders,
+                publicDelta: delta,
+                proof: k.proof
+            })
+        );
     }
 
     /// @dev Removes `fractionWad` of the remaining book of `account` and values it at the marks.

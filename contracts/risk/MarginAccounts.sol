@@ -11,8 +11,10 @@ import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
 import {IGroth16Verifier} from "../interfaces/IGroth16Verifier.sol";
 
 /// @title MarginAccounts
-/// @notice Per-account position commitments and their solvency proofs.
-/// @dev Public inputs of every proof: `[C, D_e, kind, account, collateral]` (docs/ARCHITECTURE.md).
+/// @notice Per-account position commitments, their proven transitions and their solvency proofs.
+/// @dev Public inputs of every solvency proof: `[C, D_e, kind, account, collateral, FD_s]`
+///      (docs/ARCHITECTURE.md); a commitment changes only by a proven transition
+///      (`applyTransition`, from the settlement and liquidation modules) or a liquidation's close.
 ///      An MM (or IM) proof for the current epoch marks the account fresh (`provenEpoch`); this
 ///      marker is also the per-(account, epoch) nullifier, so `submitProof` stays one
 ///      verification plus a few slots. IM statements used for withdrawals and commitment updates
@@ -25,8 +27,12 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
     IRiskEpochs public immutable epochs;
     /// @notice The Groth16 verifier of the solvency circuit.
     IGroth16Verifier public immutable verifier;
+    /// @notice The Groth16 verifier of the transition circuit.
+    IGroth16Verifier public immutable transitionVerifier;
     /// @notice The liquidation module.
     address public liquidation;
+    /// @notice The settlement module (trades).
+    address public settlement;
     /// @notice Seconds after an epoch is posted during which a missing proof is tolerated.
     uint64 public gracePeriodSeconds;
 
@@ -41,27 +47,33 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
     /// @param vault_ The collateral vault.
     /// @param epochs_ The risk-epoch registry.
     /// @param verifier_ The solvency verifier.
+    /// @param transitionVerifier_ The transition verifier.
     /// @param gracePeriodSeconds_ The initial grace window.
     constructor(
         address owner_,
         ICollateralVault vault_,
         IRiskEpochs epochs_,
         IGroth16Verifier verifier_,
+        IGroth16Verifier transitionVerifier_,
         uint64 gracePeriodSeconds_
     ) GuardianPausable(owner_) {
         vault = vault_;
         epochs = epochs_;
         verifier = verifier_;
+        transitionVerifier = transitionVerifier_;
         gracePeriodSeconds = gracePeriodSeconds_;
         emit GracePeriodSet(gracePeriodSeconds_);
     }
 
-    /// @notice Wire the liquidation module (owner, once).
+    /// @notice Wire the liquidation and settlement modules (owner, once).
     /// @param liquidation_ The liquidation module, nonzero.
-    function setLiquidation(address liquidation_) external onlyOwner {
-        if (liquidation != address(0) || liquidation_ == address(0)) revert Accounts_BadLiquidationModule(liquidation_);
+    /// @param settlement_ The settlement module, nonzero.
+    function setModules(address liquidation_, address settlement_) external onlyOwner {
+        if (liquidation != address(0) || liquidation_ == address(0)) revert Accounts_BadModule(liquidation_);
+        if (settlement_ == address(0)) revert Accounts_BadModule(settlement_);
         liquidation = liquidation_;
-        emit LiquidationModuleSet(liquidation_);
+        settlement = settlement_;
+        emit ModulesSet(liquidation_, settlement_);
     }
 
     /// @notice Set the grace window (owner only).
@@ -161,7 +173,7 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
         uint256 collateral,
         uint256[8] calldata proof
     ) private {
-        _verify(c, digest, kind, account, collateral, proof);
+        _verify(c, digest, kind, account, collateral, fundingDigestOf(account), proof);
         if (kind == Constants.KIND_INSOLVENCY) {
             _state[account].insolventEpoch = current;
             _insolventCollateral[account] = collateral;
@@ -172,26 +184,68 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
     }
 
     /// @inheritdoc IMarginAccounts
-    function updateCommitment(uint256 newCommitment, uint64 epochId, uint256 collateral, uint256[8] calldata proof)
-        external
-        whenNotPaused
-        nonReentrant
-    {
-        address account = msg.sender;
-        if (newCommitment == 0) revert Accounts_ZeroCommitment();
-        if (newCommitment >= FieldMath.SNARK_SCALAR_FIELD) revert Accounts_InputNotInField(0);
-        if (_state[account].inLiquidation) revert Accounts_InLiquidation(account);
-        uint64 current = _useImStatement(account, newCommitment, epochId, collateral);
-        uint256 balance = vault.balanceOf(account);
-        if (collateral > balance) revert Accounts_CollateralAboveBalance(collateral, balance);
-        (, uint256 digest) = epochs.currentDigest();
-        _verify(newCommitment, digest, Constants.KIND_IM, account, collateral, proof);
+    function applyTransition(Transition calldata t) external whenNotPaused {
+        if (msg.sender != settlement && msg.sender != liquidation) revert Accounts_Unauthorized(msg.sender);
+        address account = t.account;
         uint256 old = commitmentOf[account];
-        commitmentOf[account] = newCommitment;
-        _state[account].provenEpoch = current;
+        if (t.commitmentOld != old) revert Accounts_StaleCommitment(account, t.commitmentOld, old);
+        AccountState memory st = _state[account];
+        if (st.inLiquidation) revert Accounts_InLiquidation(account);
+        if (t.commitmentNew == 0) revert Accounts_ZeroCommitment();
+        if (t.commitmentNew >= FieldMath.SNARK_SCALAR_FIELD) revert Accounts_InputNotInField(1);
+        if (t.collateral >= FieldMath.SNARK_SCALAR_FIELD) revert Accounts_InputNotInField(5);
+        if (!(t.cashOut > -int256(Constants.CASH_BOUND) && t.cashOut < int256(Constants.CASH_BOUND))) {
+            revert Accounts_BadTransition(account);
+        }
+        (uint64 current, uint256 digest) = epochs.currentDigest();
+        uint256 balance = vault.balanceOf(account);
+        if (t.cashOut < 0 && uint256(-t.cashOut) > balance) revert Accounts_CollateralAboveBalance(uint256(-t.cashOut), balance);
+        uint256 after_ = t.cashOut >= 0 ? balance + uint256(t.cashOut) : balance - uint256(-t.cashOut);
+        if (t.collateral > after_) revert Accounts_CollateralAboveBalance(t.collateral, after_);
+        uint256 fd = epochs.fundingDigestOf(old == 0 ? current : st.settledEpoch);
+        if (!transitionVerifier.verifyProof(t.proof, _transitionInputs(t, digest, fd))) revert Accounts_InvalidProof();
+        commitmentOf[account] = t.commitmentNew;
+        AccountState storage s_ = _state[account];
+        s_.settledEpoch = current;
+        if (t.fresh) s_.provenEpoch = current;
         _clearInsolvency(account);
-        emit CommitmentUpdated(account, current, old, newCommitment);
-        emit ProofAccepted(account, current, Constants.KIND_IM, newCommitment, collateral, account);
+        if (t.cashOut != 0) vault.movePrivateCash(account, t.cashOut);
+        emit CommitmentUpdated(account, current, old, t.commitmentNew);
+        emit TransitionApplied(account, current, t.cashOut, t.fresh, msg.sender);
+    }
+
+    /// @dev The transition circuit's public inputs (`prover.transitions.public_input_names`).
+    function _transitionInputs(Transition calldata t, uint256 digest, uint256 fd) private view returns (uint256[] memory in_) {
+        uint256 n = epochs.getEpoch(epochs.currentEpochId()).numInstruments;
+        if (t.publicDelta.length != 0 && t.publicDelta.length != n + 1) revert Accounts_BadTransition(t.account);
+        in_ = new uint256[](Constants.NUM_TRANSITION_INPUTS + n + 1);
+        in_[0] = t.commitmentOld;
+        in_[1] = t.commitmentNew;
+        in_[2] = digest;
+        in_[3] = fd;
+        in_[4] = uint256(uint160(t.account));
+        in_[5] = t.collateral;
+        in_[6] = FieldMath.toField(t.cashOut);
+        in_[7] = t.fillTable;
+        in_[8] = t.index;
+        in_[9] = t.count;
+        in_[10] = t.feeBps;
+        in_[11] = t.feeTotal;
+        in_[12] = t.fresh ? 1 : 0;
+        for (uint256 j = 0; j < 6; ++j) {
+            in_[13 + j] = t.orders[j];
+        }
+        for (uint256 i = 0; i < t.publicDelta.length; ++i) {
+            int256 d = t.publicDelta[i];
+            if (!(d > -int256(Constants.CASH_BOUND) && d < int256(Constants.CASH_BOUND))) revert Accounts_BadTransition(t.account);
+            in_[Constants.NUM_TRANSITION_INPUTS + i] = FieldMath.toField(d);
+        }
+    }
+
+    /// @inheritdoc IMarginAccounts
+    function fundingDigestOf(address account) public view returns (uint256) {
+        if (commitmentOf[account] == 0) return epochs.fundingDigestOf(epochs.currentEpochId());
+        return epochs.fundingDigestOf(_state[account].settledEpoch);
     }
 
     /// @inheritdoc IMarginAccounts
@@ -209,7 +263,7 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
         uint256 free = balance > collateral ? balance - collateral : 0;
         if (amount > free) revert Accounts_InsufficientFreeCollateral(account, amount, free);
         (, uint256 digest) = epochs.currentDigest();
-        _verify(c, digest, Constants.KIND_IM, account, collateral, proof);
+        _verify(c, digest, Constants.KIND_IM, account, collateral, fundingDigestOf(account), proof);
         _state[account].provenEpoch = current;
         vault.withdrawFor(account, amount, to);
         emit ProofAccepted(account, current, Constants.KIND_IM, c, collateral, account);
@@ -284,6 +338,7 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
         uint8 kind,
         address account,
         uint256 collateral,
+        uint256 fundingSettled,
         uint256[8] calldata proof
     ) private view {
         uint256[] memory inputs = new uint256[](Constants.NUM_PUBLIC_INPUTS);
@@ -292,6 +347,7 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
         inputs[2] = kind;
         inputs[3] = uint256(uint160(account));
         inputs[4] = collateral;
+        inputs[5] = fundingSettled;
         if (!verifier.verifyProof(proof, inputs)) revert Accounts_InvalidProof();
     }
 }

@@ -63,13 +63,15 @@ contract RiskEpochs is IRiskEpochs, GuardianPausable {
         uint256 s = input.numScenarios;
         if (
             n == 0 || n > MAX_DIMENSION || s == 0 || s > MAX_DIMENSION || input.addons.length != n
-                || input.scenarioPnl.length != n * s
+                || input.scenarioPnl.length != n * s || input.funding.length != n
         ) revert Epochs_BadDimensions(n, s);
         if (input.imFactorBps < Constants.IM_FACTOR_MIN_BPS) revert Epochs_BadImFactor(input.imFactorBps);
         if (input.digest >= FieldMath.SNARK_SCALAR_FIELD) revert Epochs_DigestNotInField(input.digest);
+        if (input.fundingDigest >= FieldMath.SNARK_SCALAR_FIELD) revert Epochs_DigestNotInField(input.fundingDigest);
         for (uint256 i = 0; i < n; ++i) {
             if (!_signedInBound(input.marks[i])) revert Epochs_ValueOutOfBounds(0, i);
             if (input.addons[i] >= Constants.EPOCH_VALUE_BOUND) revert Epochs_ValueOutOfBounds(2, i);
+            if (!_signedInBound(input.funding[i])) revert Epochs_ValueOutOfBounds(3, i);
         }
         for (uint256 i = 0; i < n * s; ++i) {
             if (!_signedInBound(input.scenarioPnl[i])) revert Epochs_ValueOutOfBounds(1, i);
@@ -90,10 +92,14 @@ contract RiskEpochs is IRiskEpochs, GuardianPausable {
         if (checked) {
             uint256 computed = computeDigest(input);
             if (computed != input.digest) revert Epochs_DigestMismatch(input.digest, computed);
+            computed = computeFundingDigest(input.funding);
+            if (computed != input.fundingDigest) revert Epochs_DigestMismatch(input.fundingDigest, computed);
         }
         _epochs[input.epochId] = Epoch({
             digest: input.digest,
+            fundingDigest: input.fundingDigest,
             marksHash: keccak256(abi.encodePacked(input.marks)),
+            fundingHash: keccak256(abi.encodePacked(input.funding)),
             oracleRound: input.oracleRound,
             timestamp: input.timestamp,
             postedAt: uint64(block.timestamp),
@@ -105,14 +111,14 @@ contract RiskEpochs is IRiskEpochs, GuardianPausable {
         emit EpochPosted(
             input.epochId, input.oracleRound, input.digest, uint16(n), uint16(s), input.imFactorBps, input.timestamp, checked
         );
-        emit EpochData(input.epochId, input.marks, input.scenarioPnl, input.addons);
+        emit EpochData(input.epochId, input.marks, input.scenarioPnl, input.addons, input.funding);
     }
 
     /// @inheritdoc IRiskEpochs
     function computeDigest(EpochInput calldata input) public view returns (uint256) {
         if (address(poseidon) == address(0)) revert Epochs_NoPoseidon();
         uint256 n = input.marks.length;
-        uint256 total = 4 + n + input.scenarioPnl.length + input.addons.length;
+        uint256 total = 4 + n + input.scenarioPnl.length + input.addons.length + input.funding.length;
         uint256[] memory xs = new uint256[](total);
         xs[0] = n;
         xs[1] = input.numScenarios;
@@ -128,7 +134,28 @@ contract RiskEpochs is IRiskEpochs, GuardianPausable {
         for (uint256 i = 0; i < input.addons.length; ++i) {
             xs[k++] = input.addons[i];
         }
+        for (uint256 i = 0; i < input.funding.length; ++i) {
+            xs[k++] = FieldMath.toField(input.funding[i]);
+        }
         return poseidon.sponge(Constants.TAG_EPOCH, xs);
+    }
+
+    /// @inheritdoc IRiskEpochs
+    function computeFundingDigest(int256[] calldata funding) public view returns (uint256) {
+        if (address(poseidon) == address(0)) revert Epochs_NoPoseidon();
+        uint256[] memory xs = new uint256[](funding.length + 1);
+        xs[0] = funding.length;
+        for (uint256 i = 0; i < funding.length; ++i) {
+            xs[i + 1] = FieldMath.toField(funding[i]);
+        }
+        return poseidon.sponge(Constants.TAG_FUNDING, xs);
+    }
+
+    /// @inheritdoc IRiskEpochs
+    function fundingDigestOf(uint64 epochId) external view returns (uint256) {
+        Epoch storage e = _epochs[epochId];
+        if (e.postedAt == 0) revert Epochs_NoEpoch(epochId);
+        return e.fundingDigest;
     }
 
     /// @inheritdoc IRiskEpochs

@@ -65,8 +65,9 @@ class Deployment:
     """Handles to the deployed contracts (ape ``ContractInstance`` objects).
 
     ``token``, ``vault`` and ``oracle`` are the foundation contracts; the margin protocol adds the
-    risk-epoch registry, the margin accounts, the liquidation module, the Groth16 verifier (a
-    ``MockVerifier`` unless one is passed) and the on-chain Poseidon sponge.
+    risk-epoch registry, the margin accounts, the liquidation module, the settlement module (trades),
+    the Groth16 verifiers of the solvency and transition circuits (one ``MockVerifier`` for both
+    unless real ones are passed) and the on-chain Poseidon sponge.
     """
 
     chain_id: int
@@ -80,11 +81,13 @@ class Deployment:
     liquidation: Any = None
     verifier: Any = None
     poseidon: Any = None
+    settlement: Any = None
+    transition_verifier: Any = None
 
     def addresses(self) -> dict[str, str]:
         """Contract name -> address, for registries and manifests."""
         out = {"token": str(self.token.address), "vault": str(self.vault.address), "oracle": str(self.oracle.address)}
-        for name in ("epochs", "accounts", "liquidation", "verifier", "poseidon"):
+        for name in ("epochs", "accounts", "liquidation", "settlement", "verifier", "transition_verifier", "poseidon"):
             contract = getattr(self, name)
             if contract is not None:
                 out[name] = str(contract.address)
@@ -128,16 +131,20 @@ def deploy_protocol(
     feed_params: FeedParams | None = None,
     token: Any = None,
     verifier: Any = None,
+    transition_verifier: Any = None,
     risk_keeper: Any = None,
     guardian: Any = None,
     grace_period_seconds: int = 3_600,
     auction: Any = None,
     digest_check: bool = False,
+    fee_bps: int = 5,
 ) -> Deployment:
     """Deploy and wire the whole protocol; allow ``reporters`` (default: owner) to sign prices.
 
     ``token`` defaults to a fresh ``MockStablecoin`` (6 decimals, owner mints); ``verifier`` to a
-    ``MockVerifier`` controlled by ``owner`` (pass the generated Groth16 verifier for real proofs);
+    ``MockVerifier`` controlled by ``owner`` (pass the generated Groth16 verifier for real proofs;
+    ``transition_verifier`` likewise, the same mock by default); ``fee_bps`` is the trading fee
+    per side;
     ``risk_keeper`` to ``owner``; ``auction`` is an :class:`offchain.mirror.AuctionParams`.
     The first three contracts and the call ``deploy_protocol(owner)`` are as in the foundation demo.
     """
@@ -151,6 +158,8 @@ def deploy_protocol(
         raise InputError("threshold", f"must be in [1, {len(reporters or [owner])}], got {threshold}")
     if grace_period_seconds < 0:
         raise InputError("grace_period_seconds", "must be >= 0")
+    if not 0 <= fee_bps < 10_000:
+        raise InputError("fee_bps", f"must be in [0, 10000), got {fee_bps}")
     params = auction or AuctionParams()
     fp = feed_params or FeedParams()
     token = token or project.MockStablecoin.deploy(owner, sender=owner)
@@ -166,17 +175,23 @@ def deploy_protocol(
     epochs = project.RiskEpochs.deploy(owner, oracle.address, poseidon.address, risk_keeper or owner, sender=owner)
     if digest_check:
         epochs.setDigestCheck(True, sender=owner)
-    verifier = verifier or project.MockVerifier.deploy(sender=owner)
+    if verifier is None:
+        verifier = project.MockVerifier.deploy(sender=owner)
+        transition_verifier = transition_verifier or verifier
+    elif transition_verifier is None:
+        raise InputError("transition_verifier", "a real solvency verifier needs the transition circuit's verifier too")
     accounts = project.MarginAccounts.deploy(
-        owner, vault.address, epochs.address, verifier.address, grace_period_seconds, sender=owner
+        owner, vault.address, epochs.address, verifier.address, transition_verifier.address, grace_period_seconds,
+        sender=owner,
     )
     liquidation = project.Liquidation.deploy(
         owner, vault.address, accounts.address, epochs.address, poseidon.address, params.as_tuple(), sender=owner
     )
-    vault.setModules(accounts.address, liquidation.address, sender=owner)
-    accounts.setLiquidation(liquidation.address, sender=owner)
+    settlement = project.Settlement.deploy(owner, accounts.address, epochs.address, vault.address, fee_bps, sender=owner)
+    vault.setModules(accounts.address, liquidation.address, settlement.address, sender=owner)
+    accounts.setModules(liquidation.address, settlement.address, sender=owner)
     if guardian is not None:
-        for contract in (vault, oracle, epochs, accounts, liquidation):
+        for contract in (vault, oracle, epochs, accounts, liquidation, settlement):
             contract.setGuardian(guardian, sender=owner)
     return Deployment(
         chain_id=int(chain.chain_id),
@@ -189,6 +204,8 @@ def deploy_protocol(
         liquidation=liquidation,
         verifier=verifier,
         poseidon=poseidon,
+        settlement=settlement,
+        transition_verifier=transition_verifier,
     )
 
 

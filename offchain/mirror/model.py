@@ -1,6 +1,9 @@
-"""A whole-protocol integer model (vault + margin accounts + liquidation), step by step.
+"""A whole-protocol integer model (vault + margin accounts + settlement + liquidation), step by step.
 
-It mirrors the state machine of ``MarginAccounts``, ``Liquidation`` and ``CollateralVault``:
+It mirrors the state machine of ``MarginAccounts``, ``Settlement``, ``Liquidation`` and
+``CollateralVault``: commitments change only by transitions (a settled batch's entries, a
+liquidation takeover), whose truth (does the proof verify?) the caller supplies from
+:func:`prover.transitions.apply_transition`, as the mock verifier of the tests does.
 the invariant tests drive the contracts and this model with the same random operations and
 require identical state after every step. Methods raise :class:`Reject` (with the custom error
 name the contract must revert with) where the contract reverts, and change nothing then.
@@ -8,8 +11,10 @@ name the contract must revert with) where the contract reverts, and change nothi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from offchain.mirror.auction import (
     AuctionParams,
@@ -38,6 +43,10 @@ class Reject(ZkMarginError):
         super().__init__(error)
 
 
+T = TypeVar("T")
+CASH_BOUND = 2**128
+
+
 @dataclass
 class AccountState:
     commitment: int = 0
@@ -45,6 +54,23 @@ class AccountState:
     insolvent_epoch: int = 0
     insolvent_collateral: int = 0
     in_liquidation: bool = False
+    settled_epoch: int = 0
+
+
+@dataclass(frozen=True)
+class TransitionEntry:
+    """One account's transition as a contract receives it (``IMarginAccounts.Transition`` /
+    ``ISettlement.Entry``); ``true`` says whether its proof verifies."""
+
+    account: str
+    commitment_old: int
+    commitment_new: int
+    collateral: int
+    cash_out: int
+    fresh: bool
+    true: bool
+    orders: tuple[tuple[int, int], ...] = ((0, 0), (0, 0))  # per slot (O, S_new); (0, 0) unused
+    signed: tuple[bool, ...] = (True, True)  # whether each used order's signature is the account's
 
 
 @dataclass
@@ -103,6 +129,18 @@ class ProtocolModel:
     used_statements: set[tuple[int, int, str, int]] = field(default_factory=set)
     accounts_pause: PauseLog = field(default_factory=PauseLog)
     liquidation_pause: PauseLog = field(default_factory=PauseLog)
+    settlement_pause: PauseLog = field(default_factory=PauseLog)
+    order_states: dict[int, int] = field(default_factory=dict)
+    settled_batches: set[int] = field(default_factory=set)
+
+    def atomically(self, fn: Callable[[], T]) -> T:
+        """Run ``fn``; if it raises :class:`Reject`, restore the state (a reverted transaction)."""
+        saved = copy.deepcopy(self.__dict__)
+        try:
+            return fn()
+        except Reject:
+            self.__dict__.update(saved)
+            raise
 
     def acct(self, a: str) -> AccountState:
         return self.accounts.setdefault(a, AccountState())
@@ -217,22 +255,66 @@ class ProtocolModel:
             raise Reject("Accounts_ProofReplayed")
         return key
 
-    def update_commitment(self, a: str, new_c: int, epoch_id: int, collateral: int, statement_true: bool) -> None:
-        st = self.acct(a)
+    def apply_transition(self, t: TransitionEntry) -> None:
+        """``MarginAccounts.applyTransition`` (called by a module; the caller's checks come first)."""
         if self.accounts_pause.paused:
             raise Reject("Guard_Paused")
-        if new_c == 0:
-            raise Reject("Accounts_ZeroCommitment")
+        st = self.acct(t.account)
+        if t.commitment_old != st.commitment:
+            raise Reject("Accounts_StaleCommitment")
         if st.in_liquidation:
             raise Reject("Accounts_InLiquidation")
-        key = self._use_statement(a, new_c, epoch_id, collateral)
-        if collateral > self.vault.balance_of(a):
+        if t.commitment_new == 0:
+            raise Reject("Accounts_ZeroCommitment")
+        if not -CASH_BOUND < t.cash_out < CASH_BOUND:
+            raise Reject("Accounts_BadTransition")
+        balance = self.vault.balance_of(t.account)
+        if t.cash_out < 0 and -t.cash_out > balance:
             raise Reject("Accounts_CollateralAboveBalance")
-        if not statement_true:
+        if t.collateral > balance + t.cash_out:
+            raise Reject("Accounts_CollateralAboveBalance")
+        if not t.true:
             raise Reject("Accounts_InvalidProof")
-        self.used_statements.add(key)
-        st.commitment, st.proven_epoch = new_c, self.epoch_id
+        st.commitment = t.commitment_new
+        st.settled_epoch = self.epoch_id
+        if t.fresh:
+            st.proven_epoch = self.epoch_id
         self._clear_insolvency(st)
+        if t.cash_out:
+            self.vault.move_private_cash(t.account, t.cash_out)
+
+    def settle(self, epoch_id: int, fill_table: int, fee_total: int, entries: Sequence[TransitionEntry]) -> None:
+        """``Settlement.settle`` of a batch (all or nothing)."""
+        self.atomically(lambda: self._settle(epoch_id, fill_table, fee_total, entries))
+
+    def _settle(self, epoch_id: int, fill_table: int, fee_total: int, entries: Sequence[TransitionEntry]) -> None:
+        if self.settlement_pause.paused:
+            raise Reject("Guard_Paused")
+        if epoch_id != self.epoch_id:
+            raise Reject("Settlement_WrongEpoch")
+        if fill_table in self.settled_batches:
+            raise Reject("Settlement_BatchReplayed")
+        if not 1 <= len(entries) <= 1 << 16:
+            raise Reject("Settlement_BadBatch")
+        self.settled_batches.add(fill_table)
+        previous = -1
+        for e in entries:
+            if int(e.account, 16) <= previous:
+                raise Reject("Settlement_AccountsNotSorted")
+            previous = int(e.account, 16)
+            used = [o for o, _ in e.orders if o]
+            for (o, s_new), ok in zip(e.orders, e.signed):
+                if o == 0 and s_new != 0:
+                    raise Reject("Settlement_BadOrderSlots")
+                if o and not ok:
+                    raise Reject("Settlement_BadOrderSignature")
+            if len(used) == 2 and used[0] == used[1]:
+                raise Reject("Settlement_BadOrderSlots")
+            self.apply_transition(e)
+            for o, s_new in e.orders:
+                if o:
+                    self.order_states[o] = s_new
+        self.vault.collect_trading_fees(fee_total)
 
     def withdraw_margin(self, a: str, amount: int, epoch_id: int, collateral: int, statement_true: bool) -> None:
         st = self.acct(a)
@@ -256,7 +338,12 @@ class ProtocolModel:
         self.vault.withdraw(a, amount)
 
     # ---------------------------------------------------------------- liquidation
-    def start_liquidation(self, a: str, now: int, q: Sequence[int], cash: int, marks: Sequence[int]) -> int:
+    def start_liquidation(self, a: str, now: int, q: Sequence[int], cash: int, marks: Sequence[int],
+                          owed_funding: int = 0) -> int:
+        """``Liquidation.startLiquidation``; the book's cash is ``cash - owed_funding``."""
+        return self.atomically(lambda: self._start(a, now, q, cash - owed_funding, marks))
+
+    def _start(self, a: str, now: int, q: Sequence[int], cash: int, marks: Sequence[int]) -> int:
         if self.liquidation_pause.paused:
             raise Reject("Guard_Paused")
         if a in self.auctions:
@@ -284,7 +371,14 @@ class ProtocolModel:
         clock = now - paused if now > au.start_time + paused else au.start_time
         return discount_bps(au.start_time, clock, p.duration_seconds, p.start_discount_bps, p.max_discount_bps)
 
-    def bid(self, a: str, bidder: str, fraction_wad: int, max_cost: int, now: int) -> int:
+    def bid(self, a: str, bidder: str, fraction_wad: int, max_cost: int, now: int,
+            takeover: Callable[[Sequence[int], int], TransitionEntry] | None = None) -> int:
+        """``Liquidation.bid``: ``takeover(lots, cash_taken)`` is the bidder's transition for the slice
+        (None: a valid one that leaves the bidder's commitment as the model makes it)."""
+        return self.atomically(lambda: self._bid(a, bidder, fraction_wad, max_cost, now, takeover))
+
+    def _bid(self, a: str, bidder: str, fraction_wad: int, max_cost: int, now: int,
+             takeover: Callable[[Sequence[int], int], TransitionEntry] | None) -> int:
         if self.liquidation_pause.paused:
             raise Reject("Guard_Paused")
         au = self.auctions.get(a)
@@ -294,8 +388,6 @@ class ProtocolModel:
             raise Reject("Liquidation_BadFraction")
         if bidder == a:
             raise Reject("Liquidation_SelfBid")
-        if self.acct(bidder).commitment:
-            raise Reject("Liquidation_BidderHasPositions")
         try:
             sl = take_slice(au.positions, au.cash, au.marks, fraction_wad)
         except InputError as exc:  # the fill is empty
@@ -314,6 +406,9 @@ class ProtocolModel:
             au.shortfall += split.from_insurance + split.socialized + split.uncovered
         au.positions, au.cash = list(sl.positions_after), sl.cash_after
         au.fee_due += fee
+        entry = takeover(sl.lots, sl.cash_taken) if takeover is not None else TransitionEntry(
+            bidder, self.acct(bidder).commitment, self.acct(bidder).commitment + 1 or 1, 0, 0, True, True)
+        self.apply_transition(entry)
         if sl.empty:
             self.finish(a, by_fill=True)  # the fill that empties the book finishes the auction
         return cost

@@ -61,13 +61,30 @@ class VaultModel:
     insurance: int = 0
     fees: int = 0
     shares: dict[str, int] = field(default_factory=dict)
+    private_cash: int = 0  # ``totalPrivateCash``: the accounts' private cash, net of unsettled funding
 
     def balance_of(self, account: str) -> int:
         return units_of(self.shares.get(account, 0), self.pool_units, self.pool_shares)
 
     def token_balance(self) -> int:
         """What the vault's token balance must be."""
-        return self.pool_units + self.insurance + self.fees
+        return self.pool_units + self.private_cash + self.insurance + self.fees
+
+    def move_private_cash(self, account: str, amount: int) -> None:
+        """``movePrivateCash``: ``amount`` of private cash to the account's balance (negative: back)."""
+        if amount > 0:
+            self._credit(account, amount)
+        elif amount < 0:
+            available = self.balance_of(account)
+            if -amount > available:
+                raise InsufficientBalance(account, -amount, available)
+            self._debit(account, -amount)
+        self.private_cash -= amount
+
+    def collect_trading_fees(self, amount: int) -> None:
+        """``collectTradingFees``: a batch's fees leave private cash for the protocol."""
+        self.private_cash -= amount
+        self.fees += amount
 
     def _credit(self, account: str, amount: int) -> None:
         s = shares_for_deposit(amount, self.pool_units, self.pool_shares)
