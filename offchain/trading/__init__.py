@@ -1,0 +1,1 @@
+"""The operator's off-chain central limit order book and its signed orders (docs/trading.md)."""
