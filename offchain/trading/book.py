@@ -439,7 +439,7 @@ class OrderBook:
 
     @staticmethod
     def _open(m: _Rec) -> OpenOrder:
-        return OpenOrder(m[0], m[1], m[7], Side(m[2]), m[3], m[4], m[5], m[6])
+        return _new_tuple(OpenOrder, (m[0], m[1], m[7], m[2], m[3], m[4], m[5], m[6]))
 
     def order(self, order_id: int) -> OpenOrder | None:
         """The resting order ``order_id`` (None when it is not resting)."""

@@ -150,27 +150,31 @@ class EpochRiskCheck:
 
     def _bound(self, q: list[int], state: AccountState, orders: list[tuple[int, int, int]]) -> RiskFigures:
         ep = self.epoch
-        marks, pnl, addons = ep.marks, ep.scenario_pnl, ep.addons
+        marks = ep.marks
+        fee_bps = self.fee_bps
         lo = list(q)
         hi = list(q)
         equity = state.collateral + state.cash + sum(qi * mi for qi, mi in zip(q, marks) if qi)
         for i, d, p in orders:
             if d > 0:
                 hi[i] += d
+                size = d
             else:
                 lo[i] += d
-            gain = d * (marks[i] - p) - self._fee_bound(abs(d), p)
+                size = -d
+            gain = d * (marks[i] - p)
+            if fee_bps:
+                gain -= -((-size * p * fee_bps) // BPS) + size - 1  # _fee_bound(size, p)
             if gain < 0:
                 equity += gain
-        active = [i for i in range(ep.n) if lo[i] or hi[i]]
+        # over q_i in [lo_i, hi_i] the loss -q_i * L[i][s] is largest at lo_i when L >= 0, else at hi_i
         worst = 0
-        for s in range(ep.s):
-            loss = 0
-            for i in active:
-                x = pnl[i][s]
-                loss += max(-hi[i] * x, -lo[i] * x)
-            worst = max(worst, loss)
-        requirement = worst + sum(addons[i] * max(abs(lo[i]), abs(hi[i])) for i in active)
+        active = [i for i in range(ep.n) if lo[i] or hi[i]]
+        if active:
+            columns = [[-lo[i] * x if x >= 0 else -hi[i] * x for x in ep.scenario_pnl[i]] for i in active]
+            worst = max(0, max(map(sum, zip(*columns))))
+        addons = ep.addons
+        requirement = worst + sum(addons[i] * max(-lo[i], hi[i], lo[i], -hi[i]) for i in active)
         f = ep.im_factor_bps
         return RiskFigures(equity, requirement, equity * BPS - requirement * f, f)
 
