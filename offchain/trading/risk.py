@@ -79,8 +79,9 @@ class RiskFigures(NamedTuple):
 
 
 class EpochRiskCheck:
-    """The IM pre-trade check of one epoch, wired into ``book`` (its ``risk_check`` and
-    ``fill_listener``). Instrument ``i`` of the book's listing is instrument ``i`` of ``epoch``."""
+    """The IM pre-trade check of one epoch, wired into ``book``: it becomes the book's
+    ``risk_check`` and its ``fill_listener`` (after the listener the book already had, if any).
+    Instrument ``i`` of the book's listing is instrument ``i`` of ``epoch``."""
 
     def __init__(self, book: TradingBook, epoch: Epoch, *, fee_bps: int = 0) -> None:
         if book.listing.n != epoch.n:
@@ -92,7 +93,16 @@ class EpochRiskCheck:
         self.fee_bps = fee_bps
         self._accounts: dict[str, AccountState] = {}
         book.risk_check = self
-        book.fill_listener = self.apply_fill
+        previous = book.fill_listener
+        if previous is None:
+            book.fill_listener = self.apply_fill
+        else:  # keep the listener the book had (e.g. the operator's fill store), then update cash
+
+            def both(fill: Fill) -> None:
+                previous(fill)
+                self.apply_fill(fill)
+
+            book.fill_listener = both
 
     def set_epoch(self, epoch: Epoch) -> None:
         """Check against a new epoch's marks, scenario PnL and add-ons from now on."""

@@ -117,6 +117,19 @@ def test_fills_move_cash_with_fees_rounded_up_and_positions_in_the_book() -> Non
     assert risk.figures(B).equity == 10**6 + 100 - 3030 - 2 + 3 * 1000
 
 
+def test_an_existing_fill_listener_is_kept() -> None:
+    book = OrderBook(LISTING)
+    seen: list[Fill] = []
+    book.fill_listener = seen.append
+    risk = EpochRiskCheck(book, EPOCH)
+    risk.set_account(A, q=[0, 0], cash=0, collateral=10**6)
+    risk.set_account(B, q=[0, 0], cash=0, collateral=10**6)
+    o = Orders()
+    book.submit(o(A, SELL, 1000, 2), NOW)
+    r = book.submit(o(B, BUY, 1000, 2), NOW)
+    assert seen == r.fills and risk.account(B).cash == -2000 and book.risk_check is risk
+
+
 def test_both_books_are_wired_alike() -> None:
     outcomes = []
     for cls in (OrderBook, ReferenceBook):
