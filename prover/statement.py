@@ -57,10 +57,16 @@ KINDS = (KIND_MM, KIND_IM, KIND_INSOLVENCY)
 #: sponge domain tags
 TAG_EPOCH = 1
 TAG_ACCOUNT = 2
+#: order commitment ``sponge(TAG_ORDER, [trader, instrument, side, limit_price, size, expiry, nonce, salt])``
 TAG_ORDER = 3
+#: funding digest ``sponge(TAG_FUNDING, [n] ++ F)``
 TAG_FUNDING = 4
+#: a batch's fill table ``sponge(TAG_BATCH, [K] ++ fills)``
 TAG_BATCH = 5
+#: an order's fill state ``sponge(TAG_ORDER_STATE, [O, filled, r])``
 TAG_ORDER_STATE = 6
+#: an order's limit_price, size, expiry and nonce are < 2^ORDER_FIELD_BITS
+ORDER_FIELD_BITS = 64
 #: number of public inputs and their order
 PUBLIC_INPUT_NAMES = ("commitment", "digest", "kind", "account", "collateral", "funding_settled")
 

@@ -30,6 +30,7 @@ from prover.statement import (
     CASH_BITS,
     COLLATERAL_BITS,
     KIND_IM,
+    ORDER_FIELD_BITS,
     POSITION_BITS,
     TAG_BATCH,
     TAG_ORDER,
@@ -45,8 +46,6 @@ SIDE_BUY, SIDE_SELL = 0, 1
 #: prices (collateral base units per lot) and sizes (lots) of orders and fills: < 2^64
 PRICE_BITS = 64
 SIZE_BITS = 64
-#: order expiry and nonce: < 2^64
-ORDER_FIELD_BITS = 64
 #: account indices within a batch, and the batch's account count: < 2^16
 INDEX_BITS = 16
 #: the fee rate: < 2^16 bps

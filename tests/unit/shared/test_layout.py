@@ -9,6 +9,8 @@ inside functions) is read with :mod:`ast` and checked against these rules:
   which gathers every package's commands;
 - the risk engine, the simulator and the contract mirror import nothing from the devnet
   package, and not from each other except where the flow allows (sim -> risk);
+- the order book (``offchain.trading``) may use ``zkmargin``, ``prover``, ``offchain.risk`` and
+  ``offchain.validation``, never the devnet package, the simulator or the mirror;
 - nothing outside ``tests/`` imports the pytest plugin;
 - no library module imports a CLI module.
 """
@@ -32,6 +34,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "offchain.sim": ("offchain.mirror", "offchain.devnet"),
     "offchain.mirror": ("offchain.risk", "offchain.sim", "offchain.devnet"),
     "offchain.validation": ("offchain.risk", "offchain.sim", "offchain.mirror", "offchain.devnet"),
+    "offchain.trading": ("offchain.devnet", "offchain.sim", "offchain.mirror"),
 }
 #: modules exempt from FORBIDDEN (the CLI entry point sits on top of everything)
 EXEMPT = {"zkmargin.cli"}
@@ -110,11 +113,14 @@ def test_the_checker_finds_each_kind_of_violation(tmp_path: Path) -> None:
     write("offchain/sim/lib.py", "import offchain.risk.cli\n")
     write("scripts/deploy.py", "from offchain.devnet.pytest_plugin import DEFAULT_VOLS\n")
     write("zkmargin/errors.py", "import prover.field\n")
+    write("offchain/trading/bad.py", "from offchain.mirror.oracle import typed_data\n")
     found = violations(tmp_path)
     assert any(v.startswith("prover.bad: imports offchain") for v in found)
     assert any(v.startswith("offchain.risk.bad: imports offchain.devnet") for v in found)
     assert any(v.startswith("offchain.sim.lib: library code imports a CLI module") for v in found)
     assert any(v.startswith("scripts.deploy: imports the pytest plugin") for v in found)
     assert any(v.startswith("zkmargin.errors: imports prover") for v in found)
+    assert any(v.startswith("offchain.trading.bad: imports offchain.mirror") for v in found)
     assert {v.split(':')[0] for v in found} == {
-        "prover.bad", "offchain.risk.bad", "offchain.sim.lib", "scripts.deploy", "zkmargin.errors"}
+        "prover.bad", "offchain.risk.bad", "offchain.sim.lib", "scripts.deploy", "zkmargin.errors",
+        "offchain.trading.bad"}

@@ -1,0 +1,31 @@
+"""The Python example of docs/trading.md runs as written and prints what its comments say."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_docs_example_runs_and_prints_its_comments(tmp_path: Path) -> None:
+    text = (ROOT / "docs" / "trading.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
+    assert len(blocks) == 1
+    code = blocks[0]
+    expected = [line.split("  # ", 1)[1] for line in code.splitlines() if line.startswith("print(") and "  # " in line]
+    script = tmp_path / "example.py"
+    script.write_text(code, encoding="utf-8")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                         check=False)
+    assert out.returncode == 0, out.stderr
+    printed = out.stdout.splitlines()
+    assert len(printed) == len(expected) == 4
+    for got, want in zip(printed, expected):
+        if "..." in want:
+            head, _, rest = want.partition("...")
+            assert got.startswith(head.rstrip()) and rest.strip(" .") in got, (got, want)
+        else:
+            assert got == want
