@@ -348,8 +348,8 @@ def apply_transition(req: TransitionRequest) -> TransitionResult:
     old_c = req.old.commitment() if req.old is not None else 0
     public = [old_c, new.commitment(), ep.digest(), funding_digest(settled), address, collateral, cash_out % R,
               req.table.digest(), index, count, fee_bps, fee_total, int(fresh)]
-    for o, s_old, s_new in orders_after:
-        public += [o, s_old, s_new]
+    for order_c, s_old, s_new in orders_after:
+        public += [order_c, s_old, s_new]
     public += [x % R for x in dq] + [dc % R]
     return TransitionResult(new, fresh, fig, fee_total, own_fees, funding_paid, flow, tuple(orders_after), public)
 
