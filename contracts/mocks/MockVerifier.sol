@@ -2,7 +2,6 @@
 pragma solidity ^0.8.28;
 
 import {IGroth16Verifier} from "../interfaces/IGroth16Verifier.sol";
-import {Constants} from "../libraries/Constants.sol";
 import {FieldMath} from "../libraries/FieldMath.sol";
 
 /// @title MockVerifier
@@ -30,8 +29,14 @@ contract MockVerifier is IGroth16Verifier {
     error MockVerifier_Unauthorized(address caller);
 
     /// @notice The deployer becomes the controller.
-    constructor() {
+    /// @notice The number of public inputs this mock expects (0: any number, so one mock can stand
+    ///         for the solvency and the transition verifiers).
+    uint256 public immutable numInputs;
+
+    /// @param numInputs_ The number of public inputs to expect (0: any).
+    constructor(uint256 numInputs_) {
         controller = msg.sender;
+        numInputs = numInputs_;
     }
 
     /// @notice Allow or disallow the statement `publicInputs`.
@@ -54,8 +59,8 @@ contract MockVerifier is IGroth16Verifier {
 
     /// @inheritdoc IGroth16Verifier
     function verifyProof(uint256[8] calldata, uint256[] calldata publicInputs) external view returns (bool) {
-        if (publicInputs.length != Constants.NUM_PUBLIC_INPUTS) {
-            revert Verifier_InvalidInputLength(Constants.NUM_PUBLIC_INPUTS, publicInputs.length);
+        if (numInputs != 0 && publicInputs.length != numInputs) {
+            revert Verifier_InvalidInputLength(numInputs, publicInputs.length);
         }
         for (uint256 i = 0; i < publicInputs.length; ++i) {
             if (publicInputs[i] >= FieldMath.SNARK_SCALAR_FIELD) revert Verifier_InputNotInField(i);

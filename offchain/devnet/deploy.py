@@ -176,7 +176,7 @@ def deploy_protocol(
     if digest_check:
         epochs.setDigestCheck(True, sender=owner)
     if verifier is None:
-        verifier = project.MockVerifier.deploy(sender=owner)
+        verifier = project.MockVerifier.deploy(0, sender=owner)
         transition_verifier = transition_verifier or verifier
     elif transition_verifier is None:
         raise InputError("transition_verifier", "a real solvency verifier needs the transition circuit's verifier too")

@@ -12,9 +12,11 @@ from __future__ import annotations
 from ape import reverts
 from conftest import BTC, GRACE, MARKS, NO_PROOF, UNIT, Opening
 
+from offchain.devnet.batches import Trade
 from offchain.mirror.auction import WAD
 from offchain.mirror.model import SKIP_ALREADY_PROVEN, SKIP_COMMITMENT_CHANGED
 from offchain.mirror.oracle import PriceReport, sign_report, to_price_units
+from prover.transitions import SIDE_BUY, SIDE_SELL
 
 
 def _fund_insurance(env, amount):
@@ -81,38 +83,47 @@ def test_an_old_insolvency_proof_cannot_liquidate_a_new_healthy_book(env, users)
     env.fund(acct, 100 * UNIT)
     env.fund(bidder, 10_000 * UNIT)
     old = Opening([10, 0], -350 * UNIT, 11)  # 10 lots of 30 USD against 350 USD of debt
-    env.open(acct, old)
+    old = env.open(acct, old)
     env.post_epoch(2)
     b = int(env.d.vault.balanceOf(acct))
     env.allow(old.commitment, 2, acct, b)
     env.d.accounts.submitProof(acct, 2, 2, b, NO_PROOF, sender=env.owner)  # insolvency proof
     liq = env.d.liquidation
-    liq.startLiquidation(acct, old.q, old.cash, old.salt, MARKS, sender=bidder)
-    liq.bid(acct, WAD, 10**30, sender=bidder)  # takes the whole book; the auction closes
+    env.start(acct, bidder)
+    env.bid(acct, bidder, WAD, 10**30)  # takes the whole book; the auction closes
     assert env.d.accounts.commitmentOf(acct) == 0
     state = env.d.accounts.accountState(acct)
     assert state.insolventEpoch == 0  # the marker went with the commitment
     env.fund(acct, 100 * UNIT)
     new = Opening([1, 0], -30 * UNIT, 12)
-    env.open(acct, new)
+    new = env.open(acct, new)
     assert env.d.accounts.liquidationReason(acct) == 0
     with reverts(liq.Liquidation_AccountHealthy):
-        liq.startLiquidation(acct, new.q, new.cash, new.salt, MARKS, sender=bidder)
+        env.start(acct, bidder)
 
 
 def test_a_new_commitment_drops_an_insolvency_marker(env, users):
+    """An insolvency proof is about the commitment it was proven against: the reduce-only trade
+    that replaces the commitment drops the marker (the account still has to prove maintenance
+    margin within the grace window, which an insolvent book cannot)."""
     acct = users[1]
     env.fund(acct, 100 * UNIT)
-    bad = Opening([10, 0], -350 * UNIT, 21)
-    env.open(acct, bad)
-    env.post_epoch(2)
+    env.open(acct, Opening([10, 0], -300 * UNIT, 21))  # bought 10 lots at the mark: IM holds
+    env.post_epoch(2, marks=[5 * UNIT, MARKS[1]])  # the price falls to 5 USD a lot: equity -150 USD
     b = int(env.d.vault.balanceOf(acct))
-    env.allow(bad.commitment, 2, acct, b)
+    env.allow(env.book(acct).commitment, 2, acct, b)
     env.d.accounts.submitProof(acct, 2, 2, b, NO_PROOF, sender=env.owner)
     assert env.d.accounts.liquidationReason(acct) == 2
-    env.open(acct, Opening([0, 1], -20 * UNIT, 22))  # a new IM-proven book (no insolvency for it)
+    # a reduce-only trade: the account sells its 10 lots back to the house at the new mark
+    mine = env.order(acct, 0, SIDE_SELL, 5 * UNIT, 10)
+    theirs = env.order(env.house, 0, SIDE_BUY, 5 * UNIT, 10)
+    trade = Trade(0, 5 * UNIT, 10, str(env.house.address), theirs.commitment, str(acct.address), mine.commitment)
+    env.settle([env.party(acct, [mine]), env.party(env.house, [theirs])], [trade])
+    assert env.book(acct).q == [0, 0] and env.book(acct).cash == -250 * UNIT
     assert env.d.accounts.accountState(acct).insolventEpoch == 0
-    assert env.d.accounts.liquidationReason(acct) == 0
+    assert env.d.accounts.liquidationReason(acct) == 0  # until the grace window ends
+    env.pass_grace()
+    assert env.d.accounts.liquidationReason(acct) == 1
 
 
 # ---------------------------------------------------------------- 3. pausing and the grace window
@@ -122,7 +133,7 @@ def test_time_spent_paused_does_not_count_against_the_grace_window(env, users, a
     acct, bidder, guardian = users[2], users[6], accounts[5]
     env.fund(acct, 1_000 * UNIT)
     op = Opening([4, -2], -50 * UNIT, 31)
-    env.open(acct, op)
+    op = env.open(acct, op)
     for c in (env.d.accounts, env.d.liquidation):
         c.setGuardian(guardian, sender=env.owner)
     env.post_epoch(2)
@@ -139,7 +150,7 @@ def test_time_spent_paused_does_not_count_against_the_grace_window(env, users, a
     # the attack: start its liquidation at once (the wall-clock grace window is long over)
     assert env.d.accounts.liquidationReason(acct) == 0
     with reverts(env.d.liquidation.Liquidation_AccountHealthy):
-        env.d.liquidation.startLiquidation(acct, op.q, op.cash, op.salt, MARKS, sender=bidder)
+        env.start(acct, bidder)
     assert env.d.accounts.pausedSecondsSince(int(env.d.epochs.getEpoch(2).postedAt)) >= 2 * 3_600
     env.d.accounts.submitProof(acct, 2, 0, b, NO_PROOF, sender=env.owner)  # and it still proves
     assert env.d.accounts.liquidationReason(acct) == 0
@@ -168,12 +179,12 @@ def test_the_auction_clock_stops_while_the_liquidation_module_is_paused(env, use
     acct, bidder, guardian = users[4], users[6], accounts[5]
     env.fund(acct, 1_000 * UNIT)
     op = Opening([4, -2], -50 * UNIT, 51)
-    env.open(acct, op)
+    op = env.open(acct, op)
     env.post_epoch(2)
     env.pass_grace()
     liq = env.d.liquidation
     liq.setGuardian(guardian, sender=env.owner)
-    liq.startLiquidation(acct, op.q, op.cash, op.salt, MARKS, sender=bidder)
+    env.start(acct, bidder)
     start = int(liq.getAuction(acct).startTime)
     env.chain.pending_timestamp = start + 100
     liq.pause(sender=guardian)
@@ -193,18 +204,17 @@ def test_a_debt_only_fill_cannot_make_the_insurance_fund_pay(env, users):
     acct, attacker = users[5], users[6]
     env.fund(acct, 5 * UNIT)
     op = Opening([1, 0], -24_900_000, 61)
-    env.open(acct, op, collateral=0)
+    op = env.open(acct, op, collateral=0)
     env.post_epoch(2)
     env.pass_grace()
     env.fund(attacker, 1_000 * UNIT)
     _fund_insurance(env, 1_000 * UNIT)
     fund0 = int(env.d.vault.insuranceFund())
-    liq = env.d.liquidation
-    liq.startLiquidation(acct, op.q, op.cash, op.salt, MARKS, sender=attacker)
+    env.start(acct, attacker)
     before = int(env.d.vault.balanceOf(attacker)) + int(env.d.vault.balanceOf(acct))
-    liq.bid(acct, WAD - 1, 10**30, sender=attacker)  # the "debt only" fill
+    env.bid(acct, attacker, WAD - 1, 10**30)  # the "debt only" fill
     assert int(env.d.vault.insuranceFund()) == fund0
-    liq.bid(acct, WAD, 10**30, sender=attacker)  # then the rest
+    env.bid(acct, attacker, WAD, 10**30)  # then the rest
     assert env.d.accounts.commitmentOf(acct) == 0
     assert int(env.d.vault.insuranceFund()) >= fund0  # untouched (fees only flow in)
     after = int(env.d.vault.balanceOf(attacker)) + int(env.d.vault.balanceOf(acct))
@@ -215,23 +225,24 @@ def test_a_debt_only_fill_cannot_make_the_insurance_fund_pay(env, users):
 
 
 def test_the_discount_never_exceeds_the_equity_of_a_solvent_book(env, users):
-    """A hedged book: 1,000 lots long of instrument 0 and 1,000 short of instrument 1 at equal marks
-    with a small deposit: the 2% discount on the gross notional would be far above the equity."""
+    """A hedged book: 1,000 lots long of instrument 0 and 1,200 short of instrument 1 (no scenario
+    loss, only the add-ons) with a deposit just above its initial margin (810 USD): the 2% discount
+    on the gross notional (54,000 USD) would be above the equity."""
     acct, bidder = users[0], users[6]
-    env.fund(acct, 10 * UNIT)
-    op = Opening([1_000, -1_500], 0, 71)  # 1,000 x 30 - 1,500 x 20 = 0: flat value, gross 60,000 USD
-    env.open(acct, op)
+    env.fund(acct, 850 * UNIT)
+    op = Opening([1_000, -1_200], -6_000 * UNIT, 71)  # 1,000 x 30 - 1,200 x 20 = 6,000 USD paid
+    op = env.open(acct, op)
     env.post_epoch(2)
     env.pass_grace()
     env.fund(bidder, 1_000 * UNIT)
     _fund_insurance(env, 1_000 * UNIT)
     fund0 = int(env.d.vault.insuranceFund())
     liq = env.d.liquidation
-    liq.startLiquidation(acct, op.q, op.cash, op.salt, MARKS, sender=bidder)
+    env.start(acct, bidder)
     a = liq.getAuction(acct)
     assert not a.underwater and int(a.discountRateWad) > 0
-    liq.bid(acct, WAD // 2, 10**30, sender=bidder)
-    liq.bid(acct, WAD, 10**30, sender=bidder)
+    env.bid(acct, bidder, WAD // 2, 10**30)
+    env.bid(acct, bidder, WAD, 10**30)
     assert int(env.d.vault.insuranceFund()) >= fund0  # not drawn
     assert int(env.d.vault.balanceOf(acct)) >= 0
 
@@ -244,7 +255,7 @@ def test_a_proof_front_run_by_its_own_account_does_not_revert_the_batch(env, use
     ops = {a1: Opening([1, 0], -20 * UNIT, 81), a2: Opening([0, 1], -10 * UNIT, 82)}
     for u, op in ops.items():
         env.fund(u, 100 * UNIT)
-        env.open(u, op)
+        op = env.open(u, op)
     env.post_epoch(2)
     entries = []
     for u, op in ops.items():

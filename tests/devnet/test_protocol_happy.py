@@ -154,10 +154,12 @@ def test_post_epoch_with_onchain_digest_check(env):
 def test_open_account_and_prove_mm(env, users):
     alice = users[0]
     env.fund(alice, 1_000 * UNIT)
-    op = Opening([10, -5], -200 * UNIT, 42)
-    receipt = env.open(alice, op)
-    [ev] = list(receipt.decode_logs(env.d.accounts.CommitmentUpdated))
-    assert ev.newCommitment == op.commitment and env.d.accounts.commitmentOf(alice) == op.commitment
+    op = env.open(alice, Opening([10, -5], -200 * UNIT, 42))
+    [ev] = [e for e in env.d.accounts.CommitmentUpdated.range(int(env.chain.blocks.head.number),
+                                                               int(env.chain.blocks.head.number) + 1)
+            if e.account == alice.address]
+    assert (ev.oldCommitment, ev.newCommitment) == (0, op.commitment) and env.d.accounts.commitmentOf(alice) == op.commitment
+    assert (op.q, op.cash) == ([10, -5], -200 * UNIT)  # the opening trades' prices give this cash
     env.post_epoch(2)
     assert env.d.accounts.accountState(alice).provenEpoch == 1
     receipt = env.prove_mm(alice, op)
@@ -172,7 +174,7 @@ def test_withdraw_with_im_proof(env, users):
     bob = users[1]
     env.fund(bob, 1_000 * UNIT)
     op = Opening([1, 0], -30 * UNIT, 7)
-    env.open(bob, op)
+    op = env.open(bob, op)
     bal = int(env.d.vault.balanceOf(bob))
     env.allow(op.commitment, 1, bob, bal - 400 * UNIT)
     before = env.d.token.balanceOf(bob)
@@ -203,10 +205,10 @@ def test_missing_proof_after_grace_makes_liquidatable(env, users):
 
 def test_insolvency_proof_makes_liquidatable_at_once(env, users):
     erin = users[4]
-    env.fund(erin, 100 * UNIT)
-    op = Opening([-20, 0], 500 * UNIT, 11)
-    env.open(erin, op)
-    env.post_epoch(2)
+    env.fund(erin, 1_000 * UNIT)
+    op = Opening([-20, 0], 500 * UNIT, 11)  # short 20 lots sold at 25 USD, IM-fresh at marks of 30
+    op = env.open(erin, op)
+    env.post_epoch(2, marks=[90 * UNIT, 20 * UNIT], pnl=[[-9 * UNIT, 0, 9 * UNIT], PNL[1]])  # BTC triples
     bal = int(env.d.vault.balanceOf(erin))
     env.allow(op.commitment, 2, erin, bal)
     env.d.accounts.submitProof(erin, 2, 2, bal, NO_PROOF, sender=env.owner)
@@ -233,13 +235,13 @@ def test_insurance_and_protocol_fees(env, users):
 # ---------------------------------------------------------------- liquidation, end to end
 
 
-def _liquidation_setup(env, users, q, cash, deposit):
+def _liquidation_setup(env, users, q, cash, deposit, **epoch2):
     acct, bidder = users[0], users[6]
     env.fund(acct, deposit)
     env.fund(bidder, 10_000 * UNIT)
     op = Opening(q, cash, 1234)
-    env.open(acct, op)
-    env.post_epoch(2)
+    op = env.open(acct, op)
+    env.post_epoch(2, **epoch2)
     env.pass_grace()
     return acct, bidder, op
 
@@ -248,6 +250,7 @@ def _model(env, accts):
     m = VaultModel(
         pool_units=int(env.d.vault.totalDeposits()), pool_shares=int(env.d.vault.totalShares()),
         insurance=int(env.d.vault.insuranceFund()), fees=int(env.d.vault.protocolFees()),
+        private_cash=int(env.d.vault.totalPrivateCash()),
     )
     for a in accts:
         m.shares[a.address] = int(env.d.vault.sharesOf(a))
@@ -264,7 +267,7 @@ def _check_model(env, m, accts):
 
 def test_liquidation_solvent_book_partial_fills(env, users):
     acct, bidder, op = _liquidation_setup(env, users, [10, -4], -250 * UNIT, 100 * UNIT)
-    receipt = env.d.liquidation.startLiquidation(acct, op.q, op.cash, op.salt, MARKS, sender=bidder)
+    receipt = env.start(acct, bidder)
     [st] = list(receipt.decode_logs(env.d.liquidation.LiquidationStarted))
     assert (st.account, st.epochId, st.reason, list(st.positions), st.cash) == (acct.address, 2, 1, op.q, op.cash)
     start = int(st.startTime)
@@ -276,7 +279,7 @@ def test_liquidation_solvent_book_partial_fills(env, users):
         sl = take_slice(book, cash, MARKS, frac)
         d_bps = discount_bps(start, now, AUCTION.duration_seconds, AUCTION.start_discount_bps, AUCTION.max_discount_bps)
         cost, _disc, fee = fill_terms(sl.value, sl.gross, d_bps, AUCTION.liquidation_fee_bps)
-        receipt = env.d.liquidation.bid(acct, frac, cost, sender=bidder)
+        receipt = env.bid(acct, bidder, frac, cost)
         [fill] = list(receipt.decode_logs(env.d.liquidation.AuctionFill))
         assert (list(fill.lots), fill.cashTaken, fill.value, fill.discountBps, fill.cost, fill.bookEmpty) == (
             list(sl.lots), sl.cash_taken, sl.value, d_bps, cost, sl.empty)
@@ -301,27 +304,30 @@ def test_liquidation_solvent_book_partial_fills(env, users):
 
 
 def test_liquidation_insolvent_book_uses_insurance_then_socializes(env, users):
-    # a big short with positive cash: the book's value is negative and exceeds the collateral
-    acct, bidder, op = _liquidation_setup(env, users, [-100, 0], 2_000 * UNIT, 500 * UNIT)
+    # a big short with positive cash, then BTC doubles: the book's value is negative and exceeds
+    # the collateral
+    acct, bidder, op = _liquidation_setup(env, users, [-100, 0], 2_000 * UNIT, 2_000 * UNIT,
+                                          marks=[60 * UNIT, 20 * UNIT], pnl=[[-6 * UNIT, 0, 6 * UNIT], PNL[1]])
     others = users[1:3]
     for o in others:
         env.fund(o, 300 * UNIT)
     env.d.token.mint(env.owner, 200 * UNIT, sender=env.owner)
     env.d.token.approve(env.d.vault.address, 200 * UNIT, sender=env.owner)
     env.d.vault.fundInsurance(200 * UNIT, sender=env.owner)
-    env.d.liquidation.startLiquidation(acct, op.q, op.cash, op.salt, MARKS, sender=bidder)
+    env.start(acct, bidder)
     everyone = [acct, bidder, *others]
     m = _model(env, everyone)
     now = int(env.chain.pending_timestamp)
     a = env.d.liquidation.getAuction(acct)
     d_bps = discount_bps(int(a.startTime), now, AUCTION.duration_seconds, AUCTION.start_discount_bps, AUCTION.max_discount_bps)
-    sl = take_slice(op.q, op.cash, MARKS, WAD)
-    value, gross = book_value(op.q, op.cash, MARKS)
+    marks = list(env.epoch.marks)
+    sl = take_slice(op.q, op.cash, marks, WAD)
+    value, gross = book_value(op.q, op.cash, marks)
     rate, underwater = discount_cap(int(env.d.vault.balanceOf(acct)) + value, gross)
     assert underwater and (int(a.discountRateWad), a.underwater) == (rate, True)
     cost, _d, fee = fill_terms(sl.value, sl.gross, d_bps, AUCTION.liquidation_fee_bps, rate, underwater)
-    assert cost < -(500 + 200) * UNIT  # needs the insurance fund and socialization
-    receipt = env.d.liquidation.bid(acct, WAD, 0, sender=bidder)
+    assert cost < -(2_000 + 200) * UNIT  # needs the insurance fund and socialization
+    receipt = env.bid(acct, bidder, WAD, 0)
     split = m.cover_shortfall(acct.address, bidder.address, -cost)
     m.collect_fee(acct.address, fee, AUCTION.protocol_fee_share_bps)  # the emptying fill finished it
     [ev] = list(receipt.decode_logs(env.d.vault.ShortfallCovered))

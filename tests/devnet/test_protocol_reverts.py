@@ -202,7 +202,7 @@ def alice(env, users):
 @pytest.fixture
 def opened(env, alice):
     op = Opening([4, -2], -50 * UNIT, 77)
-    env.open(alice, op)
+    op = env.open(alice, op)
     return op
 
 
@@ -221,9 +221,10 @@ def test_proof_for_wrong_account(env, alice, opened, users):
     env.fund(bob, 1_000 * UNIT)
     env.open(bob, Opening([1, 1], 0, 5))
     env.post_epoch(2)
-    env.allow(opened.commitment, 0, alice, 1_000 * UNIT)  # alice's statement
+    b = int(env.d.vault.balanceOf(bob))
+    env.allow(opened.commitment, 0, alice, b)  # alice's statement
     with reverts(env.d.accounts.Accounts_InvalidProof):
-        env.d.accounts.submitProof(bob, 2, 0, 1_000 * UNIT, NO_PROOF, sender=env.owner)
+        env.d.accounts.submitProof(bob, 2, 0, b, NO_PROOF, sender=env.owner)
 
 
 def test_replayed_proofs(env, alice, opened):
@@ -241,8 +242,13 @@ def test_replayed_proofs(env, alice, opened):
 def test_public_inputs_outside_the_field(env, alice, opened):
     with reverts(env.d.accounts.Accounts_InputNotInField, index=4):
         env.d.accounts.submitProof(alice, 1, 0, R, NO_PROOF, sender=env.owner)
-    with reverts(env.d.accounts.Accounts_InputNotInField, index=0):
-        env.d.accounts.updateCommitment(R + 5, 1, 0, NO_PROOF, sender=alice)
+    env.fund(env.accounts[9], 100 * UNIT)
+    batch = env.prepare_open(env.accounts[9], Opening([1, 0], -30 * UNIT, 3))
+    t = batch.contract_batch([NO_PROOF] * 2)
+    mine = 0 if t[3][0][0] == env.accounts[9].address else 1
+    t[3][mine] = (t[3][mine][0], t[3][mine][1], R + 5, *t[3][mine][3:])
+    with reverts(env.d.accounts.Accounts_InputNotInField, index=1):
+        env.d.settlement.settle(t, sender=env.owner)
     with reverts(env.d.accounts.Accounts_InputNotInField, index=4):
         env.d.accounts.withdraw(1, alice, 1, R, NO_PROOF, sender=alice)
 
@@ -258,8 +264,12 @@ def test_bad_kind_and_collateral_claims(env, alice, opened):
         env.d.accounts.submitProof(alice, 2, 2, bal - 1, NO_PROOF, sender=env.owner)
     with reverts(env.d.accounts.Accounts_NoCommitment):
         env.d.accounts.submitProof(env.accounts[9], 2, 0, 0, NO_PROOF, sender=env.owner)
+    env.fund(env.accounts[9], 100 * UNIT)
+    batch = env.prepare_open(env.accounts[9], Opening([1, 0], -30 * UNIT, 3))
+    t = batch.contract_batch([NO_PROOF] * 2)
+    t[3][0] = (t[3][0][0], t[3][0][1], 0, *t[3][0][3:])
     with reverts(env.d.accounts.Accounts_ZeroCommitment):
-        env.d.accounts.updateCommitment(0, 2, 0, NO_PROOF, sender=alice)
+        env.d.settlement.settle(t, sender=env.owner)
 
 
 def test_withdrawing_beyond_free_collateral(env, alice, opened):
@@ -280,13 +290,21 @@ def test_module_only_entry_points(env, alice):
     with reverts(env.d.vault.Vault_Unauthorized):
         env.d.vault.coverShortfall(alice, alice, 1, sender=alice)
     with reverts(env.d.vault.Vault_ModulesAlreadySet):
-        env.d.vault.setModules(alice, alice, sender=env.owner)
+        env.d.vault.setModules(alice, alice, alice, sender=env.owner)
+    with reverts(env.d.vault.Vault_Unauthorized):
+        env.d.vault.movePrivateCash(alice, 1, sender=alice)
+    with reverts(env.d.vault.Vault_Unauthorized):
+        env.d.vault.collectTradingFees(1, sender=alice)
     with reverts(env.d.accounts.Accounts_Unauthorized):
         env.d.accounts.beginLiquidation(alice, sender=alice)
     with reverts(env.d.accounts.Accounts_Unauthorized):
         env.d.accounts.endLiquidation(alice, sender=alice)
-    with reverts(env.d.accounts.Accounts_BadLiquidationModule):
-        env.d.accounts.setLiquidation(alice, sender=env.owner)
+    with reverts(env.d.accounts.Accounts_BadModule):
+        env.d.accounts.setModules(alice, alice, sender=env.owner)
+    with reverts(env.d.accounts.Accounts_Unauthorized):  # only the modules apply transitions
+        t = env.prepare_open(alice, Opening([1, 0], -30 * UNIT, 3)).contract_batch([NO_PROOF] * 2)[3][0]
+        env.d.accounts.applyTransition((t[0], t[1], t[2], t[3], t[4], t[5], 1, 0, 1, 0, 0, [0] * 6, [], NO_PROOF),
+                                       sender=alice)
 
 
 # ---------------------------------------------------------------- liquidation
@@ -294,31 +312,43 @@ def test_module_only_entry_points(env, alice):
 
 def test_liquidating_a_healthy_account(env, alice, opened, users):
     with reverts(env.d.liquidation.Liquidation_AccountHealthy, account=alice.address):
-        env.d.liquidation.startLiquidation(alice, opened.q, opened.cash, opened.salt, MARKS, sender=users[6])
+        env.start(alice, users[6])
     env.post_epoch(2)  # no proof yet, but inside the grace window
     with reverts(env.d.liquidation.Liquidation_AccountHealthy):
-        env.d.liquidation.startLiquidation(alice, opened.q, opened.cash, opened.salt, MARKS, sender=users[6])
+        env.start(alice, users[6])
     with reverts(env.d.liquidation.Liquidation_NoCommitment):
-        env.d.liquidation.startLiquidation(users[5], [0, 0], 0, 0, MARKS, sender=users[6])
+        env.d.liquidation.startLiquidation(users[5], ([0, 0], 0, 0, MARKS, [0, 0], [0, 0]), sender=users[6])
 
 
 def test_liquidating_twice_and_bad_openings(env, alice, opened, users):
     liq = env.d.liquidation
     env.post_epoch(2)
     env.pass_grace()
+    good = env.opening_of(alice)
+
+    def opening(**patch):
+        names = ("q", "cash", "salt", "marks", "funding", "settled")
+        values = dict(zip(names, good))
+        values.update(patch)
+        return tuple(values[k] for k in names)
+
     with reverts(liq.Liquidation_CommitmentMismatch):
-        liq.startLiquidation(alice, opened.q, opened.cash, opened.salt + 1, MARKS, sender=users[6])
+        liq.startLiquidation(alice, opening(salt=opened.salt + 1), sender=users[6])
     with reverts(liq.Liquidation_MarksMismatch):
-        liq.startLiquidation(alice, opened.q, opened.cash, opened.salt, [MARKS[0] + 1, MARKS[1]], sender=users[6])
+        liq.startLiquidation(alice, opening(marks=[MARKS[0] + 1, MARKS[1]]), sender=users[6])
     with reverts(liq.Liquidation_BadLength):
-        liq.startLiquidation(alice, [4], opened.cash, opened.salt, MARKS, sender=users[6])
+        liq.startLiquidation(alice, opening(q=[4]), sender=users[6])
     with reverts(liq.Liquidation_OpeningOutOfBounds):
-        liq.startLiquidation(alice, [2**64, 0], opened.cash, opened.salt, MARKS, sender=users[6])
+        liq.startLiquidation(alice, opening(q=[2**64, 0]), sender=users[6])
     with reverts(liq.Liquidation_OpeningOutOfBounds):
-        liq.startLiquidation(alice, opened.q, opened.cash, R, MARKS, sender=users[6])
-    liq.startLiquidation(alice, opened.q, opened.cash, opened.salt, MARKS, sender=users[6])
+        liq.startLiquidation(alice, opening(salt=R), sender=users[6])
+    with reverts(liq.Liquidation_FundingMismatch):
+        liq.startLiquidation(alice, opening(funding=[1, 0]), sender=users[6])
+    with reverts(liq.Liquidation_FundingMismatch):
+        liq.startLiquidation(alice, opening(settled=[0, 7]), sender=users[6])
+    env.start(alice, users[6])
     with reverts(liq.Liquidation_AlreadyInLiquidation, account=alice.address):
-        liq.startLiquidation(alice, opened.q, opened.cash, opened.salt, MARKS, sender=users[6])
+        env.start(alice, users[6])
     # the frozen account can neither prove nor withdraw
     with reverts(env.d.accounts.Accounts_InLiquidation):
         env.d.accounts.submitProof(alice, 2, 0, 0, NO_PROOF, sender=env.owner)
@@ -326,10 +356,10 @@ def test_liquidating_twice_and_bad_openings(env, alice, opened, users):
     env.fund(bidder, 1_000 * UNIT)
     with reverts(liq.Liquidation_AuctionNotComplete):
         liq.finishLiquidation(alice, sender=bidder)
-    receipt = liq.bid(alice, WAD, 10**30, sender=bidder)  # the emptying fill closes the auction
+    receipt = env.bid(alice, bidder, WAD, 10**30)  # the emptying fill closes the auction
     assert len(list(receipt.decode_logs(liq.LiquidationFinished))) == 1
     with reverts(liq.Liquidation_NoCommitment):  # liquidating again after it is closed
-        liq.startLiquidation(alice, opened.q, opened.cash, opened.salt, MARKS, sender=bidder)
+        liq.startLiquidation(alice, good, sender=bidder)
     with reverts(liq.Liquidation_NotInLiquidation):
         liq.finishLiquidation(alice, sender=bidder)
 
@@ -339,12 +369,12 @@ def test_a_book_opened_empty_is_closed_by_finish(env, users):
     flat, bidder = users[2], users[6]
     env.fund(flat, 100 * UNIT)
     op = Opening([0, 0], 0, 5)
-    env.open(flat, op)
+    op = env.open(flat, op)
     env.post_epoch(2)
     env.pass_grace()  # no proof for epoch 2: liquidatable, with nothing to sell
-    liq.startLiquidation(flat, op.q, op.cash, op.salt, MARKS, sender=bidder)
+    env.start(flat, bidder)
     with reverts(liq.Liquidation_EmptyFill):
-        liq.bid(flat, WAD, 10**30, sender=bidder)
+        env.bid(flat, bidder, WAD, 10**30)
     receipt = liq.finishLiquidation(flat, sender=bidder)
     [fin] = list(receipt.decode_logs(liq.LiquidationFinished))
     assert (fin.fee, fin.shortfall, fin.remainingCollateral) == (0, 0, 100 * UNIT)
@@ -356,29 +386,31 @@ def test_bid_reverts(env, alice, opened, users):
     bidder, poor = users[6], users[5]
     env.post_epoch(2)
     env.pass_grace()
-    liq.startLiquidation(alice, opened.q, opened.cash, opened.salt, MARKS, sender=bidder)
+    env.start(alice, bidder)
     env.fund(bidder, 1_000 * UNIT)
     with reverts(liq.Liquidation_BadFraction):
-        liq.bid(alice, 0, 10**30, sender=bidder)
+        env.bid(alice, bidder, 0, 10**30)
     with reverts(liq.Liquidation_BadFraction):
-        liq.bid(alice, WAD + 1, 10**30, sender=bidder)
+        env.bid(alice, bidder, WAD + 1, 10**30)
     with reverts(liq.Liquidation_SelfBid):
-        liq.bid(alice, WAD, 10**30, sender=alice)
+        env.bid(alice, alice, WAD, 10**30)
     with reverts(liq.Liquidation_PriceAboveLimit):
-        liq.bid(alice, WAD, 0, sender=bidder)
+        env.bid(alice, bidder, WAD, 0)
     # 1e-18 of the book: every position rounds to zero, the value to one unit (rounded up)
-    receipt = liq.bid(alice, 1, 10**30, sender=bidder)
+    receipt = env.bid(alice, bidder, 1, 10**30)
     [fill] = list(receipt.decode_logs(liq.AuctionFill))
     assert (list(fill.lots), fill.value, fill.cashTaken, fill.cost) == ([0, 0], 1, 1, 1)
     with reverts(env.d.vault.Vault_InsufficientBalance):
-        liq.bid(alice, WAD, 10**30, sender=poor)
+        env.bid(alice, poor, WAD, 10**30)
+    # a bidder with positions takes the slice over into its own book, but only with a valid
+    # takeover proof (the mock verifier has not been told this one is valid)
     hedger = users[4]
     env.fund(hedger, 100 * UNIT)
-    env.open(hedger, Opening([0, 1], 0, 3))
-    with reverts(liq.Liquidation_BidderHasPositions):
-        liq.bid(alice, WAD, 10**30, sender=hedger)
+    env.open(hedger, Opening([0, 1], -20 * UNIT, 3))
+    with reverts(env.d.accounts.Accounts_InvalidProof):
+        env.bid(alice, hedger, WAD, 10**30, allow=False)
     with reverts(liq.Liquidation_NotInLiquidation):
-        liq.bid(users[3], WAD, 10**30, sender=bidder)
+        env.bid(users[3], bidder, WAD, 10**30)
     with reverts(liq.Liquidation_BadParams):
         liq.setAuctionParams((500, 100, 600, 10, 0), sender=env.owner)
     assert list(liq.getBook(alice)[0]) == opened.q  # nothing half-done
