@@ -61,7 +61,7 @@ TAG_ACCOUNT = 2
 TAG_ORDER = 3
 #: funding digest ``sponge(TAG_FUNDING, [n] ++ F)``
 TAG_FUNDING = 4
-#: a batch's fill table ``sponge(TAG_BATCH, [K] ++ fills)``
+#: a batch's fill table ``sponge(TAG_BATCH, [K, nonce] ++ fills)``
 TAG_BATCH = 5
 #: an order's fill state ``sponge(TAG_ORDER_STATE, [O, filled, r])``
 TAG_ORDER_STATE = 6

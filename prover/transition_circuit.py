@@ -99,7 +99,8 @@ class TransitionCircuit:
         if req.table.slots != self.k:
             raise ProverInputError("table", f"has {req.table.slots} fill slots; the circuit has K={self.k}")
         n = self.n
-        priv: dict[str, int] = {"epoch_id": ep.epoch_id, "im_factor_bps": ep.im_factor_bps}
+        priv: dict[str, int] = {"epoch_id": ep.epoch_id, "im_factor_bps": ep.im_factor_bps,
+                                "batch_nonce": req.table.nonce}
         old_q, old_c, old_salt = (req.old.q, req.old.cash, req.old.salt) if req.old is not None else ((0,) * n, 0, 0)
         priv["is_new"] = int(req.old is None)
         priv["c_old"], priv["salt_old"], priv["salt_new"] = old_c, old_salt, req.new_salt
@@ -222,7 +223,8 @@ def _build(n: int, s: int, k_slots: int) -> TransitionCircuit:
 
     # ---- the fill table and this account's fills
     fills = [[cs.private_input(f"fill[{k}].{name}") for name in FILL_FIELDS] for k in range(k_slots)]
-    t_calc = g.sponge(cs, TAG_BATCH, [LC.const(k_slots), *[x for row in fills for x in row]], "fill table")
+    batch_nonce = cs.private_input("batch_nonce")
+    t_calc = g.sponge(cs, TAG_BATCH, [LC.const(k_slots), batch_nonce, *[x for row in fills for x in row]], "fill table")
     cs.assert_equal(t_calc, pub["fill_table"], "fill table matches T")
     dq = [LC.const(0) for _ in range(n)]
     flow: LC = LC.const(0)

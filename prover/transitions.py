@@ -13,7 +13,8 @@ Formats (normative):
   (``side`` 0 buy, 1 sell; price in collateral base units per lot, size in lots);
 * order fill state ``S = sponge(6, [O, filled, r])``; 0 for an order never filled;
 * fill ``[instrument, price, size, buyIndex, sellIndex, buyOrder, sellOrder]``; the fill table
-  ``T = sponge(5, [K] ++ fill_0 ++ ... ++ fill_{K-1})`` with ``K`` slots (unused ones all zero);
+  ``T = sponge(5, [K, nonce] ++ fill_0 ++ ... ++ fill_{K-1})`` with ``K`` slots (unused ones all
+  zero) and the operator's batch nonce (a field element; two batches never share ``T``);
 * fee of each side of a fill: ``ceil(price * size * feeBps / 10000)``.
 """
 
@@ -155,10 +156,12 @@ class FillTable:
 
     fills: tuple[Fill, ...]
     slots: int = DEFAULT_FILL_SLOTS
+    nonce: int = 0  # the operator's batch nonce: two batches never share a T (replay protection)
 
     def __post_init__(self) -> None:
         if not 1 <= self.slots <= 1 << 10:
             raise ProverInputError("slots", f"must be in [1, 1024], got {self.slots}")
+        _field("table.nonce", self.nonce)
         if len(self.fills) > self.slots:
             raise ProverInputError("fills", f"{len(self.fills)} fills do not fit the table's {self.slots} slots")
 
@@ -168,8 +171,8 @@ class FillTable:
         return rows + [[0] * len(FILL_FIELDS)] * (self.slots - len(rows))
 
     def digest(self) -> int:
-        """``T = sponge(5, [K] ++ fills)``."""
-        return sponge(TAG_BATCH, [self.slots, *[x for row in self.rows() for x in row]])
+        """``T = sponge(5, [K, nonce] ++ fills)``."""
+        return sponge(TAG_BATCH, [self.slots, self.nonce, *[x for row in self.rows() for x in row]])
 
 
 def fee_of(price: int, size: int, fee_bps: int) -> int:

@@ -13,9 +13,11 @@ public delta of its transition).
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from prover.field import R
 from prover.statement import Account, Epoch
 from prover.transitions import (
     DEFAULT_FILL_SLOTS,
@@ -106,9 +108,11 @@ class PreparedBatch:
 
 
 def prepare_batch(epoch: Epoch, fee_bps: int, parties: Sequence[Party], trades: Sequence[Trade],
-                  slots: int = DEFAULT_FILL_SLOTS) -> PreparedBatch:
+                  slots: int = DEFAULT_FILL_SLOTS, nonce: int | None = None) -> PreparedBatch:
     """Check and build a batch (raises ``UnsatisfiedError`` naming an account whose transition is
-    invalid: an unsigned order, a price beyond a limit, below initial margin, ...)."""
+    invalid: an unsigned order, a price beyond a limit, below initial margin, ...). ``nonce`` is
+    the batch nonce hashed into ``T`` (default: a random field element, so that no two batches
+    share their replay key)."""
     ordered = sorted(parties, key=lambda p: int(p.address, 16))
     index = {p.address: i for i, p in enumerate(ordered)}
     if len(index) != len(ordered):
@@ -119,7 +123,7 @@ def prepare_batch(epoch: Epoch, fee_bps: int, parties: Sequence[Party], trades: 
             if who not in index:
                 raise InputError(f"trades[{k}]", f"{who} is not a party of the batch")
         fills.append(Fill(t.instrument, t.price, t.size, index[t.buyer], index[t.seller], t.buy_order, t.sell_order))
-    table = FillTable(tuple(fills), slots)
+    table = FillTable(tuple(fills), slots, secrets.randbelow(R) if nonce is None else nonce)
     requests = []
     for i, p in enumerate(ordered):
         orders = (*p.orders, *([None] * (2 - len(p.orders))))

@@ -207,3 +207,19 @@ def test_bad_requests_name_the_field():
         a, _ = _requests()
         apply_transition(TransitionRequest(**{**a.__dict__, "index": 2}))
     assert R > 0
+
+
+def test_the_batch_nonce_separates_batches_without_fills(circuit):
+    """Two cash-out batches of the same account have no fills; the nonce still gives them
+    different fill tables (the chain's replay key), and the proof binds the nonce."""
+    old = Account.create([0, 0], 50 * UNIT, 3)
+    reqs = [TransitionRequest(epoch=EPOCH, address=ALICE, old=old, new_salt=9, collateral=100 * UNIT,
+                              table=FillTable((), K, nonce), index=0, count=1, fee_bps=0, settled=EPOCH.fund,
+                              cash_out=10 * UNIT) for nonce in (1, 2)]
+    t1, t2 = (apply_transition(r).public[7] for r in reqs)
+    assert t1 != t2 and t1 == FillTable((), K, 1).digest()
+    w, pub = circuit.witness(reqs[0])
+    assert circuit.cs.is_satisfied(w)
+    assert not _forced(circuit, reqs[0], public_patch=[*pub[:7], t2, *pub[8:]])
+    with pytest.raises(ProverInputError, match="table.nonce"):
+        FillTable((), K, R)
