@@ -242,7 +242,14 @@ class Env:
             lots, cash_taken = [0] * len(self.epoch.marks), 0
         bal = int(self.d.vault.balanceOf(bidder))
         worst = max(0, min(max_cost, bal)) if max_cost < 10**30 else max(0, sl_value_bound(lots, cash_taken, marks))
+        # the bid lands at the block time the test asked for: the takeover's allowance goes in the
+        # block before it
+        target, head = int(self.chain.pending_timestamp), int(self.chain.blocks.head.timestamp)
+        if target - 1 > head:
+            self.chain.pending_timestamp = target - 1
         tk = self.takeover(bidder, lots, cash_taken, collateral=max(0, bal - worst), allow=allow)
+        if target - 1 > head:
+            self.chain.pending_timestamp = target
         return self.d.liquidation.bid(account, fraction, max_cost, tk, sender=bidder)
 
     def takeover(self, bidder: Any, lots, cash_taken: int, collateral: int | None = None, allow: bool = True) -> tuple:

@@ -44,7 +44,7 @@ def test_a_refused_report_is_never_accepted_later(project, accounts, chain):
     oracle.setThreshold(2, sender=owner)
     oracle.configureFeed(FEED, CONFIG, sender=owner)
     only_oracle = SimpleNamespace(**dict.fromkeys(
-        ("vault", "oracle", "epochs", "accounts", "liquidation", "verifier", "poseidon"), oracle))
+        ("vault", "oracle", "epochs", "accounts", "liquidation", "settlement", "verifier", "poseidon"), oracle))
     drv = Driver(chain, only_oracle)  # raw-RPC transactions, reverts decoded to the oracle's errors
     drv.now = int(chain.blocks.head.timestamp) + 1
     keys = [r.private_key for r in reporters]

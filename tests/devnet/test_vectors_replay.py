@@ -79,7 +79,7 @@ def test_vault_sequences(project, accounts):
     for steps in data["sequences"]:
         token = project.MockStablecoin.deploy(owner, sender=owner)
         vault = project.CollateralVault.deploy(token.address, sender=owner)
-        vault.setModules(margin, liq, sender=owner)
+        vault.setModules(margin, liq, accounts[7], sender=owner)  # accounts[7] stands in for settlement
         for a in [*actor.values(), owner]:
             token.mint(a, 10**14, sender=owner)
             token.approve(vault.address, 2**255, sender=a)
