@@ -102,6 +102,8 @@ class RiskEpoch:
     preset: str
     linearized: bool
     value_decimals: int = VALUE_DECIMALS
+    #: the cumulative funding index per instrument (base units per lot; empty when all zero)
+    funding: tuple[int, ...] = ()
 
     @property
     def n(self) -> int:
@@ -111,15 +113,32 @@ class RiskEpoch:
     def s(self) -> int:
         return len(self.scenario_pnl[0])
 
+    @property
+    def fund(self) -> tuple[int, ...]:
+        """The funding index (zeros when the epoch carries none)."""
+        return self.funding or (0,) * self.n
+
     def statement(self) -> Epoch:
         """The statement's view of this epoch (what the digest hashes, what the circuit proves)."""
-        return Epoch.create(self.epoch_id, self.im_factor_bps, self.marks, self.scenario_pnl, self.addons)
+        return Epoch.create(self.epoch_id, self.im_factor_bps, self.marks, self.scenario_pnl, self.addons, self.fund)
 
-    def figures(self, q: Sequence[int], cash: int, collateral: int = 0, kind: int = KIND_MM) -> Figures:
-        """The statement's integer figures (``prover.statement.solvency_figures``) in this epoch."""
+    def with_funding(self, funding: Sequence[int]) -> RiskEpoch:
+        """This epoch with the funding index ``funding`` (bounds checked; the digest recomputed)."""
+        from dataclasses import replace
+
+        from prover.statement import check_funding
+
+        fund = check_funding([int(x) for x in funding], self.n, "funding")
+        return replace(self, funding=fund if any(fund) else (), digest=_digest(self.epoch_id, self.im_factor_bps, self.marks,
+                                                          self.scenario_pnl, self.addons, fund))
+
+    def figures(self, q: Sequence[int], cash: int, collateral: int = 0, kind: int = KIND_MM,
+                settled: Sequence[int] | None = None) -> Figures:
+        """The statement's integer figures (``prover.statement.solvency_figures``) in this epoch;
+        ``settled`` is the funding index the account last settled at (default: this epoch's)."""
         if len(q) != self.n:
             raise InputError("q", f"has {len(q)} entries, the epoch has {self.n} instruments")
-        return self.statement().figures(kind, [int(x) for x in q], int(cash), int(collateral))
+        return self.statement().figures(kind, [int(x) for x in q], int(cash), int(collateral), settled)
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
@@ -136,6 +155,7 @@ class RiskEpoch:
             "marks": list(self.marks),
             "scenario_pnl": [list(r) for r in self.scenario_pnl],
             "addons": list(self.addons),
+            "funding": list(self.fund),
             "digest": str(self.digest),
         }
 
@@ -147,10 +167,12 @@ class RiskEpoch:
         write_atomic(path, self.to_json())
 
 
-def _digest(epoch_id: int, f: int, m: Sequence[int], L: Sequence[Sequence[int]], a: Sequence[int]) -> int:
+def _digest(epoch_id: int, f: int, m: Sequence[int], L: Sequence[Sequence[int]], a: Sequence[int],
+            funding: Sequence[int] | None = None) -> int:
     from prover.statement import epoch_digest
 
-    return int(epoch_digest(epoch_id, f, list(m), [list(r) for r in L], list(a)))
+    return int(epoch_digest(epoch_id, f, list(m), [list(r) for r in L], list(a),
+                            list(funding) if funding is not None else None))
 
 
 def build_epoch(
@@ -242,6 +264,7 @@ def load_epoch(path: str) -> RiskEpoch:
         marks = tuple(int(x) for x in data["marks"])
         pnl = tuple(tuple(int(x) for x in row) for row in data["scenario_pnl"])
         addons = tuple(int(x) for x in data["addons"])
+        funding = tuple(int(x) for x in data.get("funding", [0] * len(marks)))
         epoch_id, f = int(data["epoch_id"]), int(data["im_factor_bps"])
         digest = int(data["digest"])
     except KeyError as exc:
@@ -250,15 +273,16 @@ def load_epoch(path: str) -> RiskEpoch:
         if isinstance(exc, InputError):
             raise
         raise InputError("epoch", f"malformed: {exc}") from None
-    if len(insts) != len(marks) or len(pnl) != len(marks) or len(addons) != len(marks):
-        raise InputError("epoch.marks", "instruments, marks, scenario_pnl and addons differ in length")
-    if digest != _digest(epoch_id, f, marks, pnl, addons):
+    if len(insts) != len(marks) or len(pnl) != len(marks) or len(addons) != len(marks) or len(funding) != len(marks):
+        raise InputError("epoch.marks", "instruments, marks, scenario_pnl, addons and funding differ in length")
+    if digest != _digest(epoch_id, f, marks, pnl, addons, funding):
         raise InputError("epoch.digest", "does not match the sponge of the epoch data")
     return RiskEpoch(
         epoch_id=epoch_id, oracle_round=int(data.get("oracle_round", 0)), timestamp=int(data.get("timestamp", 0)),
         im_factor_bps=f, instruments=tuple(insts), scenarios=tuple(data.get("scenarios", [])), marks=marks,
         scenario_pnl=pnl, addons=addons, digest=digest, preset=str(data.get("preset", "")),
         linearized=bool(data.get("linearized", False)), value_decimals=int(data.get("value_decimals", VALUE_DECIMALS)),
+        funding=funding if any(funding) else (),
     )
 
 

@@ -194,3 +194,25 @@ def test_float_engine_verdict_agrees_with_prover_statement() -> None:
             assert not solvent_mm and statement.check_solvency(2, **common)
         else:
             assert solvent_mm
+
+
+def test_funding_index_enters_the_digest_and_the_artefact(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from offchain.risk.epoch import load_epoch
+
+    n = EPOCH.n
+    fund = [-12_345] + [0] * (n - 1)
+    funded = EPOCH.with_funding(fund)
+    assert funded.digest == statement.Epoch.create(7, EPOCH.im_factor_bps, EPOCH.marks, EPOCH.scenario_pnl,
+                                                   EPOCH.addons, fund).digest() != EPOCH.digest
+    assert EPOCH.with_funding([0] * n) == EPOCH  # an all-zero index is the epoch without funding
+    out = tmp_path / "epoch.json"
+    funded.write(str(out))
+    assert json.loads(out.read_text())["funding"] == fund
+    assert load_epoch(str(out)) == funded
+    # a long of 3 lots of instrument 0 settled at index 0 is owed 3 x 12,345 (the index fell):
+    # counted in equity until it settles; settled at the current index, nothing is owed
+    q = [3] + [0] * (n - 1)
+    assert funded.figures(q, 0, 10**9, KIND_MM, settled=[0] * n).equity == EPOCH.figures(q, 0, 10**9).equity + 3 * 12_345
+    assert funded.figures(q, 0, 10**9, KIND_MM).equity == EPOCH.figures(q, 0, 10**9).equity
+    with pytest.raises(InputError, match="funding"):
+        EPOCH.with_funding([1, 2])
