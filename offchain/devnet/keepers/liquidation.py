@@ -10,8 +10,11 @@ state, and no decision is taken while one of the keeper's own transactions is st
   transaction sent just before a crash is either mined (and its effect visible) or gone;
 * within a pass each account gets at most one action, chosen from its on-chain state:
   ``liquidationReason != 0`` and no active auction -> ``startLiquidation`` (with the opening from
-  the operator's book and the epoch's marks from ``RiskEpochs.EpochData``); active auction with
-  a non-empty book -> ``bid`` (the fill that empties the book also finishes the auction on-chain);
+  the operator's book, the epoch's marks and the funding indices from ``RiskEpochs.EpochData``);
+  active auction with a non-empty book -> ``bid`` (the fill that empties the book also finishes
+  the auction on-chain) with the liquidator's takeover transition, proven, that moves the slice
+  into the liquidator's own book (:mod:`offchain.devnet.keepers.takeover`: the opening a bid
+  would create is checkpointed before the bid is sent, and adopted when the chain shows it);
   active auction with an empty book (opened empty) -> ``finishLiquidation``.
 
 So a keeper killed with SIGKILL at any point and restarted misses no liquidation and never sends
@@ -33,9 +36,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from offchain.devnet.chain_epochs import ChainEpochs
+from offchain.devnet.keepers.takeover import OpeningBook, Takeovers, TransitionProver
 from offchain.devnet.manifest import write_json_atomic
-from offchain.devnet.operator import AccountBook
-from offchain.mirror.auction import WAD
+from offchain.devnet.operator import PrivateAccount
+from offchain.mirror.auction import WAD, take_slice
+from prover.errors import UnsatisfiedError
 from prover.statement import BPS
 from zkmargin.errors import DevnetError, InputError
 
@@ -48,7 +54,9 @@ LOG_PAGE_BLOCKS = 5_000
 #: empty book do not, so they get a small margin (a large one would leave block space unused:
 #: a block takes a transaction only while its gas *limit* fits what is left).
 GAS_BUFFER = {"start": (110, 20_000), "bid": (150, 50_000), "finish": (110, 20_000)}
-STATE_VERSION = 1
+STATE_VERSION = 2
+#: a slice the liquidator's margin cannot take whole is halved, at most this many times
+MAX_HALVINGS = 6
 
 
 @dataclass
@@ -102,6 +110,8 @@ class KeeperState:
     accounts_address: str
     scanned_to_block: int = -1
     accounts: list[str] = field(default_factory=list)
+    #: openings of the liquidator's takeovers sent (or about to be), by commitment
+    pending: dict[int, PrivateAccount] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -110,6 +120,7 @@ class KeeperState:
             "accounts_address": self.accounts_address,
             "scanned_to_block": self.scanned_to_block,
             "accounts": self.accounts,
+            "pending": {str(c): a.to_json() for c, a in self.pending.items()},
         }
 
     @classmethod
@@ -123,7 +134,8 @@ class KeeperState:
             return fresh  # a corrupt cache is rebuilt from the chain
         if obj.get("version") != STATE_VERSION or obj.get("chain_id") != chain_id or obj.get("accounts_address") != accounts_address:
             return fresh  # another deployment or chain: start over
-        return cls(chain_id, accounts_address, int(obj["scanned_to_block"]), [str(a) for a in obj["accounts"]])
+        pending = {int(c): PrivateAccount.from_json(a, f"{path}.pending") for c, a in obj.get("pending", {}).items()}
+        return cls(chain_id, accounts_address, int(obj["scanned_to_block"]), [str(a) for a in obj["accounts"]], pending)
 
 
 class UnknownAccount(DevnetError):
@@ -141,9 +153,10 @@ class LiquidationKeeper:
     def __init__(
         self,
         deployment: Any,
-        book: AccountBook,
+        book: OpeningBook,
         sender: Any,
         *,
+        prover: TransitionProver | None = None,
         state_path: Path | None = None,
         policy: KeeperPolicy | None = None,
         on_action: Callable[[Action], None] | None = None,
@@ -162,7 +175,11 @@ class LiquidationKeeper:
         self.skipped: dict[str, str] = {}
         self.chain = chain
         self.state = KeeperState.load_or_new(state_path, int(chain.chain_id), str(deployment.accounts.address))
-        self._marks: dict[int, list[int]] = {}
+        self.epochs = ChainEpochs(deployment)
+        #: the liquidator's takeovers (None: no transition prover, so the keeper cannot bid)
+        self.takeovers = (Takeovers(deployment, book, str(sender.address), prover, self.epochs, self.state.pending)
+                          if prover is not None else None)
+        self._last_takeover: tuple[PrivateAccount, int] | None = None
 
     # --- discovery -------------------------------------------------------------------------
     def scan(self) -> list[str]:
@@ -193,12 +210,7 @@ class LiquidationKeeper:
 
     def epoch_marks(self, epoch_id: int) -> list[int]:
         """The marks of ``epoch_id`` from its ``EpochData`` event (public data, checked by hash on-chain)."""
-        if epoch_id not in self._marks:
-            logs = list(self.d.epochs.EpochData.range(0, int(self.chain.blocks.head.number) + 1, search_topics={"epochId": epoch_id}))
-            if not logs:
-                raise DevnetError(f"no EpochData event for epoch {epoch_id}")
-            self._marks[epoch_id] = [int(x) for x in logs[-1].marks]
-        return self._marks[epoch_id]
+        return list(self.epochs.statement(epoch_id).marks)
 
     # --- safety ------------------------------------------------------------------------------
     def wait_until_settled(self, timeout_s: float = 60.0) -> None:
@@ -212,25 +224,58 @@ class LiquidationKeeper:
             time.sleep(0.2)
 
     # --- one pass ------------------------------------------------------------------------------
-    def decide(self, account: str) -> tuple[str, tuple[Any, ...]] | None:
-        """The one action ``account`` needs now, from its on-chain state, or None."""
+    def decide(self, account: str, chain_from: tuple[PrivateAccount, int] | None = None) -> tuple[str, tuple[Any, ...]] | None:
+        """The one action ``account`` needs now, from its on-chain state, or None. ``chain_from``
+        (a pipelined pass): the liquidator's opening after its earlier bids of the pass and the
+        balance those bids may have spent at most."""
         auction = self.d.liquidation.getAuction(account)
         if auction.active:
-            positions, marks = self.d.liquidation.getBook(account)
-            if int(auction.cash) == 0 and not any(int(x) for x in positions):
+            positions, marks = (list(map(int, x)) for x in self.d.liquidation.getBook(account))
+            if int(auction.cash) == 0 and not any(positions):
                 return ("finish", (account,))
+            if account == str(self.sender.address):
+                return None  # the liquidator's own book is left to other bidders
             discount = int(self.d.liquidation.discountBpsAt(account, int(self.chain.blocks.head.timestamp)))
             if discount < self.policy.min_discount_bps:
                 return None
-            notional = sum(abs(int(q) * int(m)) for q, m in zip(positions, marks))
-            return ("bid", (account, self.policy.fraction_wad(notional), self.policy.max_cost_units))
+            notional = sum(abs(q * m) for q, m in zip(positions, marks))
+            return ("bid", self._bid_args(account, positions, int(auction.cash), marks,
+                                          self.policy.fraction_wad(notional), chain_from))
         if int(self.d.accounts.liquidationReason(account)) == 0:
             return None
         if account not in self.book:
             raise UnknownAccount(account)
         opening = self.book.get(account)
-        marks = self.epoch_marks(int(self.d.epochs.currentEpochId()))
-        return ("start", (account, opening.q, opening.cash, opening.salt, marks))
+        epoch = self.epochs.statement()
+        settled = self.epochs.settled_funding(account)
+        return ("start", (account, (opening.q, opening.cash, opening.salt, list(epoch.marks), list(epoch.fund),
+                                    list(settled))))
+
+    def _bid_args(self, account: str, positions: list[int], cash: int, marks: list[int], fraction: int,
+                  chain_from: tuple[PrivateAccount, int] | None) -> tuple[Any, ...]:
+        """``(account, fraction, maxCost, takeover)``: the largest fraction (halving from the
+        policy's) whose slice the liquidator's margin can take, with its proven takeover."""
+        if self.takeovers is None:
+            raise DevnetError("the keeper has no transition prover: it cannot take a slice over (pass prover=)")
+        spent = chain_from[1] if chain_from is not None else 0
+        balance = int(self.d.vault.balanceOf(self.sender)) - spent
+        problem: Exception | None = None
+        for _ in range(MAX_HALVINGS + 1):
+            sl = take_slice(positions, cash, marks, fraction)
+            # the cost is at most the slice's value at mark (discounts are >= 0): claim the balance left then
+            worst = max(0, min(sl.value, self.policy.max_cost_units))
+            try:
+                prepared = self.takeovers.prepare(sl.lots, sl.cash_taken, max(0, balance - worst),
+                                                  old=chain_from[0] if chain_from else None, chained=chain_from is not None)
+            except UnsatisfiedError as exc:  # the liquidator's margin cannot take this slice: try half
+                problem = exc
+                if fraction == 1:
+                    break
+                fraction = max(1, fraction // 2)
+                continue
+            self._last_takeover = (prepared.opening, spent + worst)
+            return (account, fraction, self.policy.max_cost_units, prepared.takeover)
+        raise DevnetError(f"the liquidator's margin cannot take a slice of {account}: {problem}")
 
     def _method(self, kind: str) -> Any:
         return {"start": self.d.liquidation.startLiquidation, "bid": self.d.liquidation.bid,
@@ -243,7 +288,12 @@ class LiquidationKeeper:
 
     def _send(self, kind: str, args: tuple[Any, ...]) -> Action:
         method = self._method(kind)
+        if kind == "bid":
+            self._save()  # the takeover's opening is checkpointed before the bid can land
         receipt = method(*args, sender=self.sender, gas=self._gas(kind, method, args))
+        if kind == "bid" and self.takeovers is not None:
+            self.takeovers.sync()
+            self._save()
         finished = any(str(ev.account) == str(args[0]) for ev in self.d.liquidation.LiquidationFinished.from_receipt(receipt))
         action = Action(kind, str(args[0]), int(receipt.block_number), int(receipt.gas_used), str(receipt.txn_hash), finished)
         if self.on_action is not None:
@@ -264,10 +314,17 @@ class LiquidationKeeper:
             self._skip(account, exc)
             return None
 
+    def _sync_liquidator(self) -> None:
+        """Adopt the liquidator's opening the chain holds (a takeover sent before a restart)."""
+        if self.takeovers is not None and self.takeovers.pending:
+            self.takeovers.sync()
+            self._save()
+
     def step(self) -> list[Action]:
         """One pass over every known account; returns the transactions sent (accounts it could
         not act on are reported through ``on_skip`` and left for the next pass)."""
         self.wait_until_settled()
+        self._sync_liquidator()
         actions = []
         for account in self.scan():
             decision = self._decide_safely(account)
@@ -285,14 +342,23 @@ class LiquidationKeeper:
         (several liquidations per block). Returns ``(kind, account, tx hash)``; the caller waits
         for them to be mined (the next pass waits too, so the safety rule still holds)."""
         self.wait_until_settled()
+        self._sync_liquidator()
         w3 = self.chain.provider.web3
         nonce = w3.eth.get_transaction_count(str(self.sender.address), "latest")
         sent = []
+        chained: tuple[PrivateAccount, int] | None = None  # the liquidator after this pass's bids
         for account in self.scan():
-            decision = self._decide_safely(account)
+            try:
+                decision = self.decide(account, chained)
+            except Exception as exc:  # noqa: BLE001 - no single account can stop the keeper
+                self._skip(account, exc)
+                continue
             if decision is None:
                 continue
             kind, args = decision
+            if kind == "bid":
+                chained = self._last_takeover
+                self._save()
             method = self._method(kind)
             try:
                 txn = method.as_transaction(*args, sender=self.sender, gas=self._gas(kind, method, args), nonce=nonce)
