@@ -420,7 +420,7 @@ def _procyclicality_png(rows: list[dict[str, Any]], keys: Sequence[str], results
     ax = axes[1]
     cols, series = results.query(
         "SELECT sweep, scenario, model, day, avg(margin_rate_pct) AS rate FROM timeseries "
-        "GROUP BY sweep, scenario, model, day ORDER BY sweep, scenario, model, day")
+        "WHERE open_interest_usd > 0 GROUP BY sweep, scenario, model, day ORDER BY sweep, scenario, model, day")
     paths: dict[str, tuple[list[float], list[float]]] = {}
     for sweep, scenario, model, day, rate in series:
         label = f"{scenario} | {model}" if len(results.sweeps) == 1 else f"{sweep} | {scenario} | {model}"
@@ -430,7 +430,7 @@ def _procyclicality_png(rows: list[dict[str, Any]], keys: Sequence[str], results
     for label, (xs, ys) in paths.items():
         ax.plot(xs, ys, lw=1.0, label=label)
     ax.set_xlabel("day")
-    ax.set_ylabel("aggregate margin rate, % of gross notional (mean over tasks)")
+    ax.set_ylabel("margin rate, % of open notional (mean)")
     ax.grid(alpha=0.3)
     if paths:
         ax.legend(fontsize=6)
