@@ -215,6 +215,7 @@ def task_seed(root_seed: int, scenario_name: str, replicate: int, point: int | N
 
 # ----------------------------------------------------------------------------- scenario paths
 
+_NAMED = re.compile(r"^([A-Za-z_][A-Za-z0-9_.\[\]]*): (.*)$", re.DOTALL)
 _SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[[^\[\]]+\])*)$")
 _INDEX = re.compile(r"\[([^\[\]]+)\]")
 
@@ -330,6 +331,10 @@ def parse_sweep_spec(data: object, source: str = "sweep") -> SweepSpec:
         err = exc.errors()[0]
         msg = str(err["msg"]).removeprefix("Value error, ")
         field = _loc(tuple(err["loc"]))
+        named = _NAMED.match(msg)  # a model validator's "<field>: <problem>"
+        if named:
+            field = f"{field}.{named.group(1)}" if field else named.group(1)
+            msg = named.group(2)
         if err["type"] == "extra_forbidden":
             msg = f"unknown key {field.rsplit('.', 1)[-1]!r}"
         raise InputError(f"{source}:{field}" if field else source, msg) from None
