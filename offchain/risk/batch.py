@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -237,7 +238,7 @@ def shard_ranges(n_accounts: int, shards: int, align: int = 1) -> list[tuple[int
         raise InputError("shards", f"must be at least 1, got {shards}")
     units = -(-n_accounts // align)
     bounds = sorted({min(n_accounts, (units * i // shards) * align) for i in range(shards + 1)})
-    return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+    return [(a, b) for a, b in pairwise(bounds) if b > a]
 
 
 def run_sharded(

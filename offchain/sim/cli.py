@@ -285,7 +285,7 @@ def results_show(results_dir: Path) -> None:
     from offchain.sim.results import Results
 
     with Results(results_dir) as res:
-        cols, rows = res.query("SELECT sweep, tasks, finished, failed, root_seed, folder FROM sweeps")
+        _, rows = res.query("SELECT sweep, tasks, finished, failed, root_seed, folder FROM sweeps")
         for r in rows:
             click.echo("sweep {}: {} tasks, {} finished, {} failed, root seed {}, in {}".format(*r))
         for view in ("summary", "assets", "timeseries", "plan", "failures"):

@@ -36,7 +36,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import duckdb
 import numpy as np
@@ -108,7 +108,7 @@ class Results:
     def close(self) -> None:
         self.con.close()
 
-    def __enter__(self) -> Results:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -214,7 +214,7 @@ class Results:
 # ----------------------------------------------------------------------------- statistics
 
 
-def bootstrap_ci(x: Sequence[float], label: str, resamples: int = RESAMPLES, seed: int = 0,
+def bootstrap_ci(x: Sequence[float] | np.ndarray[Any, Any], label: str, resamples: int = RESAMPLES, seed: int = 0,
                  confidence: float = CONFIDENCE) -> tuple[float, float]:
     """Percentile bootstrap confidence interval of the mean of ``x`` (NaN for fewer than 2
     values); the resampling is seeded from ``seed`` and ``label``."""
@@ -247,7 +247,7 @@ def _label(row: dict[str, Any], keys: Sequence[str]) -> str:
     return " | ".join(f"{k.removeprefix('param_')}={row[k]}" for k in keys)
 
 
-def _stats(values: Sequence[float | None], prefix: str, label: str, resamples: int, seed: int) -> dict[str, Any]:
+def _stats(values: Sequence[float | None] | np.ndarray[Any, Any], prefix: str, label: str, resamples: int, seed: int) -> dict[str, Any]:
     x = np.array([v for v in values if v is not None], dtype=np.float64)
     lo, hi = bootstrap_ci(x, f"{label}|{prefix}", resamples, seed)
     return {f"{prefix}_mean": float(x.mean()) if x.size else math.nan, f"{prefix}_ci_low": lo,
@@ -418,7 +418,7 @@ def _procyclicality_png(rows: list[dict[str, Any]], keys: Sequence[str], results
     ax.axvline(1.0, color="black", lw=0.8)
     ax.grid(axis="x", alpha=0.3)
     ax = axes[1]
-    cols, series = results.query(
+    _, series = results.query(
         "SELECT sweep, scenario, model, day, avg(margin_rate_pct) AS rate FROM timeseries "
         "WHERE open_interest_usd > 0 GROUP BY sweep, scenario, model, day ORDER BY sweep, scenario, model, day")
     paths: dict[str, tuple[list[float], list[float]]] = {}

@@ -51,7 +51,7 @@ LOCK = ".lock"
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def _dump(obj: Any) -> str:
@@ -233,7 +233,7 @@ def _fsync_dir(path: Path) -> None:
 
 def plan_parquet(sweep: Sweep) -> bytes:
     """Every task of the sweep as one table (``plan.parquet``)."""
-    types = dict((p.name, p.type) for p in sweep.params)
+    types = {p.name: p.type for p in sweep.params}
     rows: dict[str, list[Any]] = {k: [] for k in ("task", "scenario", "scenario_sha256", "seed", "replicate", "point")}
     params: dict[str, list[Any]] = {p.column: [] for p in sweep.params}
     for t in sweep.tasks():

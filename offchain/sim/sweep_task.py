@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -201,5 +201,3 @@ def _timeseries(
             cols[key] = np.concatenate(parts)
     return pa.table(cols, schema=sch)
 
-
-TaskFn = Callable[[SweepTask], dict[str, bytes]]

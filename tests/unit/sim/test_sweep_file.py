@@ -26,7 +26,7 @@ def test_expansion_keys_params_and_resolved_scenarios(tmp_path: Path) -> None:
     assert tasks[4].key == "s00-g0001-r000001" and tasks[4].params == (("latency", 6),)
     assert [p.column for p in sweep.params] == ["param_latency"] and sweep.params[0].type == "int"
     for t in tasks:
-        slow = [liq for liq in t.scenario["liquidators"] if liq["name"] == "slow"][0]
+        slow = next(liq for liq in t.scenario["liquidators"] if liq["name"] == "slow")
         assert slow["latency_steps"] == dict(t.params)["latency"]
         assert t.scenario["traders"]["n"] == 30  # the sweep's override
         assert t.models == ("cross", "risk_matrix")

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from _sweep_testlib import die_once, write_sweep
 
-import offchain.sim.sweep_task as sweep_task
+from offchain.sim import sweep_task
 from offchain.sim.runner import compare_models
 from offchain.sim.scenario import load_scenario, parse_scenario
 from offchain.sim.sweep import load_sweep
@@ -138,8 +138,7 @@ def test_a_failed_task_records_its_seed_and_traceback_and_the_rest_finish(
     assert task_files(out) == task_files(ref_out)
 
 
-def test_a_killed_sweep_resumes_and_completes_without_duplicates(reference: tuple[Path, Path], tmp_path: Path) -> None:
-    _, ref_out = reference
+def test_a_killed_sweep_resumes_and_completes_without_duplicates(tmp_path: Path) -> None:
     file = write_sweep(tmp_path, name="slow", count=4, values=[0, 6], days=3.0)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "zkmargin.cli", "sweep", str(file), "--out", str(out), "--executor", "sequential", "-q"]
@@ -181,6 +180,5 @@ def test_a_folder_of_another_sweep_or_other_files_is_refused(
     assert main(["sweep", str(file), "--out", str(tmp_path / "junk"), "-q"]) == 2
     assert "is not empty and holds no sweep" in capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "junk").iterdir()) == ["notes.txt"]
-    with pytest.raises(InputError):
-        with make_executor("sequential") as ex:
-            run_sweep(load_sweep(other), ref_out, ex)
+    with pytest.raises(InputError), make_executor("sequential") as ex:
+        run_sweep(load_sweep(other), ref_out, ex)
