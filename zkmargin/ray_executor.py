@@ -1,7 +1,8 @@
 """The Ray-backed :class:`~zkmargin.executor.Executor` (optional extra: ``pip install 'zkmargin[ray]'``).
 
 Point it at a running cluster with ``address`` (``ray://host:10001`` or ``host:6379``; what
-``ray start --head`` prints), or leave it ``None`` to start a private local Ray instance.
+``ray start --head`` prints), or leave it ``None`` to start a private local Ray instance (on
+loopback).
 Each worker is a Ray actor: the ``initializer`` runs once in each actor (keys are loaded once
 per worker, as on the local pool), and the actors are kept busy with one task each. An actor
 that dies (its node lost, the process killed) is replaced and its task retried, up to
@@ -75,7 +76,8 @@ class RayExecutor(Executor):
     def __init__(self, address: str | None = None, workers: int | None = None) -> None:
         self._owns_ray = not ray.is_initialized()
         if self._owns_ray:
-            if address is not None and _is_loopback(address):
+            target = address or os.environ.get("RAY_ADDRESS")
+            if target is None or _is_loopback(target):  # a private instance, or a head on this machine
                 _single_machine()
             ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=False,
                      configure_logging=False)
