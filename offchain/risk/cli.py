@@ -307,13 +307,20 @@ def var_cmd(
 @click.option("--preset", default=None, help="risk_matrix preset (default deribit_pm)")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False))
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="per-account results (.npz or .csv)")
+@click.option("--shards", type=click.IntRange(1), default=None,
+              help="split the accounts into this many row ranges, margined on the executor (same result)")
+@click.option("--executor", "kind", type=click.Choice(["sequential", "local", "ray"]), default=None,
+              help="where shards run (default local; ray with --ray-address)")
+@click.option("--workers", type=click.IntRange(1), default=None, help="shards at once (default: the CPUs)")
+@click.option("--ray-address", default=None, help="a Ray cluster to run the shards on")
 @click.option("--json", "as_json", is_flag=True)
 def batch_cmd(
     market_file: str, listing_file: str | None, accounts_file: str | None, synthetic: int | None,
     n_instruments: int, positions: int, seed: int, preset: str | None, config_file: str | None,
-    out_file: str | None, as_json: bool,
+    out_file: str | None, shards: int | None, kind: str | None, workers: int | None, ray_address: str | None,
+    as_json: bool,
 ) -> None:
-    """Risk-matrix margin for many sparse accounts at once."""
+    """Risk-matrix margin for many sparse accounts at once (optionally sharded over workers)."""
     from offchain.risk.batch import BatchEngine, synthetic_accounts, synthetic_listing
     from offchain.risk.io import load_market
     from offchain.risk.margin import load_config
@@ -336,28 +343,47 @@ def batch_cmd(
         listing = synthetic_listing(market, n_instruments, seed)
     if (accounts_file is None) == (synthetic is None):
         raise InputError("--accounts", "give exactly one of --accounts and --synthetic")
-    if synthetic is not None:
-        if synthetic < 1:
-            raise InputError("--synthetic", "must be >= 1")
-        indptr, indices, sizes = synthetic_accounts(synthetic, len(listing), positions, seed)
-    else:
+    if synthetic is not None and synthetic < 1:
+        raise InputError("--synthetic", "must be >= 1")
+    if kind == "ray" and not ray_address:
+        raise InputError("--ray-address", "--executor ray needs the address of a running Ray cluster")
+    sharded = shards is not None or kind is not None or workers is not None or ray_address is not None
+    arrays = None
+    if accounts_file is not None:
         try:
             with np.load(str(accounts_file)) as z:
-                indptr, indices, sizes = z["indptr"], z["indices"], z["sizes"]
+                arrays = z["indptr"], z["indices"], z["sizes"]
         except FileNotFoundError:
             raise InputError("--accounts", f"file not found: {accounts_file}") from None
         except (KeyError, ValueError, OSError) as exc:
             raise InputError("--accounts", f"not an NPZ with indptr, indices, sizes: {exc}") from None
     engine = BatchEngine(listing, market, cfg)  # type: ignore[arg-type]
-    q = engine.accounts_matrix(indptr, indices, sizes)
-    t0 = time.perf_counter()
-    res = engine.run(q)
-    secs = time.perf_counter() - t0
-    n_acc = q.shape[0]
+    if sharded:
+        from offchain.risk.batch import run_sharded
+        from zkmargin.executor import make_executor
+
+        with make_executor(kind, workers=workers, ray_address=ray_address) as executor:
+            n_shards = shards if shards is not None else executor.workers
+            t0 = time.perf_counter()
+            res = run_sharded(engine, executor, n_shards, accounts=arrays,
+                              synthetic=None if synthetic is None else (synthetic, positions, seed))
+            secs = time.perf_counter() - t0
+            shard_info = {"shards": n_shards, "executor": executor.kind, "workers": executor.workers}
+        n_acc = res.mm.size
+    else:
+        if arrays is None:
+            assert synthetic is not None
+            arrays = synthetic_accounts(synthetic, len(listing), positions, seed)
+        q = engine.accounts_matrix(*arrays)
+        t0 = time.perf_counter()
+        res = engine.run(q)
+        secs = time.perf_counter() - t0
+        shard_info = {}
+        n_acc = q.shape[0]
     summary = {"accounts": n_acc, "instruments": engine.n_instruments, "scenarios": engine.scenarios.size,
                "seconds": secs, "accounts_per_second": n_acc / secs if secs > 0 else None,
                "im_total": float(res.im.sum()), "mm_total": float(res.mm.sum()),
-               "im_mean": float(res.im.mean()), "im_max": float(res.im.max())}
+               "im_mean": float(res.im.mean()), "im_max": float(res.im.max()), **shard_info}
     if out_file:
         _write_batch(out_file, res)
         summary["out"] = out_file
