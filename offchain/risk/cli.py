@@ -260,7 +260,7 @@ def var_cmd(
             o = net.table.is_option
             if np.any(o):
                 d[o] = black76_greeks(net.table.base[o], net.table.strike[o], net.table.vol[o], net.table.t[o],
-                                      net.table.rate, net.table.is_call[o]).delta
+                                      net.table.rate[o], net.table.is_call[o]).delta
             notional = d * net.size * net.table.base
             exp = {u: float(notional[net.table.u_index == k].sum()) for k, u in enumerate(net.table.underlyings)}
     if not exp:

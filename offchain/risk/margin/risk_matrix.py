@@ -26,36 +26,45 @@ Requirement (per account; sizes netted per instrument, ``P[s, i] = size_i * pnl_
     P'[s, i]   = P[s, i] * static_discount   if P[s, i] > 0   else P[s, i]
     loss_s     = - sum_i P'[s, i]
     scan_risk  = max(0, max_s loss_s)
-    contingency= sum_i |size_i| * spot_i * rate(kind_i)       (perp/future/option rates; with
-                 option_contingency_side = "short" only short options: max(-size_i, 0))
+    contingency= options: rate_option * spot * (option_contingency_side)
+                   "all":   sum_i |size_i|                   (every option, long or short)
+                   "short": sum_i max(-size_i, 0)            (per net short contract, Derive PM1)
+                   "net_short_per_strike": sum_{expiry, strike} max(0, -(calls + puts))
+                            (Deribit: "call +10 and put -20 at strike X -> net short 10")
+               + perps/futures (future_contingency)
+                   "all":   sum_i |size_i| * spot * rate(kind_i)
+                   "offsetting": rate_future * spot * min(long, short) per underlying, perps
+                            counted as futures (Deribit: "long 100 BTC in Future A, short 100 BTC in
+                            Future B -> 1% * 100 BTC")
+               + the venue's collateral haircuts (``collateral_haircuts``, as in
+                 :func:`offchain.risk.margin.base.collateral_charge`)
     MM         = max(scan_risk + contingency, short_option_minimum * sum_{short options} |size_i| * spot_i)
     IM         = im_factor * MM
 
-With ``static_discount = 1`` and ``short_option_minimum = 0`` the requirement is exactly the
-linear form of the protocol's solvency statement (``docs/ARCHITECTURE.md``) and the epoch
-export reproduces it. The requirement is positively homogeneous in the sizes and, since each
+With ``static_discount = 1``, ``short_option_minimum = 0`` and per-position contingencies
+(``all``) the requirement is exactly the linear form of the protocol's solvency statement
+(``docs/ARCHITECTURE.md``) and the epoch export reproduces it; the netted contingencies are
+bounded above by the per-position ones, so a linearized export stays conservative. The requirement is positively homogeneous in the sizes and, since each
 term is convex in the sizes, sub-additive.
 """
 
 from __future__ import annotations
 
-import json
-from importlib import resources
 from typing import Any, Literal
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import NDArray
 from pydantic import Field, model_validator
 
 from offchain.risk.instruments import Portfolio
-from offchain.risk.margin.base import MarginModel, MarginResult, ModelConfig, net_positions
+from offchain.risk.margin.base import MarginModel, MarginResult, ModelConfig, collateral_charge, net_positions
+from offchain.risk.margin.presets import merge_preset
 from offchain.risk.market import MarketState
 from offchain.risk.valuation import KIND_FUTURE, KIND_OPTION, KIND_PERP, InstrumentTable
-from zkmargin.errors import ConfigError
 
 VOL_FLOOR = 1e-4  # lowest shocked implied vol (annualized fraction)
 VOL_UP, VOL_SAME, VOL_DOWN = 1, 0, -1
-PRESETS = ("deribit_pm", "cme_span", "derive_pmrm")
 
 
 class Contingency(ModelConfig):
@@ -91,7 +100,10 @@ class RiskMatrixConfig(ModelConfig):
     extreme_vol: Literal["same", "up", "down"] = "same"
     extreme_mode: Literal["multiple", "absolute"] = "multiple"
     contingency: Contingency = Field(default_factory=Contingency)
-    option_contingency_side: Literal["all", "short"] = "all"
+    option_contingency_side: Literal["all", "short", "net_short_per_strike"] = "all"
+    future_contingency: Literal["all", "offsetting"] = "all"
+    collateral_haircuts: dict[str, float] = Field(default_factory=dict)
+    collateral_default_haircut: float | None = Field(default=0.0, ge=0, le=1)
     static_discount: float = Field(default=1.0, ge=0, le=1)
     short_option_minimum: float = Field(default=0.0, ge=0, le=1)
     im_factor: float = Field(default=1.0, ge=1, le=6.5535)
@@ -99,15 +111,7 @@ class RiskMatrixConfig(ModelConfig):
     @model_validator(mode="before")
     @classmethod
     def _apply_preset(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "preset" not in data:
-            data = {"preset": "deribit_pm", **data}
-        if isinstance(data, dict) and data.get("preset"):
-            base = load_preset_dict(str(data["preset"]))
-            merged = {**base, **data}
-            if "contingency" in data and isinstance(data["contingency"], dict):
-                merged["contingency"] = {**base.get("contingency", {}), **data["contingency"]}
-            return merged
-        return data
+        return merge_preset(data, "risk_matrix", default="deribit_pm")
 
     @model_validator(mode="after")
     def _ranges(self) -> RiskMatrixConfig:
@@ -124,6 +128,12 @@ class RiskMatrixConfig(ModelConfig):
                 raise ValueError(f"extreme move weight {w} outside [0, 1]")
         if self.outer_vol_shocks is not None and not self.outer_vol_shocks:
             raise ValueError("outer_vol_shocks must not be empty (null for the full set)")
+        if self.future_contingency == "offsetting" and self.contingency.perp != self.contingency.future:
+            raise ValueError("with future_contingency 'offsetting' perps count as futures: contingency.perp "
+                             "must equal contingency.future")
+        for asset, h in self.collateral_haircuts.items():
+            if not 0 <= h <= 1:
+                raise ValueError(f"collateral_haircuts.{asset} must be in [0, 1]")
         return self
 
     def extreme_pairs(self) -> list[tuple[float, float]]:
@@ -141,17 +151,15 @@ class RiskMatrixConfig(ModelConfig):
             self.static_discount == 1.0
             and self.short_option_minimum == 0.0
             and (self.option_contingency_side == "all" or self.contingency.option == 0.0)
+            and (self.future_contingency == "all"
+                 or (self.contingency.future == 0.0 and self.contingency.perp == 0.0))
         )
 
-
-def load_preset_dict(name: str) -> dict[str, Any]:
-    """The JSON of a shipped preset (``offchain/risk/presets/<name>.json``)."""
-    if name not in PRESETS:
-        raise ConfigError("preset", f"unknown preset {name!r} (known: {', '.join(PRESETS)})")
-    text = resources.files("offchain.risk.presets").joinpath(f"{name}.json").read_text(encoding="utf-8")
-    data: dict[str, Any] = json.loads(text)
-    data.pop("worked_examples", None)
-    return data
+    def linearized(self) -> RiskMatrixConfig:
+        """The per-position (epoch-exportable) form: no static discount or short option
+        minimum, contingencies on every ``|size|`` (an upper bound of the netted ones)."""
+        return self.model_copy(update={"static_discount": 1.0, "short_option_minimum": 0.0,
+                                       "option_contingency_side": "all", "future_contingency": "all"})
 
 
 def preset_config(name: str, **overrides: Any) -> RiskMatrixConfig:
@@ -243,34 +251,87 @@ def contingency_per_unit(config: RiskMatrixConfig, table: InstrumentTable) -> ND
     return np.asarray(rates * table.spot)
 
 
-def contingency_sizes(config: RiskMatrixConfig, table: InstrumentTable, size: NDArray[np.float64]) -> NDArray[np.float64]:
-    """The sizes the per-unit add-ons apply to: ``|size|``, or only the short part of options
-    when ``option_contingency_side == "short"`` (Derive: per net short contract)."""
-    out = np.abs(size)
-    if config.option_contingency_side == "short":
-        out = np.where(table.is_option, np.maximum(-size, 0.0), out)
-    return np.asarray(out)
+class Contingencies:
+    """The contingency add-on of net sizes ``q`` (one account ``(n,)`` or many ``(m, n)``, dense
+    or scipy sparse), per the config's modes (module docstring)."""
+
+    def __init__(self, config: RiskMatrixConfig, table: InstrumentTable) -> None:
+        self.config = config
+        self.table = table
+        self.addon = contingency_per_unit(config, table)  # (n,) rate * spot
+        opt = table.is_option
+        lin = ~opt
+        self.abs_rate = np.zeros(table.n)
+        self.short_rate = np.zeros(table.n)
+        if config.option_contingency_side == "all":
+            self.abs_rate[opt] = self.addon[opt]
+        elif config.option_contingency_side == "short":
+            self.short_rate[opt] = self.addon[opt]
+        if config.future_contingency == "all":
+            self.abs_rate[lin] = self.addon[lin]
+        # groups: (G (n, g) indicator, rate per group) charged on max(0, -net) / min(long, short)
+        self.strike_groups: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+        if config.option_contingency_side == "net_short_per_strike" and np.any(opt):
+            keys: list[tuple[int, float, float]] = []
+            col = np.zeros(table.n, dtype=np.int64)
+            for j in np.flatnonzero(opt):
+                key = (int(table.u_index[j]), float(table.t[j]), float(table.strike[j]))
+                if key not in keys:
+                    keys.append(key)
+                col[j] = keys.index(key)
+            g = np.zeros((table.n, len(keys)))
+            rate = np.zeros(len(keys))
+            for j in np.flatnonzero(opt):
+                g[j, col[j]] = 1.0
+                rate[col[j]] = self.addon[j]
+            self.strike_groups = (g, rate)
+        self.linear_groups: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+        if config.future_contingency == "offsetting" and np.any(lin):
+            us = sorted({int(u) for u in table.u_index[lin]})
+            g = np.zeros((table.n, len(us)))
+            rate = np.zeros(len(us))
+            for j in np.flatnonzero(lin):
+                k = us.index(int(table.u_index[j]))
+                g[j, k] = 1.0
+                rate[k] = config.contingency.future * table.spot[j]
+            self.linear_groups = (g, rate)
+
+    def amount(self, q: Any) -> NDArray[np.float64]:
+        """Add-on per account, ``(m,)`` (``(1,)`` for a 1-D ``q``)."""
+        if not sp.issparse(q):
+            q = np.atleast_2d(np.asarray(q, dtype=np.float64))
+        pos = q.maximum(0.0) if sp.issparse(q) else np.maximum(q, 0.0)
+        neg = pos - q  # max(-q, 0)
+        out = np.asarray(pos @ self.abs_rate + neg @ (self.abs_rate + self.short_rate), dtype=np.float64).ravel()
+        if self.strike_groups is not None:
+            g, rate = self.strike_groups
+            out = out + np.maximum(-np.asarray(q @ g), 0.0) @ rate
+        if self.linear_groups is not None:
+            g, rate = self.linear_groups
+            out = out + np.minimum(np.asarray(pos @ g), np.asarray(neg @ g)) @ rate
+        return np.asarray(out, dtype=np.float64)
 
 
 def requirement_from_pnl(
     config: RiskMatrixConfig,
     size: NDArray[np.float64],
     pnl: NDArray[np.float64],
-    addon: NDArray[np.float64],
+    contingencies: Contingencies,
     table: InstrumentTable,
-) -> tuple[float, float, NDArray[np.float64]]:
-    """(scan_risk, MM, portfolio scenario PnL) for net sizes and a per-unit PnL matrix."""
+) -> tuple[float, float, float, NDArray[np.float64]]:
+    """(scan_risk, contingency, MM before collateral, portfolio scenario PnL) for net sizes."""
     pos_pnl = pnl * size[None, :]
     if config.static_discount != 1.0:
         pos_pnl = np.where(pos_pnl > 0, pos_pnl * config.static_discount, pos_pnl)
     port = pos_pnl.sum(axis=1)
     scan = max(0.0, float(np.max(-port)))
-    mm = scan + float(contingency_sizes(config, table, size) @ addon)
+    contingency = float(contingencies.amount(size)[0])
+    mm = scan + contingency
     if config.short_option_minimum > 0:
         short_opt = table.is_option & (size < 0)
         som = config.short_option_minimum * float(np.abs(size[short_opt]) @ table.spot[short_opt])
         mm = max(mm, som)
-    return scan, mm, port
+    return scan, contingency, mm, port
 
 
 class RiskMatrixMargin(MarginModel[RiskMatrixConfig]):
@@ -283,11 +344,18 @@ class RiskMatrixMargin(MarginModel[RiskMatrixConfig]):
         net = net_positions(portfolio, market)
         cfg = self.config
         scen, pnl = scenario_pnl_matrix(cfg, net.table)
-        addon = contingency_per_unit(cfg, net.table)
-        scan, mm, port = requirement_from_pnl(cfg, net.size, pnl, addon, net.table)
+        cont = Contingencies(cfg, net.table)
+        scan, contingency, mm, port = requirement_from_pnl(cfg, net.size, pnl, cont, net.table)
+        coll = collateral_charge(portfolio, market, cfg.collateral_haircuts, cfg.collateral_default_haircut,
+                                 cfg.preset or cfg.name)
+        mm += coll
         worst = int(np.argmin(port))
-        c_sizes = contingency_sizes(cfg, net.table, net.size)
-        contingency = float(c_sizes @ addon)
+        unit = np.zeros(net.table.n)
+        per_pos = []
+        for j in range(net.table.n):
+            unit[:] = 0.0
+            unit[j] = net.size[j]
+            per_pos.append(float(cont.amount(unit)[0]))
         return MarginResult(
             model=self.name,
             im=cfg.im_factor * mm,
@@ -296,15 +364,29 @@ class RiskMatrixMargin(MarginModel[RiskMatrixConfig]):
                 "preset": cfg.preset or cfg.name,
                 "scan_risk": scan,
                 "contingency": contingency,
-                "short_option_minimum_applied": bool(mm > scan + contingency + 1e-12),
+                "collateral_charge": coll,
+                "short_option_minimum_applied": bool(mm - coll > scan + contingency + 1e-12),
                 "worst_scenario": worst,
+                "binding": binding_label(scen.metadata()[worst], scan),
                 "n_scenarios": scen.size,
                 "im_factor": cfg.im_factor,
             },
             scenario_pnl=[float(x) for x in port],
             scenarios=scen.metadata(),
             per_position=[
-                {"instrument": s, "net_size": float(q), "mark": float(m), "contingency": float(c * a)}
-                for s, q, m, a, c in zip(net.table.symbols, net.size, net.table.mark, addon, c_sizes)
+                {"instrument": s, "net_size": float(q), "mark": float(m), "contingency": c}
+                for s, q, m, c in zip(net.table.symbols, net.size, net.table.mark, per_pos)
             ],
         )
+
+
+def binding_label(scenario: dict[str, Any], scan: float) -> str:
+    """A short description of a scenario, e.g. ``"BTC -16.0%, vol up"`` (``"none"`` when no
+    scenario loses)."""
+    if scan <= 0:
+        return "none"
+    moves = ", ".join(f"{u} {x:+.1%}" for u, x in scenario["spot_shock"].items())
+    v = scenario["vol_shock"]
+    vol = "vol up" if v > 0 else ("vol down" if v < 0 else "vol same")
+    w = scenario.get("weight", 1.0)
+    return f"{moves}, {vol}" + (f", weight {w:g}" if w != 1.0 else "")
