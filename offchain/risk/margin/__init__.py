@@ -4,7 +4,8 @@
     >>> model = get_model("risk_matrix", {"preset": "deribit_pm"})
     >>> result = model.requirement(portfolio, market)   # MarginResult(im, mm, ...)
 
-Names: ``isolated``, ``cross``, ``standard_options``, ``risk_matrix``, ``var``, ``dynamic``.
+Names: ``isolated``, ``cross``, ``standard_options``, ``risk_matrix``, ``var``, ``dynamic``,
+``derive_pm2``, ``span``. Venue presets (``offchain.risk.margin.presets``) configure them.
 ``config`` is ``None`` (defaults), a dict, a path to a JSON file, or the model's config object.
 """
 
@@ -25,6 +26,7 @@ _REGISTRY: dict[str, str] = {
     "risk_matrix": "offchain.risk.margin.risk_matrix:RiskMatrixMargin",
     "var": "offchain.risk.margin.var:VaRMargin",
     "dynamic": "offchain.risk.margin.dynamic:DynamicMargin",
+    "derive_pm2": "offchain.risk.margin.derive_pm2:DerivePM2Margin",
 }
 
 
