@@ -134,7 +134,8 @@ def _model(name: str, cfg: object):  # type: ignore[no-untyped-def]
 
 
 def test_registry_names_and_unknown_model() -> None:
-    assert set(model_names()) == {"isolated", "cross", "standard_options", "risk_matrix", "var", "dynamic"}
+    assert set(model_names()) == {"isolated", "cross", "standard_options", "risk_matrix", "var", "dynamic",
+                                  "derive_pm2", "span"}
     with pytest.raises(InputError) as exc:
         get_model("nope")
     assert exc.value.field == "model"
