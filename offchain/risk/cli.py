@@ -208,13 +208,16 @@ def price_cmd(
 @click.option("--history", "history_file", required=True, type=click.Path(dir_okay=False), help="price history CSV/JSON")
 @click.option("--portfolio", "portfolio_file", type=click.Path(dir_okay=False), help="portfolio JSON (full revaluation)")
 @click.option("--market", "market_file", type=click.Path(dir_okay=False))
-@click.option("--method", type=click.Choice(["historical", "filtered_historical", "monte_carlo"]), default="historical", show_default=True)
+@click.option("--method", type=click.Choice(["historical", "filtered_historical", "monte_carlo", "parametric_normal",
+                                             "delta_gamma"]), default="historical", show_default=True)
 @click.option("--confidence", type=float, default=0.99, show_default=True)
 @click.option("--horizon", "horizon_days", type=int, default=1, show_default=True)
 @click.option("--lookback", "lookback_days", type=int, default=250, show_default=True)
 @click.option("--paths", type=int, default=10000, show_default=True, help="Monte Carlo paths")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--backtest", is_flag=True, help="rolling backtest with exception counts and Kupiec POF")
+@click.option("--backtest", is_flag=True,
+              help="rolling backtest: exceptions, Kupiec POF, Christoffersen independence / conditional coverage, "
+                   "Basel traffic light")
 @click.option("--exposure", multiple=True, help="UNDERLYING=USD notional for the backtest (repeatable)")
 @click.option("--json", "as_json", is_flag=True)
 def var_cmd(
@@ -222,10 +225,10 @@ def var_cmd(
     horizon_days: int, lookback_days: int, paths: int, seed: int, backtest: bool, exposure: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """VaR and ES (historical, filtered historical, Monte Carlo) and backtests."""
+    """VaR and ES (historical, filtered historical, Monte Carlo, delta-normal, delta-gamma) and backtests."""
     from offchain.risk.io import load_history, load_portfolio
     from offchain.risk.margin import load_config
-    from offchain.risk.margin.var import VaRConfig, VaRMargin, var_es
+    from offchain.risk.margin.var import VaRConfig, VaRMargin, exposure_var_es
     from offchain.risk.margin.var import backtest as run_backtest
 
     history = load_history(history_file)
@@ -266,15 +269,17 @@ def var_cmd(
     if not exp:
         exp = {u: 1_000_000.0 for u in history}
     if not portfolio_file:
-        from offchain.risk.margin.var import history_matrix, scenario_returns
+        from offchain.risk.margin.var import history_matrix
 
         prices = history_matrix(history, tuple(exp))
         rets = np.diff(np.log(prices), axis=0)
-        scen = scenario_returns(rets, cfg)
         w = np.array([exp[u] for u in exp])
-        var_v, es_v = var_es((np.expm1(scen) * w).sum(axis=1), confidence)
+        var_v, es_v = exposure_var_es(w, rets, cfg)
         out["exposure"] = exp
-        out["linear"] = {"var": var_v, "es": es_v, "scenarios": int(scen.shape[0])}
+        from offchain.risk.margin.var import PARAMETRIC, scenario_returns
+
+        n_scen = 0 if cfg.method in PARAMETRIC else int(scenario_returns(rets, cfg).shape[0])
+        out["linear"] = {"var": var_v, "es": es_v, "scenarios": n_scen}
     if backtest:
         out["backtest"] = run_backtest(history, exp, cfg).to_dict()
         out["backtest"]["exposure"] = exp
@@ -290,7 +295,9 @@ def var_cmd(
             t.add_row(f"{key} ES", f"{out[key]['es']:,.2f}")
     if backtest:
         b = out["backtest"]
-        for k in ("observations", "exceptions", "expected_exceptions", "kupiec_lr", "kupiec_p_value", "reject_at_5pct"):
+        for k in ("observations", "exceptions", "expected_exceptions", "kupiec_lr", "kupiec_p_value", "reject_at_5pct",
+                  "christoffersen_lr_ind", "christoffersen_p_ind", "christoffersen_lr_cc", "christoffersen_p_cc",
+                  "basel_zone", "basel_plus_factor"):
             t.add_row(k, f"{b[k]:.4g}" if isinstance(b[k], float) else str(b[k]))
     _console().print(t)
 
