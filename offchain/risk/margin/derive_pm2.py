@@ -280,7 +280,8 @@ class DerivePM2Margin(MarginModel[DerivePM2Config]):
             if len(groups) == 1:
                 scen_pnl = res["pnl"]
                 worst_index = res["worst_scenario"]
-                binding = res["binding"]
+        bindings = [r["binding"] for r in per_u.values() if r["binding"] != "none"]
+        binding = "; ".join(bindings) if bindings else "none"
         # collateral haircuts and confidence charges (contingencies on top of the loss)
         for row in coll_rows:
             mm_cont += row["mm_charge"]

@@ -195,6 +195,19 @@ def options_requirement(
     return im, mm, rows, details
 
 
+def binding_position(rows: list[dict[str, Any]], capped: dict[str, Any]) -> str:
+    """The position with the largest venue maintenance requirement (standard margin has no
+    scenarios), or the expiry whose maximum loss caps it."""
+    for key, c in capped.items():
+        if c["max_loss_mm"] < c["isolated_mm"]:
+            return f"max loss of expiry {key}"
+    top = max(rows, key=lambda r: r["venue_mm"], default=None)
+    if top is None or top["venue_mm"] <= 0:
+        return "none"
+    side = "short" if top["size"] < 0 else "long"
+    return f"{top['instrument']} ({side} {abs(top['size']):g}): per-position formula"
+
+
 class StandardOptionsMargin(MarginModel[StandardOptionsConfig]):
     """Per-position standard margin for options, simple rates for linear (module docstring)."""
 
@@ -233,6 +246,7 @@ class StandardOptionsMargin(MarginModel[StandardOptionsConfig]):
         coll = collateral_charge(portfolio, market, cfg.collateral_haircuts, cfg.collateral_default_haircut,
                                  cfg.preset or cfg.name)
         details.update({"preset": cfg.preset or cfg.name, "venue_im": lin_im + details["venue_option_im"],
-                        "venue_mm": lin_mm + details["venue_option_mm"], "collateral_charge": coll})
+                        "venue_mm": lin_mm + details["venue_option_mm"], "collateral_charge": coll,
+                        "binding": binding_position(rows, details.get("max_loss_cap", {}))})
         return MarginResult(model=self.name, im=lin_im + opt_im + coll, mm=lin_mm + opt_mm + coll,
                             details=details, per_position=rows)
