@@ -99,8 +99,8 @@ def write_png(path: str | os.PathLike[str], portfolio_name: str, eq: float, rows
     ok = [r for r in rows if r.im is not None]
     x = np.arange(len(ok))
     fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(ok) + 2), 4.5))
-    ax.bar(x - 0.2, [r.im for r in ok], width=0.4, label="IM")
-    ax.bar(x + 0.2, [r.mm for r in ok], width=0.4, label="MM")
+    ax.bar(x - 0.2, [float(r.im or 0.0) for r in ok], width=0.4, label="IM")
+    ax.bar(x + 0.2, [float(r.mm or 0.0) for r in ok], width=0.4, label="MM")
     ax.axhline(eq, color="black", linewidth=1, linestyle="--", label=f"equity {eq:,.0f}")
     ax.set_xticks(x, [r.preset for r in ok], rotation=30, ha="right")
     ax.set_ylabel("USD")
