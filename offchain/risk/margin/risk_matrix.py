@@ -269,47 +269,90 @@ class Contingencies:
             self.short_rate[opt] = self.addon[opt]
         if config.future_contingency == "all":
             self.abs_rate[lin] = self.addon[lin]
-        # groups: (G (n, g) indicator, rate per group) charged on max(0, -net) / min(long, short)
-        self.strike_groups: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+        # groups charged on max(0, -net) (strikes) / min(long, short) (underlyings): a group id
+        # per instrument (-1: none) and a rate per group
+        self.strike_group = np.full(table.n, -1, dtype=np.int64)
+        self.strike_rate = np.zeros(0)
         if config.option_contingency_side == "net_short_per_strike" and np.any(opt):
-            keys: list[tuple[int, float, float]] = []
-            col = np.zeros(table.n, dtype=np.int64)
+            keys: dict[tuple[int, float, float], int] = {}
+            rates: list[float] = []
             for j in np.flatnonzero(opt):
                 key = (int(table.u_index[j]), float(table.t[j]), float(table.strike[j]))
                 if key not in keys:
-                    keys.append(key)
-                col[j] = keys.index(key)
-            g = np.zeros((table.n, len(keys)))
-            rate = np.zeros(len(keys))
-            for j in np.flatnonzero(opt):
-                g[j, col[j]] = 1.0
-                rate[col[j]] = self.addon[j]
-            self.strike_groups = (g, rate)
-        self.linear_groups: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+                    keys[key] = len(keys)
+                    rates.append(float(self.addon[j]))
+                self.strike_group[j] = keys[key]
+            self.strike_rate = np.array(rates)
+        # a strike with one option needs no netting: charge it per position (fast path)
+        self.single_rate = np.zeros(table.n)
+        self.multi_group = self.strike_group.copy()
+        if self.strike_rate.size:
+            member = self.strike_group >= 0
+            counts = np.bincount(self.strike_group[member], minlength=self.strike_rate.size)
+            single = member.copy()
+            single[member] = counts[self.strike_group[member]] == 1
+            self.single_rate[single] = self.strike_rate[self.strike_group[single]]
+            self.multi_group[single] = -1
+        self.linear_group = np.full(table.n, -1, dtype=np.int64)
+        self.linear_rate = np.zeros(0)
         if config.future_contingency == "offsetting" and np.any(lin):
             us = sorted({int(u) for u in table.u_index[lin]})
-            g = np.zeros((table.n, len(us)))
-            rate = np.zeros(len(us))
+            self.linear_rate = np.zeros(len(us))
             for j in np.flatnonzero(lin):
                 k = us.index(int(table.u_index[j]))
-                g[j, k] = 1.0
-                rate[k] = config.contingency.future * table.spot[j]
-            self.linear_groups = (g, rate)
+                self.linear_group[j] = k
+                self.linear_rate[k] = config.contingency.future * table.spot[j]
+
+    def alone(self, q: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Each position's add-on if it were the only one (no netting), ``(n,)``."""
+        rate = np.zeros(self.table.n)
+        rate[self.strike_group >= 0] = self.strike_rate[self.strike_group[self.strike_group >= 0]]
+        return np.asarray(np.abs(q) * self.abs_rate + np.maximum(-q, 0.0) * (self.short_rate + rate))
 
     def amount(self, q: Any) -> NDArray[np.float64]:
-        """Add-on per account, ``(m,)`` (``(1,)`` for a 1-D ``q``)."""
-        if not sp.issparse(q):
-            q = np.atleast_2d(np.asarray(q, dtype=np.float64))
-        pos = q.maximum(0.0) if sp.issparse(q) else np.maximum(q, 0.0)
-        neg = pos - q  # max(-q, 0)
-        out = np.asarray(pos @ self.abs_rate + neg @ (self.abs_rate + self.short_rate), dtype=np.float64).ravel()
-        if self.strike_groups is not None:
-            g, rate = self.strike_groups
-            out = out + np.maximum(-np.asarray(q @ g), 0.0) @ rate
-        if self.linear_groups is not None:
-            g, rate = self.linear_groups
-            out = out + np.minimum(np.asarray(pos @ g), np.asarray(neg @ g)) @ rate
+        """Add-on per account, ``(m,)`` (``(1,)`` for a 1-D ``q``); O(non-zeros) on CSR input."""
+        if not sp.issparse(q) and np.ndim(q) == 1:
+            return np.array([self._one(np.asarray(q, dtype=np.float64))])
+        q = sp.csr_matrix(np.atleast_2d(np.asarray(q, dtype=np.float64))) if not sp.issparse(q) else q.tocsr()
+        m = q.shape[0]
+        rows = np.repeat(np.arange(m), np.diff(q.indptr))
+        cols, data = q.indices, q.data
+        neg_rate = self.short_rate + self.single_rate  # per-position short charges, singleton strikes
+        weights = np.zeros(data.size)
+        if np.any(self.abs_rate):
+            weights += np.abs(data) * self.abs_rate[cols]
+        if np.any(neg_rate):
+            weights += np.maximum(-data, 0.0) * neg_rate[cols]
+        out = np.bincount(rows, weights=weights, minlength=m)
+        if np.any(self.multi_group >= 0):  # strikes with several options: net them first
+            sel = self.multi_group[cols] >= 0
+            r, g = rows[sel], self.multi_group[cols[sel]]
+            net = sp.csr_matrix((data[sel], (r, g)), shape=(m, self.strike_rate.size))
+            net.sum_duplicates()
+            nr = np.repeat(np.arange(m), np.diff(net.indptr))
+            out += np.bincount(nr, weights=np.maximum(-net.data, 0.0) * self.strike_rate[net.indices], minlength=m)
+        if self.linear_rate.size:
+            sel = self.linear_group[cols] >= 0
+            r, g, d = rows[sel], self.linear_group[cols[sel]], data[sel]
+            shape = (m, self.linear_rate.size)
+            pos = sp.csr_matrix((np.maximum(d, 0.0), (r, g)), shape=shape).toarray()
+            neg = sp.csr_matrix((np.maximum(-d, 0.0), (r, g)), shape=shape).toarray()
+            out += np.minimum(pos, neg) @ self.linear_rate
         return np.asarray(out, dtype=np.float64)
+
+    def _one(self, q: NDArray[np.float64]) -> float:
+        total = float(np.abs(q) @ self.abs_rate + np.maximum(-q, 0.0) @ self.short_rate)
+        if self.strike_rate.size:
+            sel = self.strike_group >= 0
+            net = np.bincount(self.strike_group[sel], weights=q[sel], minlength=self.strike_rate.size)
+            total += float(np.maximum(-net, 0.0) @ self.strike_rate)
+        if self.linear_rate.size:
+            sel = self.linear_group >= 0
+            g = self.linear_group[sel]
+            pos = np.bincount(g, weights=np.maximum(q[sel], 0.0), minlength=self.linear_rate.size)
+            neg = np.bincount(g, weights=np.maximum(-q[sel], 0.0), minlength=self.linear_rate.size)
+            total += float(np.minimum(pos, neg) @ self.linear_rate)
+        return total
 
 
 def requirement_from_pnl(
@@ -350,12 +393,7 @@ class RiskMatrixMargin(MarginModel[RiskMatrixConfig]):
                                  cfg.preset or cfg.name)
         mm += coll
         worst = int(np.argmin(port))
-        unit = np.zeros(net.table.n)
-        per_pos = []
-        for j in range(net.table.n):
-            unit[:] = 0.0
-            unit[j] = net.size[j]
-            per_pos.append(float(cont.amount(unit)[0]))
+        per_pos = cont.alone(net.size)
         return MarginResult(
             model=self.name,
             im=cfg.im_factor * mm,
@@ -374,7 +412,7 @@ class RiskMatrixMargin(MarginModel[RiskMatrixConfig]):
             scenario_pnl=[float(x) for x in port],
             scenarios=scen.metadata(),
             per_position=[
-                {"instrument": s, "net_size": float(q), "mark": float(m), "contingency": c}
+                {"instrument": s, "net_size": float(q), "mark": float(m), "contingency": float(c)}
                 for s, q, m, c in zip(net.table.symbols, net.size, net.table.mark, per_pos)
             ],
         )
