@@ -5,7 +5,10 @@ add-ons are computed once for the listing (one vectorized Black-76 call). Accoun
 matrix ``Q`` (``N x n``, net sizes in units of the underlying). Then, chunk by chunk:
 
     PnL = Q @ P                     (N x S; scipy CSR x dense product)
-    scan_risk = max(0, max_s -PnL)  MM = scan_risk + |Q| @ addon   IM = im_factor * MM
+    scan_risk = max(0, max_s -PnL)  MM = scan_risk + contingency(Q)   IM = im_factor * MM
+
+(``contingency(Q)`` is :class:`~offchain.risk.margin.risk_matrix.Contingencies`: ``|Q| @ addon``
+for per-position add-ons, plus the netted per-strike / offsetting-futures groups.)
 
 which is exactly :class:`~offchain.risk.margin.risk_matrix.RiskMatrixMargin` for each account
 (the tests check it account by account). With a ``static_discount < 1`` the products are
@@ -34,8 +37,8 @@ from numpy.typing import NDArray
 
 from offchain.risk.instruments import Future, Option, Perp
 from offchain.risk.margin.risk_matrix import (
+    Contingencies,
     RiskMatrixConfig,
-    contingency_per_unit,
     preset_config,
     scenario_pnl_matrix,
 )
@@ -71,7 +74,7 @@ class BatchEngine:
         scen, pnl = scenario_pnl_matrix(self.config, self.table)
         self.scenarios = scen
         self.pnl = np.ascontiguousarray(pnl.T)  # (n, S)
-        self.addon = contingency_per_unit(self.config, self.table)  # (n,)
+        self.contingencies = Contingencies(self.config, self.table)
         self.short_option_spot = np.where(self.table.is_option, self.table.spot, 0.0)
 
     @property
@@ -103,12 +106,7 @@ class BatchEngine:
         mm = np.empty(n_acc)
         scan = np.empty(n_acc)
         worst = np.empty(n_acc, dtype=np.int32)
-        abs_q = sp.csr_matrix((np.abs(accounts.data), accounts.indices, accounts.indptr), shape=accounts.shape)
-        addon_all = abs_q @ self.addon
-        if cfg.option_contingency_side == "short":
-            opt = self.table.is_option
-            long_opt = accounts.maximum(0.0).multiply(opt[None, :].astype(np.float64)).tocsr()
-            addon_all = addon_all - long_opt @ self.addon
+        addon_all = np.empty(n_acc)
         for start in range(0, n_acc, chunk):
             stop = min(n_acc, start + chunk)
             lo, hi = accounts.indptr[start], accounts.indptr[stop]
@@ -117,6 +115,7 @@ class BatchEngine:
                 (accounts.data[lo:hi], accounts.indices[lo:hi], accounts.indptr[start : stop + 1] - lo),
                 shape=(stop - start, accounts.shape[1]),
             )
+            addon_all[start:stop] = self.contingencies.amount(q)
             if cfg.static_discount == 1.0:
                 port = q @ self.pnl  # (chunk, S) dense
             else:
