@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import Field, model_validator
 from scipy.optimize import brentq
 
-from offchain.risk.instruments import STABLE_ASSETS, Option, Portfolio
+from offchain.risk.instruments import OPTION_CLASSES, STABLE_ASSETS, Portfolio
 from offchain.risk.margin.base import MarginModel, MarginResult, ModelConfig
 from offchain.risk.market import MarketState
 from zkmargin.errors import InputError
@@ -68,7 +68,7 @@ def equity(portfolio: Portfolio, market: MarketState) -> float:
     eq = portfolio.cash + collateral_value(portfolio, market)
     for k, (inst, pos) in enumerate(portfolio.resolved()):
         mark = market.mark(inst, f"positions[{k}].instrument")
-        if isinstance(inst, Option):
+        if isinstance(inst, OPTION_CLASSES):
             eq += pos.size * mark
         else:
             entry = pos.entry_price if pos.entry_price is not None else mark
@@ -134,7 +134,7 @@ def pin_entries(portfolio: Portfolio, market: MarketState) -> Portfolio:
     so that their PnL is measured from today when the market moves."""
     new = []
     for k, (inst, pos) in enumerate(portfolio.resolved()):
-        if pos.entry_price is None and not isinstance(inst, Option):
+        if pos.entry_price is None and not isinstance(inst, OPTION_CLASSES):
             pos = pos.model_copy(update={"entry_price": market.mark(inst, f"positions[{k}].instrument")})
         new.append(pos)
     return portfolio.model_copy(update={"positions": new})

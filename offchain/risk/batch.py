@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from offchain.risk.instruments import Future, Option, Perp
+from offchain.risk.instruments import AnyInstrument, Future, Option, Perp
 from offchain.risk.margin.risk_matrix import (
     Contingencies,
     RiskMatrixConfig,
@@ -63,7 +63,7 @@ class BatchEngine:
 
     def __init__(
         self,
-        instruments: Sequence[Perp | Future | Option],
+        instruments: Sequence[AnyInstrument],
         market: MarketState,
         config: RiskMatrixConfig | str = "deribit_pm",
     ) -> None:
@@ -213,7 +213,7 @@ def synthetic_accounts_range(
 _WORKER: dict[str, Any] = {}
 
 
-def _init_shard_worker(instruments: Sequence[Perp | Future | Option], market: MarketState,
+def _init_shard_worker(instruments: Sequence[AnyInstrument], market: MarketState,
                        config: RiskMatrixConfig, chunk: int) -> None:
     """Executor initializer: build the engine once per worker."""
     _WORKER["engine"] = BatchEngine(instruments, market, config)

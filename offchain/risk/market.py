@@ -11,6 +11,8 @@
   underlying's spot, a perp or option symbol, a collateral asset); only Derive's PM2 reads it.
 * Volatility of an option, in order: ``vols[symbol]``; the SVI smile of its (underlying, expiry)
   in ``smiles[underlying][expiry]``; ``default_vol[underlying]``. Otherwise an error names it.
+  An everlasting option (no expiry) takes ``vols[symbol]``, else ``default_vol[underlying]``,
+  and is priced at the rate ``rate`` off the spot (:mod:`offchain.risk.pricing.everlasting`).
 * Raw SVI (Gatheral 2004): total implied variance ``w(k) = a + b (rho (k - m) + sqrt((k - m)^2 +
   sigma^2))`` at log-moneyness ``k = ln(K / F)``; implied vol ``sqrt(w(k) / T)``. Parameters must
   satisfy ``b >= 0``, ``|rho| < 1``, ``sigma > 0`` and ``a + b sigma sqrt(1 - rho^2) >= 0``
@@ -26,7 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from offchain.risk.instruments import Future, Option, Perp, parse_expiry
+from offchain.risk.instruments import AnyInstrument, EverlastingOption, Future, Option, Perp, parse_expiry
 from offchain.validation import finite
 from zkmargin.errors import InputError
 
@@ -193,7 +195,7 @@ class MarketState(BaseModel):
         """Oracle confidence of ``feed`` (1.0 when the market does not give one)."""
         return self.confidence.get(feed, 1.0)
 
-    def mark(self, inst: Perp | Future | Option, field: str = "instrument") -> float:
+    def mark(self, inst: AnyInstrument, field: str = "instrument") -> float:
         """Mark value per unit of underlying (USD)."""
         if isinstance(inst, Perp):
             self.spot(inst.underlying, field)
@@ -203,6 +205,12 @@ class MarketState(BaseModel):
                 self.time_to_expiry(inst.expiry, field)
                 return self.futures_prices[inst.symbol]
             return self.forward(inst.underlying, inst.expiry, field)
+        if isinstance(inst, EverlastingOption):
+            from offchain.risk.pricing.everlasting import everlasting_price
+
+            spot = self.spot(inst.underlying, field)
+            vol = self.option_vol(inst, field)
+            return float(everlasting_price(spot, inst.strike, vol, inst.funding_period_years, self.rate, inst.is_call))
         from offchain.risk.pricing.black76 import black76_price
 
         f = self.forward(inst.underlying, inst.expiry, field)
@@ -210,9 +218,13 @@ class MarketState(BaseModel):
         vol = self.option_vol(inst, field)
         return float(black76_price(f, inst.strike, vol, t, self.rate_for(inst.underlying, inst.expiry), inst.is_call))
 
-    def option_vol(self, inst: Option, field: str = "instrument") -> float:
+    def option_vol(self, inst: Option | EverlastingOption, field: str = "instrument") -> float:
         if inst.symbol in self.vols:
             return self.vols[inst.symbol]
+        if isinstance(inst, EverlastingOption):
+            if inst.underlying in self.default_vol:
+                return self.default_vol[inst.underlying]
+            raise InputError(field, f"no volatility for everlasting option {inst.symbol!r} (vols or default_vol)")
         smile = self.smiles.get(inst.underlying, {}).get(str(inst.expiry))
         if smile is not None:
             t = self.time_to_expiry(inst.expiry, field)

@@ -19,9 +19,10 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
-from offchain.risk.instruments import Future, Option, Perp, Portfolio
+from offchain.risk.instruments import OPTION_CLASSES, AnyInstrument, EverlastingOption, Portfolio
 from offchain.risk.market import MarketState
 from offchain.risk.valuation import InstrumentTable
+from zkmargin.errors import InputError
 
 
 class ModelConfig(BaseModel):
@@ -72,7 +73,7 @@ class MarginModel(ABC, Generic[C]):
 class NetPositions:
     """A portfolio's positions netted per instrument, with the instruments' table."""
 
-    instruments: tuple[Perp | Future | Option, ...]
+    instruments: tuple[AnyInstrument, ...]
     table: InstrumentTable
     size: NDArray[np.float64]  # net size per instrument (units of underlying)
     entry_cost: NDArray[np.float64]  # sum(size * entry_price) of linear positions (USD)
@@ -132,7 +133,23 @@ def net_positions(portfolio: Portfolio, market: MarketState) -> NetPositions:
     for k, pos in enumerate(portfolio.positions):
         j = int(idx[k])
         size[j] += pos.size
-        if not isinstance(insts[j], Option):
+        if not isinstance(insts[j], OPTION_CLASSES):
             px = pos.entry_price if pos.entry_price is not None else float(table.mark[j])
             entry[j] += pos.size * px
     return NetPositions(instruments=insts, table=table, size=size, entry_cost=entry, position_index=idx)
+
+
+class UnsupportedInstrumentError(InputError):
+    """A margin model does not cover an instrument of the portfolio (``field`` names the position)."""
+
+
+def refuse_everlasting(portfolio: Portfolio, model: str) -> None:
+    """Raise :class:`UnsupportedInstrumentError` naming the first position in an everlasting
+    option: for the models whose venue rules are written for dated instruments only."""
+    for k, (inst, _pos) in enumerate(portfolio.resolved()):
+        if isinstance(inst, EverlastingOption):
+            raise UnsupportedInstrumentError(
+                f"positions[{k}].instrument",
+                f"{inst.symbol} is an everlasting option, which the {model} model does not cover "
+                "(use risk_matrix, var or dynamic)",
+            )

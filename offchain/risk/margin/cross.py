@@ -27,7 +27,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from offchain.risk.instruments import Option, Portfolio
-from offchain.risk.margin.base import MarginModel, MarginResult, ModelConfig
+from offchain.risk.margin.base import MarginModel, MarginResult, ModelConfig, refuse_everlasting
 from offchain.risk.margin.standard_options import StandardOptionsConfig, options_requirement
 from offchain.risk.market import MarketState
 
@@ -73,6 +73,7 @@ class CrossMargin(MarginModel[CrossConfig]):
     config_cls = CrossConfig
 
     def requirement(self, portfolio: Portfolio, market: MarketState) -> MarginResult:
+        refuse_everlasting(portfolio, self.name)
         cfg = self.config
         net: dict[str, float] = {}
         first: dict[str, int] = {}

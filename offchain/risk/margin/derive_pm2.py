@@ -55,7 +55,7 @@ from scipy.special import ndtr
 
 from offchain.risk.account import collateral_price
 from offchain.risk.instruments import STABLE_ASSETS, Future, Option, Perp, Portfolio
-from offchain.risk.margin.base import MarginModel, MarginResult, ModelConfig
+from offchain.risk.margin.base import MarginModel, MarginResult, ModelConfig, refuse_everlasting
 from offchain.risk.margin.presets import merge_preset
 from offchain.risk.market import MarketState
 from zkmargin.errors import InputError
@@ -260,6 +260,7 @@ class DerivePM2Margin(MarginModel[DerivePM2Config]):
     config_cls = DerivePM2Config
 
     def requirement(self, portfolio: Portfolio, market: MarketState) -> MarginResult:
+        refuse_everlasting(portfolio, self.name)
         cfg = self.config.for_account(portfolio.account)
         groups, coll_rows = self._arrange(portfolio, market, cfg)
         stable = float(market.spots.get(cfg.stable_asset, 1.0))

@@ -61,7 +61,7 @@ from offchain.risk.instruments import Portfolio
 from offchain.risk.margin.base import MarginModel, MarginResult, ModelConfig, collateral_charge, net_positions
 from offchain.risk.margin.presets import merge_preset
 from offchain.risk.market import MarketState
-from offchain.risk.valuation import KIND_FUTURE, KIND_OPTION, KIND_PERP, InstrumentTable
+from offchain.risk.valuation import KIND_FUTURE, KIND_PERP, InstrumentTable
 
 VOL_FLOOR = 1e-4  # lowest shocked implied vol (annualized fraction)
 VOL_UP, VOL_SAME, VOL_DOWN = 1, 0, -1
@@ -245,7 +245,7 @@ def scenario_pnl_matrix(
 def contingency_per_unit(config: RiskMatrixConfig, table: InstrumentTable) -> NDArray[np.float64]:
     """Add-on per unit of |size| of each instrument (USD)."""
     rates = np.select(
-        [table.kind == KIND_PERP, table.kind == KIND_FUTURE, table.kind == KIND_OPTION],
+        [table.kind == KIND_PERP, table.kind == KIND_FUTURE, table.is_option],
         [config.contingency.perp, config.contingency.future, config.contingency.option],
     )
     return np.asarray(rates * table.spot)
@@ -274,10 +274,11 @@ class Contingencies:
         self.strike_group = np.full(table.n, -1, dtype=np.int64)
         self.strike_rate = np.zeros(0)
         if config.option_contingency_side == "net_short_per_strike" and np.any(opt):
-            keys: dict[tuple[int, float, float], int] = {}
+            keys: dict[tuple[int, int, float, float], int] = {}
             rates: list[float] = []
             for j in np.flatnonzero(opt):
-                key = (int(table.u_index[j]), float(table.t[j]), float(table.strike[j]))
+                # a strike of one expiry (everlasting options: of one funding period)
+                key = (int(table.u_index[j]), int(table.kind[j]), float(table.t[j]), float(table.strike[j]))
                 if key not in keys:
                     keys[key] = len(keys)
                     rates.append(float(self.addon[j]))

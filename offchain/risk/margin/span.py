@@ -41,8 +41,8 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field, model_validator
 
-from offchain.risk.instruments import Future, Option, Perp, Portfolio
-from offchain.risk.margin.base import MarginModel, MarginResult, ModelConfig
+from offchain.risk.instruments import EverlastingOption, Future, Option, Perp, Portfolio
+from offchain.risk.margin.base import MarginModel, MarginResult, ModelConfig, refuse_everlasting
 from offchain.risk.margin.presets import merge_preset
 from offchain.risk.market import MarketState
 from offchain.risk.pricing.black76 import black76_greeks, black76_price
@@ -135,6 +135,7 @@ class SpanMargin(MarginModel[SpanConfig]):
         return cc2, month, 1.0, arr, delta, kind
 
     def requirement(self, portfolio: Portfolio, market: MarketState) -> MarginResult:
+        refuse_everlasting(portfolio, self.name)
         net: dict[str, float] = defaultdict(float)
         first: dict[str, int] = {}
         for k, pos in enumerate(portfolio.positions):
@@ -146,6 +147,7 @@ class SpanMargin(MarginModel[SpanConfig]):
                 continue
             inst = portfolio.instrument(sym)
             fld = f"positions[{first[sym]}].instrument"
+            assert not isinstance(inst, EverlastingOption)  # refused above
             cc, month, units, arr, delta, kind = self._contract(inst, market, fld)
             n = q / units
             st = per_cc.setdefault(cc.code, {"cc": cc, "risk": np.zeros(N_SCENARIOS), "month_delta": defaultdict(float),

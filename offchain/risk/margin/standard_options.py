@@ -49,7 +49,13 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from offchain.risk.instruments import Option, Portfolio
-from offchain.risk.margin.base import MarginModel, MarginResult, ModelConfig, collateral_charge
+from offchain.risk.margin.base import (
+    MarginModel,
+    MarginResult,
+    ModelConfig,
+    collateral_charge,
+    refuse_everlasting,
+)
 from offchain.risk.margin.presets import merge_preset
 from offchain.risk.market import MarketState
 
@@ -215,6 +221,7 @@ class StandardOptionsMargin(MarginModel[StandardOptionsConfig]):
     config_cls = StandardOptionsConfig
 
     def requirement(self, portfolio: Portfolio, market: MarketState) -> MarginResult:
+        refuse_everlasting(portfolio, self.name)
         cfg = self.config
         net: dict[str, float] = defaultdict(float)
         first: dict[str, int] = {}

@@ -223,17 +223,9 @@ def parametric_var_es(
 def dollar_greeks(table: InstrumentTable, size: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Dollar delta ``(U,)`` and dollar gamma ``(U, U)`` (diagonal) per underlying: the PnL of a
     simple return ``x_u`` is ``d'x + x'Gx/2`` to second order."""
-    from offchain.risk.pricing.black76 import black76_greeks
-
     n = table.n
-    ds = table.base / table.spot  # dPrice/dS of linear instruments, dF/dS of options
-    dv = np.where(table.is_option, 0.0, ds)
-    d2v = np.zeros(n)
-    o = table.is_option
-    if np.any(o):
-        g = black76_greeks(table.base[o], table.strike[o], table.vol[o], table.t[o], table.rate[o], table.is_call[o])
-        dv[o] = g.delta * ds[o]
-        d2v[o] = g.gamma * ds[o] ** 2
+    sens = table.sensitivities()  # dV/dS and d2V/dS2 per unit (options: spot greeks)
+    dv, d2v = sens.delta, sens.gamma
     u_n = len(table.underlyings)
     delta = np.zeros(u_n)
     gamma = np.zeros((u_n, u_n))
