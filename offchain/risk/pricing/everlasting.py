@@ -34,7 +34,9 @@ time value of a call or put is ``K/u (S/K)^{(1 -+ u)/2}`` (``S >= K`` / ``S < K`
 Deri Protocol publishes with worked figures (docs.deri.io, "Numerical Examples of Everlasting
 Option Pricing": ``K = 50000``, ``T = 7`` days, ``sigma = 100%`` gives ``u = 20.4485``, a call
 worth 223.3667 at ``S = 40000`` and 2445.1621 at ``S = 50000``); the tests check both, and (2)
-against direct quadrature of Black-76 and (1) for growing ``f``.
+against direct quadrature of Black-76 and (1) for growing ``f``. (Only the paper's introduction
+was available to this project: (1) is as implementations citing the paper state it, and its
+``f = 1`` basket as the authors' thread of May 2021 describes the replication.)
 
 Greeks (per unit of underlying, spot greeks, analytic): ``delta = dV/dS``, ``gamma = d2V/dS2``
 (the same for a call and a put of one strike, whose deltas differ by 1), ``vega = dV/dsigma``
