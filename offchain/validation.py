@@ -27,7 +27,7 @@ def _loc_to_field(prefix: str, loc: tuple[int | str, ...]) -> str:
             out += f"[{part}]"
         else:
             # discriminated unions add the tag ("option") as a path element; skip it
-            if part in ("perp", "future", "option", "function-after", "function-before"):
+            if part in ("perp", "future", "option", "everlasting", "function-after", "function-before"):
                 continue
             out += f".{part}" if out else str(part)
     return out or "input"

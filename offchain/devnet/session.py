@@ -34,13 +34,13 @@ from offchain.devnet.operator import AccountBook, PrivateAccount, lots_vector, s
 from offchain.mirror.model import SKIP_REASONS
 from offchain.mirror.oracle import PriceReport, sign_report, to_price_units
 from offchain.risk.epoch import RiskEpoch, build_epoch
-from offchain.risk.instruments import Future, Option, Perp
+from offchain.risk.instruments import AnyInstrument
 from offchain.risk.instruments import Instrument as InstrumentModel
 from offchain.risk.market import MarketState
 from prover.statement import KIND_IM, KIND_INSOLVENCY, KIND_MM, Account
 from zkmargin.errors import DevnetError, InputError, ZkMarginError
 
-Instrument = Perp | Future | Option
+Instrument = AnyInstrument
 STATE_VERSION = 1
 #: proofs per ``submitProofs`` transaction
 PROOF_BATCH = 16

@@ -1,6 +1,7 @@
 """Account view: equity, IM, MM, margin ratio, free collateral, health tier, liquidation.
 
-    equity          = cash + sum_c amount_c * price_c * (1 - haircut_c)
+    equity          = cash + sum_c amount_c * price_c * (1 - haircut_c)     (stablecoins at 1 unless
+                      the market quotes them)
                       + sum_linear size * (mark - entry) + sum_options size * option_mark
     margin_ratio    = MM / equity            (Deribit's "maintenance margin %"; inf if equity <= 0)
     free_collateral = equity - IM
@@ -25,7 +26,7 @@ from typing import Any
 from pydantic import Field, model_validator
 from scipy.optimize import brentq
 
-from offchain.risk.instruments import STABLE_ASSETS, Option, Portfolio
+from offchain.risk.instruments import OPTION_CLASSES, STABLE_ASSETS, Portfolio
 from offchain.risk.margin.base import MarginModel, MarginResult, ModelConfig
 from offchain.risk.market import MarketState
 from zkmargin.errors import InputError
@@ -46,10 +47,18 @@ class HealthConfig(ModelConfig):
         return self
 
 
+def collateral_price(asset: str, market: MarketState, field: str = "asset") -> float:
+    """USD price of a collateral asset: its spot; a USD stablecoin counts at 1 unless the market
+    quotes it (a de-peg)."""
+    if asset in STABLE_ASSETS and asset not in market.spots:
+        return 1.0
+    return market.spot(asset, field)
+
+
 def collateral_value(portfolio: Portfolio, market: MarketState) -> float:
     total = 0.0
     for j, c in enumerate(portfolio.collateral):
-        price = 1.0 if c.asset in STABLE_ASSETS else market.spot(c.asset, f"collateral[{j}].asset")
+        price = collateral_price(c.asset, market, f"collateral[{j}].asset")
         total += c.amount * price * (1.0 - c.haircut)
     return total
 
@@ -59,7 +68,7 @@ def equity(portfolio: Portfolio, market: MarketState) -> float:
     eq = portfolio.cash + collateral_value(portfolio, market)
     for k, (inst, pos) in enumerate(portfolio.resolved()):
         mark = market.mark(inst, f"positions[{k}].instrument")
-        if isinstance(inst, Option):
+        if isinstance(inst, OPTION_CLASSES):
             eq += pos.size * mark
         else:
             entry = pos.entry_price if pos.entry_price is not None else mark
@@ -125,7 +134,7 @@ def pin_entries(portfolio: Portfolio, market: MarketState) -> Portfolio:
     so that their PnL is measured from today when the market moves."""
     new = []
     for k, (inst, pos) in enumerate(portfolio.resolved()):
-        if pos.entry_price is None and not isinstance(inst, Option):
+        if pos.entry_price is None and not isinstance(inst, OPTION_CLASSES):
             pos = pos.model_copy(update={"entry_price": market.mark(inst, f"positions[{k}].instrument")})
         new.append(pos)
     return portfolio.model_copy(update={"positions": new})

@@ -10,10 +10,13 @@ size ``lot_i`` and ``VALUE_SCALE = 10**value_decimals`` base units per USD:
     im_factor_bps = ceil(im_factor * 10000)                       (rounded against the account)
 
 The scenarios are the preset's grid applied jointly to every underlying (extreme moves already
-multiplied by their weight in ``L``). Only the linear form of the risk matrix can be exported:
-a preset with ``static_discount < 1`` or a ``short_option_minimum`` raises ``ConfigError``
-(pass ``linearize=True`` to export the preset without those two terms; the artefact then
-records ``"linearized": true``).
+multiplied by their weight in ``L``). Only the linear form of the risk matrix can be exported. Netted contingencies (Deribit's
+per-strike option contingency and its futures contingency on offsetting futures, Derive's per
+net short) are exported per position on ``|q|``: each netted charge is at most that, so the
+exported requirement is an upper bound (conservative). A preset with ``static_discount < 1`` or
+a ``short_option_minimum`` raises ``ConfigError`` unless ``linearize=True``, which drops those
+two terms. Either way the artefact records ``"linearized": true`` when it is not the preset's
+exact requirement.
 
 Consequence (proved in docs/risk-engine.md): for any positions ``q`` (lots), with the float
 engine's excess ``E_f`` and the statement's integer excess ``E_i`` (both in base units),
@@ -31,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from offchain.risk.instruments import Future, Option, Perp, Portfolio
+from offchain.risk.instruments import AnyInstrument, EverlastingOption, Future, Option, Portfolio
 from offchain.risk.margin.risk_matrix import (
     RiskMatrixConfig,
     contingency_per_unit,
@@ -50,6 +53,7 @@ from prover.statement import (
     MAX_SCENARIOS,
     Epoch,
     Figures,
+    check_funding,
 )
 from zkmargin.errors import ConfigError, InputError, ZkMarginError
 
@@ -74,14 +78,16 @@ def _lot_str(lot: float) -> str:
     return format(lot, ".12g")
 
 
-def instrument_json(inst: Perp | Future | Option) -> dict[str, Any]:
+def instrument_json(inst: AnyInstrument) -> dict[str, Any]:
     d: dict[str, Any] = {"symbol": inst.symbol, "kind": inst.kind, "underlying": inst.underlying,
                          "lot_size": _lot_str(inst.lot_size)}
     if isinstance(inst, (Future, Option)):
         d["expiry"] = inst.expiry
-    if isinstance(inst, Option):
+    if isinstance(inst, (Option, EverlastingOption)):
         d["strike"] = inst.strike
         d["option_type"] = inst.option_type
+    if isinstance(inst, EverlastingOption):
+        d["funding_period_seconds"] = inst.funding_period_seconds
     return d
 
 
@@ -93,7 +99,7 @@ class RiskEpoch:
     oracle_round: int
     timestamp: int
     im_factor_bps: int
-    instruments: tuple[Perp | Future | Option, ...]
+    instruments: tuple[AnyInstrument, ...]
     scenarios: tuple[dict[str, Any], ...]
     marks: tuple[int, ...]
     scenario_pnl: tuple[tuple[int, ...], ...]  # [i][s]
@@ -102,8 +108,13 @@ class RiskEpoch:
     preset: str
     linearized: bool
     value_decimals: int = VALUE_DECIMALS
-    #: the cumulative funding index per instrument (base units per lot; empty when all zero)
+    #: F_i: the cumulative funding index per lot (``offchain.trading.funding``); zeros by default
     funding: tuple[int, ...] = ()
+
+    @property
+    def fund(self) -> tuple[int, ...]:
+        """The funding index (zeros when the epoch was built without one)."""
+        return self.funding if self.funding else (0,) * len(self.marks)
 
     @property
     def n(self) -> int:
@@ -112,11 +123,6 @@ class RiskEpoch:
     @property
     def s(self) -> int:
         return len(self.scenario_pnl[0])
-
-    @property
-    def fund(self) -> tuple[int, ...]:
-        """The funding index (zeros when the epoch carries none)."""
-        return self.funding or (0,) * self.n
 
     def statement(self) -> Epoch:
         """The statement's view of this epoch (what the digest hashes, what the circuit proves)."""
@@ -167,37 +173,38 @@ class RiskEpoch:
         write_atomic(path, self.to_json())
 
 
-def _digest(epoch_id: int, f: int, m: Sequence[int], L: Sequence[Sequence[int]], a: Sequence[int],
-            funding: Sequence[int] | None = None) -> int:
+def _digest(
+    epoch_id: int, f: int, m: Sequence[int], L: Sequence[Sequence[int]], a: Sequence[int],
+    funding: Sequence[int] | None = None,
+) -> int:
     from prover.statement import epoch_digest
 
     return int(epoch_digest(epoch_id, f, list(m), [list(r) for r in L], list(a),
-                            list(funding) if funding is not None else None))
+                            None if funding is None else list(funding)))
 
 
 def build_epoch(
     market: MarketState,
-    instruments: Sequence[Perp | Future | Option],
+    instruments: Sequence[AnyInstrument],
     config: RiskMatrixConfig | str = "deribit_pm",
     *,
     epoch_id: int,
     oracle_round: int = 0,
     timestamp: int | None = None,
     linearize: bool = False,
+    funding: Sequence[int] | None = None,
 ) -> RiskEpoch:
-    """Build the epoch artefact for the listed ``instruments`` at ``market`` (module docstring)."""
+    """Build the epoch artefact for the listed ``instruments`` at ``market`` (module docstring).
+
+    ``funding`` is the cumulative funding index ``F`` per listed instrument (signed base units
+    per lot, ``|F_i| < 2^64``, e.g. :meth:`offchain.trading.funding.FundingKeeper.advance`);
+    omitted, it is zero (nothing accrued). It enters the digest ``D``."""
     cfg = preset_config(config) if isinstance(config, str) else config
     if not cfg.linear:
-        if not linearize:
-            field = (
-                "config.static_discount" if cfg.static_discount != 1.0
-                else "config.short_option_minimum" if cfg.short_option_minimum != 0.0
-                else "config.option_contingency_side"
-            )
+        if not linearize and (cfg.static_discount != 1.0 or cfg.short_option_minimum != 0.0):
+            field = "config.static_discount" if cfg.static_discount != 1.0 else "config.short_option_minimum"
             raise ConfigError(field, "not expressible in the epoch's linear statement (use linearize=True)")
-        cfg = cfg.model_copy(
-            update={"static_discount": 1.0, "short_option_minimum": 0.0, "option_contingency_side": "all"}
-        )
+        cfg = cfg.linearized()
     if isinstance(epoch_id, bool) or not isinstance(epoch_id, int) or not 1 <= epoch_id < (1 << 64):
         raise InputError("epoch_id", "must be an integer in [1, 2^64)")
     if not isinstance(oracle_round, int) or oracle_round < 0:
@@ -223,6 +230,9 @@ def build_epoch(
             raise EpochError(f"{name} exceed 2^64 base units; use a smaller lot_size")
     if any(abs(v) >= EPOCH_VALUE_LIMIT for row in L for v in row):
         raise EpochError("scenario_pnl exceeds 2^64 base units; use a smaller lot_size")
+    # bounds checked as the statement does (ProverInputError is an InputError naming funding[i])
+    fund = () if funding is None else check_funding(list(funding), table.n, "funding")
+    fund = fund if any(fund) else ()  # all zeros is stored as "none accrued"
     f = math.ceil(round(cfg.im_factor * BPS, 9))
     if not BPS <= f < IM_FACTOR_BPS_LIMIT:
         raise ConfigError("config.im_factor", f"im_factor_bps {f} outside [10000, 65536)")
@@ -236,9 +246,10 @@ def build_epoch(
         marks=m,
         scenario_pnl=L,
         addons=a,
-        digest=_digest(epoch_id, f, m, L, a),
+        digest=_digest(epoch_id, f, m, L, a, fund or None),
         preset=cfg.preset or cfg.name,
         linearized=not (config if isinstance(config, RiskMatrixConfig) else preset_config(config)).linear,
+        funding=fund if any(fund) else (),
     )
 
 
@@ -264,7 +275,8 @@ def load_epoch(path: str) -> RiskEpoch:
         marks = tuple(int(x) for x in data["marks"])
         pnl = tuple(tuple(int(x) for x in row) for row in data["scenario_pnl"])
         addons = tuple(int(x) for x in data["addons"])
-        funding = tuple(int(x) for x in data.get("funding", [0] * len(marks)))
+        funding = tuple(int(x) for x in data.get("funding", ()))
+        funding = funding if any(funding) else ()
         epoch_id, f = int(data["epoch_id"]), int(data["im_factor_bps"])
         digest = int(data["digest"])
     except KeyError as exc:
@@ -273,16 +285,18 @@ def load_epoch(path: str) -> RiskEpoch:
         if isinstance(exc, InputError):
             raise
         raise InputError("epoch", f"malformed: {exc}") from None
-    if len(insts) != len(marks) or len(pnl) != len(marks) or len(addons) != len(marks) or len(funding) != len(marks):
-        raise InputError("epoch.marks", "instruments, marks, scenario_pnl, addons and funding differ in length")
-    if digest != _digest(epoch_id, f, marks, pnl, addons, funding):
+    if len(insts) != len(marks) or len(pnl) != len(marks) or len(addons) != len(marks):
+        raise InputError("epoch.marks", "instruments, marks, scenario_pnl and addons differ in length")
+    if funding and len(funding) != len(marks):
+        raise InputError("epoch.funding", f"has {len(funding)} entries, the epoch has {len(marks)} instruments")
+    if digest != _digest(epoch_id, f, marks, pnl, addons, funding or None):
         raise InputError("epoch.digest", "does not match the sponge of the epoch data")
     return RiskEpoch(
         epoch_id=epoch_id, oracle_round=int(data.get("oracle_round", 0)), timestamp=int(data.get("timestamp", 0)),
         im_factor_bps=f, instruments=tuple(insts), scenarios=tuple(data.get("scenarios", [])), marks=marks,
         scenario_pnl=pnl, addons=addons, digest=digest, preset=str(data.get("preset", "")),
         linearized=bool(data.get("linearized", False)), value_decimals=int(data.get("value_decimals", VALUE_DECIMALS)),
-        funding=funding if any(funding) else (),
+        funding=funding,
     )
 
 

@@ -9,11 +9,15 @@ Conventions (the float risk engine; the integer epoch uses lots, see ``docs/ARCH
 * Options are European, cash settled in USD, priced with Black-76 on the forward with
   discounting; a position's value is ``size * option_mark`` (the premium paid or received is in
   the account's cash).
+* Everlasting options (White & Bankman-Fried 2021) never expire; the long pays the short
+  ``mark - payoff`` per ``funding_period_seconds`` (accrued pro rata). They are valued like
+  options, ``size * mark`` with the premium in cash, at the price of
+  :mod:`offchain.risk.pricing.everlasting` (the funding-weighted sum of dated options).
 * Collateral: ``amount`` of an asset valued at its spot (USD-stable assets at 1) times
   ``1 - haircut``.
 
 An account's equity is ``cash + sum(collateral value after haircut) + sum(linear uPnL) +
-sum(option values)``.
+sum(option and everlasting option values)``.
 """
 
 from __future__ import annotations
@@ -105,7 +109,46 @@ class Option(_InstrumentBase):
         return self.option_type == "call"
 
 
-Instrument = Annotated[Perp | Future | Option, Field(discriminator="kind")]
+#: funding periods accepted for everlasting options: one minute to ten years
+MIN_FUNDING_PERIOD_SECONDS = 60
+MAX_FUNDING_PERIOD_SECONDS = 10 * 365 * 86400
+
+
+class EverlastingOption(_InstrumentBase):
+    """Everlasting (perpetual) option: no expiry; the long pays ``mark - payoff`` per
+    ``funding_period_seconds``, accrued pro rata (White & Bankman-Fried, 2021)."""
+
+    kind: Literal["everlasting"] = "everlasting"
+    strike: float = Field(gt=0)
+    option_type: Literal["call", "put"]
+    funding_period_seconds: int = Field(default=86_400, ge=MIN_FUNDING_PERIOD_SECONDS,
+                                        le=MAX_FUNDING_PERIOD_SECONDS,
+                                        description="the period over which mark - payoff is paid once")
+
+    @field_validator("strike")
+    @classmethod
+    def _finite_strike(cls, v: float) -> float:
+        return finite(v, "strike")
+
+    @property
+    def is_call(self) -> bool:
+        return self.option_type == "call"
+
+    @property
+    def funding_period_years(self) -> float:
+        return self.funding_period_seconds / (365.0 * 86400.0)
+
+    def payoff(self, spot: float) -> float:
+        """``max(S - K, 0)`` for a call, ``max(K - S, 0)`` for a put (USD per unit)."""
+        return max(spot - self.strike, 0.0) if self.is_call else max(self.strike - spot, 0.0)
+
+
+#: any listed instrument
+AnyInstrument = Perp | Future | Option | EverlastingOption
+#: the instruments valued as ``size * mark`` (premium style), not ``size * (mark - entry)``
+OPTION_CLASSES = (Option, EverlastingOption)
+
+Instrument = Annotated[AnyInstrument, Field(discriminator="kind")]
 
 
 class Position(_Model):
@@ -159,6 +202,8 @@ class Portfolio(_Model):
     positions: list[Position]
     collateral: list[Collateral] = Field(default_factory=list)
     cash: float = 0.0
+    account: str | None = Field(default=None, min_length=1, max_length=64,
+                                description="account id (a venue's per-account parameter override)")
 
     @field_validator("cash")
     @classmethod
@@ -184,13 +229,13 @@ class Portfolio(_Model):
                 raise InputError(f"positions[{k}].instrument", f"unknown instrument {pos.instrument!r}")
         return self
 
-    def instrument(self, symbol: str) -> Perp | Future | Option:
+    def instrument(self, symbol: str) -> AnyInstrument:
         for inst in self.instruments:
             if inst.symbol == symbol:
                 return inst
         raise KeyError(symbol)
 
-    def resolved(self) -> list[tuple[Perp | Future | Option, Position]]:
+    def resolved(self) -> list[tuple[AnyInstrument, Position]]:
         """(instrument, position) pairs in position order."""
         table = {i.symbol: i for i in self.instruments}
         return [(table[p.instrument], p) for p in self.positions]

@@ -2,10 +2,17 @@
 
 * ``timestamp`` (unix seconds) is "now"; times to expiry are ``(expiry - timestamp) / YEAR_SECONDS``
   (ACT/365).
-* The forward of an underlying for expiry T is ``F = S exp(r T)`` (no income, Hull ch. 5) unless
-  a futures price for that expiry is given in ``futures_prices`` (by future symbol).
+* The forward of an underlying for expiry T is ``forwards[underlying][expiry]`` when the market
+  gives one (a forward curve, e.g. a venue's forward feed per expiry), else ``F = S exp(r_T T)``
+  (no income, Hull ch. 5); a future is priced at ``futures_prices[symbol]`` when given.
+* ``r_T`` is ``expiry_rates[underlying][expiry]`` when given (a rate curve: Derive's rate feed
+  per expiry), else ``rate``; options are discounted with ``exp(-r_T T)``.
+* ``confidence`` (optional) carries oracle confidences in ``[0, 1]`` per feed name (an
+  underlying's spot, a perp or option symbol, a collateral asset); only Derive's PM2 reads it.
 * Volatility of an option, in order: ``vols[symbol]``; the SVI smile of its (underlying, expiry)
   in ``smiles[underlying][expiry]``; ``default_vol[underlying]``. Otherwise an error names it.
+  An everlasting option (no expiry) takes ``vols[symbol]``, else ``default_vol[underlying]``,
+  and is priced at the rate ``rate`` off the spot (:mod:`offchain.risk.pricing.everlasting`).
 * Raw SVI (Gatheral 2004): total implied variance ``w(k) = a + b (rho (k - m) + sqrt((k - m)^2 +
   sigma^2))`` at log-moneyness ``k = ln(K / F)``; implied vol ``sqrt(w(k) / T)``. Parameters must
   satisfy ``b >= 0``, ``|rho| < 1``, ``sigma > 0`` and ``a + b sigma sqrt(1 - rho^2) >= 0``
@@ -21,7 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from offchain.risk.instruments import Future, Option, Perp, parse_expiry
+from offchain.risk.instruments import AnyInstrument, EverlastingOption, Future, Option, Perp, parse_expiry
 from offchain.validation import finite
 from zkmargin.errors import InputError
 
@@ -81,6 +88,9 @@ class MarketState(BaseModel):
     vols: dict[str, float] = Field(default_factory=dict, description="option symbol -> implied vol")
     smiles: dict[str, dict[str, SVI]] = Field(default_factory=dict, description="underlying -> expiry -> SVI")
     default_vol: dict[str, float] = Field(default_factory=dict, description="underlying -> vol")
+    forwards: dict[str, dict[str, float]] = Field(default_factory=dict, description="underlying -> expiry -> forward")
+    expiry_rates: dict[str, dict[str, float]] = Field(default_factory=dict, description="underlying -> expiry -> rate")
+    confidence: dict[str, float] = Field(default_factory=dict, description="feed -> oracle confidence in [0, 1]")
 
     @field_validator("timestamp", mode="before")
     @classmethod
@@ -119,9 +129,9 @@ class MarketState(BaseModel):
     def _dvol(cls, v: dict[str, float]) -> dict[str, float]:
         return _positive_map(v, "default_vol")
 
-    @field_validator("smiles", mode="before")
+    @field_validator("smiles", "forwards", "expiry_rates", mode="before")
     @classmethod
-    def _smile_keys(cls, v: Any) -> Any:
+    def _expiry_keys(cls, v: Any) -> Any:
         if isinstance(v, dict):
             out: dict[str, Any] = {}
             for u, per in v.items():
@@ -130,6 +140,30 @@ class MarketState(BaseModel):
                 else:
                     out[u] = per
             return out
+        return v
+
+    @field_validator("forwards")
+    @classmethod
+    def _fwds(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for u, per in v.items():
+            _positive_map(per, f"forwards.{u}")
+        return v
+
+    @field_validator("expiry_rates")
+    @classmethod
+    def _rates(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for u, per in v.items():
+            for e, r in per.items():
+                if not math.isfinite(r):
+                    raise InputError(f"expiry_rates.{u}.{e}", f"must be finite (got {r})")
+        return v
+
+    @field_validator("confidence")
+    @classmethod
+    def _conf(cls, v: dict[str, float]) -> dict[str, float]:
+        for key, x in v.items():
+            if not (math.isfinite(x) and 0.0 <= x <= 1.0):
+                raise InputError(f"confidence.{key}", f"must be in [0, 1] (got {x})")
         return v
 
     # ---- queries -------------------------------------------------------------------------
@@ -145,11 +179,23 @@ class MarketState(BaseModel):
             raise InputError(field, f"instrument expired (expiry {expiry} <= market timestamp {self.timestamp})")
         return t
 
+    def rate_for(self, underlying: str, expiry: int) -> float:
+        """The continuously compounded rate of ``underlying``'s expiry (``expiry_rates``, else ``rate``)."""
+        return self.expiry_rates.get(underlying, {}).get(str(expiry), self.rate)
+
     def forward(self, underlying: str, expiry: int, field: str = "instrument") -> float:
         t = self.time_to_expiry(expiry, field)
-        return self.spot(underlying, field) * math.exp(self.rate * t)
+        spot = self.spot(underlying, field)
+        given = self.forwards.get(underlying, {}).get(str(expiry))
+        if given is not None:
+            return given
+        return spot * math.exp(self.rate_for(underlying, expiry) * t)
 
-    def mark(self, inst: Perp | Future | Option, field: str = "instrument") -> float:
+    def conf(self, feed: str) -> float:
+        """Oracle confidence of ``feed`` (1.0 when the market does not give one)."""
+        return self.confidence.get(feed, 1.0)
+
+    def mark(self, inst: AnyInstrument, field: str = "instrument") -> float:
         """Mark value per unit of underlying (USD)."""
         if isinstance(inst, Perp):
             self.spot(inst.underlying, field)
@@ -159,16 +205,26 @@ class MarketState(BaseModel):
                 self.time_to_expiry(inst.expiry, field)
                 return self.futures_prices[inst.symbol]
             return self.forward(inst.underlying, inst.expiry, field)
+        if isinstance(inst, EverlastingOption):
+            from offchain.risk.pricing.everlasting import everlasting_price
+
+            spot = self.spot(inst.underlying, field)
+            vol = self.option_vol(inst, field)
+            return float(everlasting_price(spot, inst.strike, vol, inst.funding_period_years, self.rate, inst.is_call))
         from offchain.risk.pricing.black76 import black76_price
 
         f = self.forward(inst.underlying, inst.expiry, field)
         t = self.time_to_expiry(inst.expiry, field)
         vol = self.option_vol(inst, field)
-        return float(black76_price(f, inst.strike, vol, t, self.rate, inst.is_call))
+        return float(black76_price(f, inst.strike, vol, t, self.rate_for(inst.underlying, inst.expiry), inst.is_call))
 
-    def option_vol(self, inst: Option, field: str = "instrument") -> float:
+    def option_vol(self, inst: Option | EverlastingOption, field: str = "instrument") -> float:
         if inst.symbol in self.vols:
             return self.vols[inst.symbol]
+        if isinstance(inst, EverlastingOption):
+            if inst.underlying in self.default_vol:
+                return self.default_vol[inst.underlying]
+            raise InputError(field, f"no volatility for everlasting option {inst.symbol!r} (vols or default_vol)")
         smile = self.smiles.get(inst.underlying, {}).get(str(inst.expiry))
         if smile is not None:
             t = self.time_to_expiry(inst.expiry, field)
@@ -182,7 +238,8 @@ class MarketState(BaseModel):
         raise InputError(field, f"no volatility for option {inst.symbol!r} (vols, smiles or default_vol)")
 
     def with_spots(self, spots: dict[str, float]) -> MarketState:
-        """A copy with some spots replaced; perp marks and futures prices move proportionally."""
+        """A copy with some spots replaced; perp marks, futures prices and given forwards move
+        proportionally."""
         new_spots = dict(self.spots)
         new_spots.update(spots)
         ratio = {u: new_spots[u] / self.spots[u] for u in spots if u in self.spots}
@@ -199,6 +256,8 @@ class MarketState(BaseModel):
                 out[sym] = px * ratio.get(u, 1.0)
             return out
 
+        forwards = {u: {e: f * ratio.get(u, 1.0) for e, f in per.items()} for u, per in self.forwards.items()}
         return self.model_copy(
-            update={"perp_marks": scale(self.perp_marks), "futures_prices": scale(self.futures_prices)}
+            update={"perp_marks": scale(self.perp_marks), "futures_prices": scale(self.futures_prices),
+                    "forwards": forwards}
         )

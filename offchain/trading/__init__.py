@@ -5,14 +5,22 @@
 * :mod:`offchain.trading.signing`: EIP-712 signatures over order commitments;
 * :mod:`offchain.trading.book`: the matching engine (:class:`OrderBook`);
 * :mod:`offchain.trading.reference`: the list-based reference book (the tests' oracle);
-* :mod:`offchain.trading.risk`: the pre-trade initial-margin check (:class:`EpochRiskCheck`).
+* :mod:`offchain.trading.risk`: the pre-trade initial-margin check (:class:`EpochRiskCheck`);
+* :mod:`offchain.trading.funding`: the integer cumulative funding index (:class:`FundingKeeper`).
 
 See docs/trading.md.
 """
 
 from offchain.trading.book import OrderBook
 from offchain.trading.events import Cancel, CancelReason, Fill, OpenOrder, Report, RiskCheck, Status
-from offchain.trading.listing import InstrumentSpec, ListingSpec
+from offchain.trading.funding import (
+    FundingKeeper,
+    FundingParams,
+    FundingStep,
+    PerpFundingParams,
+    funding_owed,
+)
+from offchain.trading.listing import InstrumentSpec, ListingSpec, listing_from_instruments
 from offchain.trading.orders import Order, OrderKind, OrderRequest, Side, order_commitment, parse_order
 from offchain.trading.reference import ReferenceBook
 from offchain.trading.risk import EpochRiskCheck, RiskFigures
@@ -23,6 +31,9 @@ __all__ = [
     "CancelReason",
     "EpochRiskCheck",
     "Fill",
+    "FundingKeeper",
+    "FundingParams",
+    "FundingStep",
     "InstrumentSpec",
     "ListingSpec",
     "OpenOrder",
@@ -31,12 +42,15 @@ __all__ = [
     "OrderKind",
     "OrderRequest",
     "OrderSignature",
+    "PerpFundingParams",
     "ReferenceBook",
     "Report",
     "RiskCheck",
     "RiskFigures",
     "Side",
     "Status",
+    "funding_owed",
+    "listing_from_instruments",
     "order_commitment",
     "order_digest",
     "parse_order",

@@ -19,9 +19,10 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
-from offchain.risk.instruments import Future, Option, Perp, Portfolio
+from offchain.risk.instruments import OPTION_CLASSES, AnyInstrument, EverlastingOption, Portfolio
 from offchain.risk.market import MarketState
 from offchain.risk.valuation import InstrumentTable
+from zkmargin.errors import InputError
 
 
 class ModelConfig(BaseModel):
@@ -72,11 +73,33 @@ class MarginModel(ABC, Generic[C]):
 class NetPositions:
     """A portfolio's positions netted per instrument, with the instruments' table."""
 
-    instruments: tuple[Perp | Future | Option, ...]
+    instruments: tuple[AnyInstrument, ...]
     table: InstrumentTable
     size: NDArray[np.float64]  # net size per instrument (units of underlying)
     entry_cost: NDArray[np.float64]  # sum(size * entry_price) of linear positions (USD)
     position_index: NDArray[np.int64]  # for each portfolio position, its instrument row
+
+
+def collateral_charge(
+    portfolio: Portfolio, market: MarketState, haircuts: dict[str, float], default: float | None, venue: str
+) -> float:
+    """A venue's collateral haircut on the account's collateral, as an add-on (USD).
+
+    ``sum_c amount_c * price_c * max(0, h_venue(c) - h_account(c))``: the account's equity already
+    counts each holding at ``1 - h_account``, so the effective haircut is the larger of the two.
+    ``h_venue`` is ``haircuts[asset]``, else ``default``; ``default = None`` means the venue does
+    not accept other assets (``InputError`` naming the holding).
+    """
+    from offchain.risk.account import collateral_price
+    from zkmargin.errors import InputError
+
+    total = 0.0
+    for j, c in enumerate(portfolio.collateral):
+        h = haircuts.get(c.asset, default)
+        if h is None:
+            raise InputError(f"collateral[{j}].asset", f"{c.asset} is not accepted as collateral by {venue}")
+        total += c.amount * collateral_price(c.asset, market, f"collateral[{j}].asset") * max(0.0, h - c.haircut)
+    return total
 
 
 def net_positions(portfolio: Portfolio, market: MarketState) -> NetPositions:
@@ -110,7 +133,23 @@ def net_positions(portfolio: Portfolio, market: MarketState) -> NetPositions:
     for k, pos in enumerate(portfolio.positions):
         j = int(idx[k])
         size[j] += pos.size
-        if not isinstance(insts[j], Option):
+        if not isinstance(insts[j], OPTION_CLASSES):
             px = pos.entry_price if pos.entry_price is not None else float(table.mark[j])
             entry[j] += pos.size * px
     return NetPositions(instruments=insts, table=table, size=size, entry_cost=entry, position_index=idx)
+
+
+class UnsupportedInstrumentError(InputError):
+    """A margin model does not cover an instrument of the portfolio (``field`` names the position)."""
+
+
+def refuse_everlasting(portfolio: Portfolio, model: str) -> None:
+    """Raise :class:`UnsupportedInstrumentError` naming the first position in an everlasting
+    option: for the models whose venue rules are written for dated instruments only."""
+    for k, (inst, _pos) in enumerate(portfolio.resolved()):
+        if isinstance(inst, EverlastingOption):
+            raise UnsupportedInstrumentError(
+                f"positions[{k}].instrument",
+                f"{inst.symbol} is an everlasting option, which the {model} model does not cover "
+                "(use risk_matrix, var or dynamic)",
+            )

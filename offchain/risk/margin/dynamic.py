@@ -43,7 +43,6 @@ from offchain.risk.instruments import Portfolio
 from offchain.risk.margin.base import MarginModel, MarginResult, ModelConfig, net_positions
 from offchain.risk.margin.var import ewma_variance
 from offchain.risk.market import MarketState
-from offchain.risk.pricing.black76 import black76_greeks
 from zkmargin.errors import InputError
 
 EMIR_MIN_BUFFER = 0.25  # Art. 28(1)(a)
@@ -200,14 +199,9 @@ class DynamicMargin(MarginModel[DynamicConfig]):
             pnl = table.pnl(grid * r[None, :]) @ net.size
             return max(0.0, float(-pnl.min()))
 
-        # net delta notional per underlying (USD): linear size * mark, options Black-76 delta
-        d_units = np.where(table.is_option, 0.0, 1.0)
-        if np.any(table.is_option):
-            o = table.is_option
-            g = black76_greeks(table.base[o], table.strike[o], table.vol[o], table.t[o], table.rate, table.is_call[o])
-            d_units = d_units.copy()
-            d_units[o] = g.delta
-        delta = d_units * net.size * np.where(table.is_option, table.base, table.mark)
+        # net delta notional per underlying (USD): linear size * mark, options their spot delta * S
+        # (Black-76's forward delta * F for dated ones, the closed-form delta for everlasting ones)
+        delta = np.where(table.is_option, table.sensitivities().delta * table.spot, table.mark) * net.size
         addons: dict[str, float] = {}
         for k, u in enumerate(unders):
             d_u = float(delta[table.u_index == k].sum())

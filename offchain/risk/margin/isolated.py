@@ -28,7 +28,7 @@ from itertools import pairwise
 from pydantic import Field, model_validator
 
 from offchain.risk.instruments import Option, Portfolio
-from offchain.risk.margin.base import MarginModel, MarginResult, ModelConfig
+from offchain.risk.margin.base import MarginModel, MarginResult, ModelConfig, refuse_everlasting
 from offchain.risk.market import MarketState
 from zkmargin.errors import InputError
 
@@ -125,6 +125,7 @@ class IsolatedMargin(MarginModel[IsolatedConfig]):
     config_cls = IsolatedConfig
 
     def requirement(self, portfolio: Portfolio, market: MarketState) -> MarginResult:
+        refuse_everlasting(portfolio, self.name)
         im = mm = 0.0
         rows = []
         for k, (inst, pos) in enumerate(portfolio.resolved()):

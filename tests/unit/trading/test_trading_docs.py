@@ -1,4 +1,4 @@
-"""The Python example of docs/trading.md runs as written and prints what its comments say."""
+"""The Python examples of docs/trading.md run as written and print what their comments say."""
 
 from __future__ import annotations
 
@@ -7,14 +7,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_docs_example_runs_and_prints_its_comments(tmp_path: Path) -> None:
-    text = (ROOT / "docs" / "trading.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
-    assert len(blocks) == 1
-    code = blocks[0]
+BLOCKS = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "trading.md").read_text(encoding="utf-8"), re.DOTALL)
+
+
+@pytest.mark.parametrize(("block", "prints"), [(0, 4), (1, 5)], ids=["order-book", "funding"])
+def test_docs_example_runs_and_prints_its_comments(tmp_path: Path, block: int, prints: int) -> None:
+    assert len(BLOCKS) == 2
+    code = BLOCKS[block]
     expected = [line.split("  # ", 1)[1] for line in code.splitlines() if line.startswith("print(") and "  # " in line]
     script = tmp_path / "example.py"
     script.write_text(code, encoding="utf-8")
@@ -22,7 +26,7 @@ def test_docs_example_runs_and_prints_its_comments(tmp_path: Path) -> None:
                          check=False)
     assert out.returncode == 0, out.stderr
     printed = out.stdout.splitlines()
-    assert len(printed) == len(expected) == 4
+    assert len(printed) == len(expected) == prints
     for got, want in zip(printed, expected):
         if "..." in want:
             head, _, rest = want.partition("...")
