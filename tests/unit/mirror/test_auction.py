@@ -20,7 +20,7 @@ from offchain.mirror.auction import (
     take_slice,
     trunc_div,
 )
-from offchain.mirror.model import ProtocolModel, Reject
+from offchain.mirror.model import ProtocolModel, Reject, TransitionEntry
 from offchain.mirror.vault import VaultModel
 from zkmargin.errors import InputError
 
@@ -174,9 +174,13 @@ def test_model_rejections_match_contract_errors():
     m.deposit("a", 500)
     with pytest.raises(Reject, match="Accounts_NoCommitment"):
         m.submit_proof("a", 1, 0, 500, True)
-    m.update_commitment("a", 123, 1, 500, True)
-    with pytest.raises(Reject, match="Accounts_ProofReplayed"):
-        m.update_commitment("a", 123, 1, 500, True)
+    with pytest.raises(Reject, match="Accounts_InvalidProof"):
+        m.apply_transition(TransitionEntry("a", 0, 123, 500, 0, True, False))
+    m.apply_transition(TransitionEntry("a", 0, 123, 500, 0, True, True))
+    with pytest.raises(Reject, match="Accounts_StaleCommitment"):  # the same transition again
+        m.apply_transition(TransitionEntry("a", 0, 123, 500, 0, True, True))
+    with pytest.raises(Reject, match="Accounts_CollateralAboveBalance"):
+        m.apply_transition(TransitionEntry("a", 123, 124, 501, 0, True, True))
     with pytest.raises(Reject, match="Liquidation_AccountHealthy"):
         m.start_liquidation("a", 1_050, [1], 0, [10])
     m.post_epoch(2, 1_100)

@@ -19,7 +19,7 @@ import random
 import pytest
 
 from offchain.mirror.auction import WAD, AuctionParams
-from offchain.mirror.model import ProtocolModel, Reject
+from offchain.mirror.model import ProtocolModel, Reject, TransitionEntry
 
 PARAMS = AuctionParams(start_discount_bps=200, max_discount_bps=2_000, duration_seconds=3_600,
                        liquidation_fee_bps=50, protocol_fee_share_bps=1_000)
@@ -30,7 +30,7 @@ def _world(rng: random.Random, balance: int, q: list[int], cash: int, marks: lis
     m = ProtocolModel(grace_seconds=100, params=PARAMS)
     m.post_epoch(1, 1_000)
     m.deposit("acct", balance) if balance else None
-    m.update_commitment("acct", 7, 1, balance, True)
+    m.apply_transition(TransitionEntry("acct", 0, 7, balance, 0, True, True))
     for b in ("b1", "b2", "b3"):
         m.deposit(b, 10**15)
     m.vault.fund_insurance(10**12)
