@@ -117,6 +117,8 @@ class OperatorStore:
         self.path = Path(path)
         if not create and not self.path.is_file():
             raise InputError(str(self.path), "no operator database here")
+        if create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
             mode = str(self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0])
