@@ -52,8 +52,14 @@ def _register() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the process exit status (0 ok, 1 failure, 2 bad input)."""
     _register()
+    return run(cli, argv)
+
+
+def run(group: click.Command, argv: Sequence[str] | None = None, prog_name: str | None = None) -> int:
+    """Run ``group`` with the CLI's error handling; return the exit status (0 ok, 1 failure, 2 bad
+    input). ``main`` runs the whole ``zkmargin`` group; a package can run its own group alone."""
     try:
-        cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        group.main(args=list(argv) if argv is not None else None, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:

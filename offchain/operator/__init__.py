@@ -18,8 +18,25 @@
 See docs/trading.md, "The operator's book".
 """
 
-from offchain.operator.intake import BookRecorder
-from offchain.operator.settler import Settler, StepReport
-from offchain.operator.store import OperatorStore, Rejection
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from offchain.operator.intake import BookRecorder
+    from offchain.operator.settler import Settler, StepReport
+    from offchain.operator.store import OperatorStore, Rejection
+
+#: the public names, imported on first use (``zkmargin --help`` does not pay for numpy and web3)
+_EXPORTS = {"BookRecorder": "offchain.operator.intake", "Settler": "offchain.operator.settler",
+            "StepReport": "offchain.operator.settler", "OperatorStore": "offchain.operator.store",
+            "Rejection": "offchain.operator.store"}
 
 __all__ = ["BookRecorder", "OperatorStore", "Rejection", "Settler", "StepReport"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
