@@ -54,8 +54,8 @@ def export(db: Path, out: Path) -> None:
             raise InputError("--out", f"{out} is a directory")
         data = store.export_json(out)
     op = data["operator"]
-    click.echo(f"wrote {out}: {len(data['accounts'])} open accounts, {len(op['orders'])} orders, "
-               f"{len(op['fills'])} fills, {len(op['batches'])} batches, {len(op['history'])} history rows")
+    click.echo(f"wrote {out} (open accounts {len(data['accounts'])}, orders {len(op['orders'])}, "
+               f"fills {len(op['fills'])}, batches {len(op['batches'])}, history rows {len(op['history'])})")
 
 
 @operator.command("settle")
