@@ -39,9 +39,12 @@ def test_settler_settles_book_fills_and_the_chain_matches_the_store(env, account
     assert len(store.fills()) >= 8
     first = int(chain.blocks.head.number) + 1
     fees0, private0 = int(d.vault.protocolFees()), int(d.vault.totalPrivateCash())
+    started = time.perf_counter()
     reports = Settler(store, ApeChain(d, env.owner), MockProver(ApeChain(d, env.owner).allow_statement),
                       FEE_BPS).run_until_idle()
+    elapsed = time.perf_counter() - started
     counts = check_chain_matches_store(store, d, first, int(chain.blocks.head.number))
+    print(f"in-process settler: {counts} in {elapsed:.1f} s")
     assert counts["batches"] >= 2 and counts["rejected"] >= 1
     rejected = [r for rep in reports for r in rep.rejected]
     assert {r.account for r in rejected} == {str(users[3].address)}

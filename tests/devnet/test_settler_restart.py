@@ -36,7 +36,7 @@ SEED = 20240614
 TRIALS = 20
 SEEDS = np.random.SeedSequence(SEED).spawn(TRIALS)
 FEE_BPS = 5
-MAX_RUNS = 4  # killed runs per trial: 1 to 3, then one to the end
+MAX_RUNS = 3  # killed runs per trial: 1 or 2, then one to the end
 KILLS: Counter[str] = Counter()  # across trials: where the processes died
 
 
@@ -77,15 +77,16 @@ def test_settler_killed_at_seeded_points_settles_every_fill_exactly_once(trial, 
     uri, key = chain.provider.uri, owner.private_key
 
     kills, logs = 0, []
+    first_stage = STAGES[trial % len(STAGES)]  # the first run dies at each stage in four trials
     # in some trials the epoch moves on (with funding) while a batch is prepared or proved: on restart
     # that batch can never settle, so it is abandoned and its fills are batched again in the new epoch
-    new_epoch = rng.random() < 0.3
+    new_epoch = first_stage in ("prepared", "proved") and rng.random() < 0.6
     for run in range(int(rng.integers(1, MAX_RUNS))):
-        if run == 0 and new_epoch:
-            crash, delay = f"{('prepared', 'proved')[int(rng.integers(0, 2))]}:1", None
-        elif run == 0 or rng.random() < 0.75:  # die at a persisted stage of the first (or second) batch it reaches
-            crash, delay = f"{STAGES[int(rng.integers(0, len(STAGES)))]}:{1 + int(run > 0 and rng.random() < 0.3)}", None
-        else:  # or at a random moment
+        if run == 0:
+            crash, delay = f"{first_stage}:1", None
+        elif rng.random() < 0.7:  # die at a seeded stage of the first or second batch it reaches
+            crash, delay = f"{STAGES[int(rng.integers(0, len(STAGES)))]}:{1 + int(rng.random() < 0.3)}", None
+        else:  # or at a seeded moment
             crash, delay = None, float(rng.uniform(0.5, 4.0))
         proc = _spawn(state, uri, key, crash)
         if delay is not None:
@@ -133,3 +134,4 @@ def test_the_trials_killed_the_settler_at_every_stage():
         pytest.skip("the trials did not run in this session")
     assert set(STAGES) <= set(KILLS), KILLS
     assert sum(KILLS.values()) >= TRIALS
+    print(f"kills by point: {dict(sorted(KILLS.items()))}")
