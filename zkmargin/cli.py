@@ -1,7 +1,7 @@
 """The ``zkmargin`` command line.
 
 One click group; each package contributes its subcommands from its own CLI module
-(:mod:`offchain.risk.cli`, :mod:`offchain.sim.cli`, :mod:`prover.cli`), so the modules stay
+(:mod:`offchain.risk.cli`, :mod:`offchain.sim.cli`, :mod:`prover.cli`, :mod:`offchain.operator.cli`), so the modules stay
 small and no library module imports a CLI module. Errors derived from
 :class:`~zkmargin.errors.InputError` print ``error: <field>: <problem>`` and exit with status 2;
 other :class:`~zkmargin.errors.ZkMarginError` exit with status 1.
@@ -40,19 +40,26 @@ def info(as_json: bool) -> None:
 
 def _register() -> None:
     """Add every package's commands (imported here, lazily: ``zkmargin --help`` stays fast)."""
+    from offchain.operator.cli import commands as operator_commands
     from offchain.risk.cli import commands as risk_commands
     from offchain.sim.cli import commands as sim_commands
     from prover.cli import commands as prover_commands
 
-    for command in [info, *risk_commands, *sim_commands, *prover_commands]:
+    for command in [info, *risk_commands, *sim_commands, *prover_commands, *operator_commands]:
         cli.add_command(command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the process exit status (0 ok, 1 failure, 2 bad input)."""
     _register()
+    return run(cli, argv)
+
+
+def run(group: click.Command, argv: Sequence[str] | None = None, prog_name: str | None = None) -> int:
+    """Run ``group`` with the CLI's error handling; return the exit status (0 ok, 1 failure, 2 bad
+    input). ``main`` runs the whole ``zkmargin`` group; a package can run its own group alone."""
     try:
-        cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        group.main(args=list(argv) if argv is not None else None, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:

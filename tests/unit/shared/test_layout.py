@@ -11,6 +11,9 @@ inside functions) is read with :mod:`ast` and checked against these rules:
   package, and not from each other except where the flow allows (sim -> risk);
 - the order book (``offchain.trading``) may use ``zkmargin``, ``prover``, ``offchain.risk`` and
   ``offchain.validation``, never the devnet package, the simulator or the mirror;
+- the operator's book and settler (``offchain.operator``) sit on the order book and the devnet
+  package's batch building, never on the simulator or the mirror; the devnet package does not
+  import it;
 - nothing outside ``tests/`` imports the pytest plugin;
 - no library module imports a CLI module.
 """
@@ -23,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGES = ("zkmargin", "prover", "offchain")
 OTHER_CODE = ("scripts", "bench", "tools")
-CLI_MODULES = {"zkmargin.cli", "offchain.risk.cli", "offchain.sim.cli", "prover.cli"}
+CLI_MODULES = {"zkmargin.cli", "offchain.risk.cli", "offchain.sim.cli", "prover.cli", "offchain.operator.cli"}
 PLUGIN = "offchain.devnet.pytest_plugin"
 
 #: module prefix -> prefixes it must not import
@@ -35,6 +38,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "offchain.mirror": ("offchain.risk", "offchain.sim", "offchain.devnet"),
     "offchain.validation": ("offchain.risk", "offchain.sim", "offchain.mirror", "offchain.devnet"),
     "offchain.trading": ("offchain.devnet", "offchain.sim", "offchain.mirror"),
+    "offchain.operator": ("offchain.sim", "offchain.mirror"),
+    "offchain.devnet": ("offchain.operator",),
 }
 #: modules exempt from FORBIDDEN (the CLI entry point sits on top of everything)
 EXEMPT = {"zkmargin.cli"}
