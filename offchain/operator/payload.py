@@ -21,7 +21,7 @@ from prover.statement import Account
 from prover.transitions import Order, OrderSlot, fee_of
 from zkmargin.errors import InputError
 
-PAYLOAD_VERSION = 1
+PAYLOAD_VERSION = 2
 
 
 def _s(x: int) -> str:
@@ -74,6 +74,7 @@ class BatchPayload:
     parties: tuple[Party, ...]
     trades: tuple[Trade, ...]
     results: tuple[PartyResult, ...]
+    nonce: int = 0  # the batch nonce hashed into the fill table T
 
     def fills_of(self, address: str) -> list[tuple[int, Trade]]:
         """``(fill id, trade)`` of every fill ``address`` takes part in, in batch order."""
@@ -102,7 +103,7 @@ def payload_of(batch: PreparedBatch, fill_ids: Sequence[int]) -> BatchPayload:
         results.append(PartyResult(party.address, res.public[0], res.public[1], res.new, res.fresh, res.funding_paid, res.cash_flow,
                                    res.own_fees, party.cash_out, tuple(orders), tuple(res.public)))
     return BatchPayload(batch.epoch.epoch_id, batch.fee_bps, batch.table.slots, tuple(int(x) for x in fill_ids),
-                        tuple(batch.parties), tuple(batch.trades), tuple(results))
+                        tuple(batch.parties), tuple(batch.trades), tuple(results), batch.table.nonce)
 
 
 def payload_to_json(p: BatchPayload) -> dict[str, Any]:
@@ -111,6 +112,7 @@ def payload_to_json(p: BatchPayload) -> dict[str, Any]:
         "epoch_id": p.epoch_id,
         "fee_bps": p.fee_bps,
         "slots": p.slots,
+        "nonce": _s(p.nonce),
         "fill_ids": list(p.fill_ids),
         "parties": [{
             "address": x.address, "old": _account_json(x.old),
@@ -155,7 +157,7 @@ def payload_from_json(obj: dict[str, Any], where: str = "payload") -> BatchPaylo
                 tuple((int(o), int(f), int(ra), int(sn)) for o, f, ra, sn in r["orders"]),
                 tuple(int(x) for x in r["public"])))
         return BatchPayload(int(obj["epoch_id"]), int(obj["fee_bps"]), int(obj["slots"]),
-                            tuple(int(x) for x in obj["fill_ids"]), parties, trades, tuple(results))
+                            tuple(int(x) for x in obj["fill_ids"]), parties, trades, tuple(results), int(obj["nonce"]))
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, InputError):
             raise

@@ -183,7 +183,7 @@ class Settler:
     def _rebuild(self, rec: BatchRecord) -> PreparedBatch:
         p = rec.payload
         parties, trades = parties_and_trades(p)
-        batch = prepare_batch(self._epoch(p.epoch_id), p.fee_bps, parties, trades, p.slots)
+        batch = prepare_batch(self._epoch(p.epoch_id), p.fee_bps, parties, trades, p.slots, p.nonce)
         if batch.fill_table != rec.fill_table:
             raise SettlerError(f"batch {rec.id}: its payload rebuilds to another fill table")
         return batch
@@ -268,9 +268,9 @@ class Settler:
 
     def _prepare(self, epoch: Epoch, fee: int, fills: Sequence[FillRecord], states: dict[str, PartyState],
                  salts_from: int) -> tuple[PreparedBatch, int]:
-        """The batch of ``fills`` with salts drawn in a fixed order from ``salts_from`` (each
-        account by address: its commitment salt, then its orders' fill-state salts in the order
-        they first appear); returns it and the number of salts used."""
+        """The batch of ``fills`` with salts drawn in a fixed order from ``salts_from`` (the batch
+        nonce, then each account by address: its commitment salt, then its orders' fill-state
+        salts in the order they first appear); returns it and the number of salts used."""
         addresses = sorted({a for f in fills for a in (f.buyer, f.seller)}, key=lambda a: int(a, 16))
         own: dict[str, list[int]] = {a: [] for a in addresses}
         for f in fills:
@@ -278,6 +278,8 @@ class Settler:
                 if o not in own[who]:
                     own[who].append(o)
         k = salts_from
+        nonce = self.store.salt(k)
+        k += 1
         parties = []
         for a in addresses:
             st = states[a]
@@ -291,7 +293,7 @@ class Settler:
             parties.append(Party(a, st.old, st.settled, st.collateral, new_salt, tuple(slots),
                                  tuple(contract_signature(st.orders[o].signature) for o in own[a])))
         trades = [Trade(f.instrument, f.price, f.size, f.buyer, f.buy_order, f.seller, f.sell_order) for f in fills]
-        return prepare_batch(epoch, fee, parties, trades, self.slots), k - salts_from
+        return prepare_batch(epoch, fee, parties, trades, self.slots, nonce), k - salts_from
 
     # --- prove, submit, confirm ---------------------------------------------------------------------
     def _prove(self, batch_id: int, batch: PreparedBatch) -> tuple[Any, ...]:
