@@ -182,6 +182,8 @@ class Protocol:
         addrs = obj["contracts"]
         names = {"token": "MockStablecoin", "vault": "CollateralVault", "oracle": "PriceOracle", "epochs": "RiskEpochs",
                  "accounts": "MarginAccounts", "liquidation": "Liquidation", "poseidon": "PoseidonSponge"}
+        if "topups" in addrs:  # the top-up module (deployments saved before it existed have none)
+            names["topups"] = "TopUpAuthorizations"
         try:
             contracts = {k: getattr(project, v).at(addrs[k]) for k, v in names.items()}
         except Exception as exc:  # ape raises ContractNotFoundError & co for a wrong chain or address
