@@ -11,8 +11,9 @@ account's margin ratio in the current epoch, :mod:`offchain.devnet.tiers`). Each
 4. tops up every account in the trigger tier or worse (default ``margin_call``) that authorized
    this keeper on ``TopUpAuthorizations``: the amount brings the ratio back to
    ``target_ratio``, bounded by what is left of the on-chain allowance, the wallet balance and
-   the token approval; an authorization that is missing, revoked or spent gives one
-   ``top_up_failed`` alert per epoch and reason, and nothing is sent (the contract would revert);
+   the token approval; an authorization that was revoked or is spent (or a wallet that cannot
+   pay) gives one ``top_up_failed`` alert per epoch and reason, and nothing is sent (the
+   contract would revert); accounts that never authorized this keeper are left alone;
 5. delivers the due alerts (signed, retried with backoff, idempotency keys).
 
 A top-up raises the vault balance, so the account's next MM proof (``ape run prover``) holds
@@ -52,7 +53,7 @@ from zkmargin.errors import DevnetError, InputError
 
 #: gas for a top-up: the estimate times 1.2 plus this (the path does not depend on the block)
 TOPUP_GAS_FLAT = 20_000
-FAILURE_REASONS = ("not_authorized", "allowance_exhausted", "wallet_insufficient", "token_approval_insufficient", "reverted")
+FAILURE_REASONS = ("revoked", "allowance_exhausted", "wallet_insufficient", "token_approval_insufficient", "reverted")
 
 
 class TopUpPolicy(BaseModel):
@@ -138,6 +139,7 @@ def _address(x: Any) -> str:
 
 # --- the keeper ------------------------------------------------------------------------------------
 _TIERS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS opted_in (account TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS tiers (
     account TEXT PRIMARY KEY,
     tier TEXT NOT NULL,
@@ -253,15 +255,19 @@ class MarginCallKeeper:
         return None if row is None else str(row[0])
 
     def _ingest_topups(self, to_block: int) -> None:
-        """A ``top_up`` alert for every ``ToppedUp`` this keeper sent up to ``to_block``."""
+        """A ``top_up`` alert for every ``ToppedUp`` this keeper sent up to ``to_block``, and the
+        accounts that ever authorized this keeper (``TopUpAuthorized``)."""
         topups = self.p.d.topups
         if topups is None:
             return
         start = int(self.outbox.get_meta("topups_scanned_to") or -1) + 1
         if start > to_block:
             return
+        me = _address(self.sender)
+        for ev in topups.TopUpAuthorized.range(start, to_block + 1, search_topics={"keeper": me}):
+            self.outbox.db.execute("INSERT OR IGNORE INTO opted_in (account) VALUES (?)", (str(ev.account),))
         labels = {a.address: a.label for a in self.p.book}
-        for ev in topups.ToppedUp.range(start, to_block + 1, search_topics={"keeper": _address(self.sender)}):
+        for ev in topups.ToppedUp.range(start, to_block + 1, search_topics={"keeper": me}):
             account = str(ev.account)
             tx = str(ev.transaction_hash)
             key = idempotency_key(self.deployment, "top_up", tx, int(ev.log_index))
@@ -270,6 +276,10 @@ class MarginCallKeeper:
                     "amount": int(ev.amount), "remaining_allowance": int(ev.remaining),
                     "new_balance": int(ev.newBalance), "tx": tx, "tx_block": int(ev.block_number)})
         self.outbox.set_meta("topups_scanned_to", str(to_block))
+
+    def opted_in(self, account: str) -> bool:
+        """Whether ``account`` ever authorized this keeper (so a missing authorization was revoked)."""
+        return self.outbox.db.execute("SELECT 1 FROM opted_in WHERE account = ?", (str(account),)).fetchone() is not None
 
     def _failed(self, h: AccountHealth, reason: str, needed: int, detail: str = "") -> None:
         key = idempotency_key(self.deployment, h.address, "top_up_failed", reason, h.current_epoch)
@@ -284,14 +294,16 @@ class MarginCallKeeper:
         return max(1, math.ceil(self.config.top_up.target_ratio * h.requirement) - h.equity)
 
     def top_up(self, h: AccountHealth) -> TopUpResult | None:
-        """Top ``h`` up if it authorized this keeper; None (and a ``top_up_failed`` alert) if not."""
+        """Top ``h`` up if it authorized this keeper; None if not (with a ``top_up_failed`` alert if
+        it had authorized it once, or its allowance or wallet falls short)."""
         d = self.p.d
         if h.equity is None or h.requirement is None:
             return None
         needed = self.needed(h)
         auth = d.topups.authorization(h.address, _address(self.sender))
         if not auth.active:
-            self._failed(h, "not_authorized", needed)
+            if self.opted_in(h.address):
+                self._failed(h, "revoked", needed)
             return None
         remaining = int(auth.remaining)
         if remaining == 0:

@@ -241,7 +241,9 @@ class Outbox:
 
     def due(self, endpoint: str, now: float) -> list[StoredAlert]:
         """Pending alerts for ``endpoint`` whose next attempt is due, oldest first, keeping
-        per-account order: an account's alert waits while an older one of it is pending."""
+        per-account order: an account's alert waits while an older one of it is backing off.
+        (The dispatcher sends them in this order and stops at the first failure, so an alert
+        is never delivered before an older one of the same account.)"""
         rows = self.db.execute(
             "SELECT a.seq, a.key, a.account, a.type, a.body, d.next_attempt_at FROM deliveries d "
             "JOIN alerts a ON a.key = d.key WHERE d.endpoint = ? AND d.status = 'pending' ORDER BY a.seq",
@@ -252,9 +254,10 @@ class Outbox:
         for seq, key, account, type_, body, next_at in rows:
             if account in blocked:
                 continue
-            blocked.add(str(account))  # later alerts of this account wait for this one
-            if float(next_at) <= now:
-                out.append(StoredAlert(int(seq), str(key), str(account), str(type_), bytes(body)))
+            if float(next_at) > now:
+                blocked.add(str(account))  # backing off: later alerts of this account wait for it
+                continue
+            out.append(StoredAlert(int(seq), str(key), str(account), str(type_), bytes(body)))
         return out
 
     def delivery(self, key: str, endpoint: str) -> dict[str, Any]:

@@ -214,3 +214,11 @@ def test_config_errors_name_the_field(tmp_path):
     with pytest.raises(InputError) as e:
         Dispatcher(_outbox(tmp_path), _config("http://127.0.0.1:9/x"), environ={})
     assert e.value.field == "webhooks.ops.secret_env" and "HOOK_SECRET" in e.value.problem
+
+
+def test_one_call_delivers_everything_due_in_creation_order(tmp_path, server):
+    box, clock = _outbox(tmp_path), Clock()
+    for key, account in (("a1", "0xA"), ("b1", "0xB"), ("a2", "0xA"), ("a3", "0xA"), ("b2", "0xB")):
+        box.enqueue(key, account, "t", {}, now=clock())
+    report = Dispatcher(box, _config(server.url), clock=clock, environ=ENV).deliver_due()
+    assert server.ids() == ["a1", "b1", "a2", "a3", "b2"] == [k for _, k in report.delivered]
