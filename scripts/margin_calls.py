@@ -50,7 +50,7 @@ def cli(state_dir, config_path, keeper_index, follow, poll_seconds, metrics_port
     def on_event(kind, f):
         if kind == "alert":
             m.alerts.labels(role, f["type"]).inc()
-            detail = f" {f.get('from')} -> {f.get('to')}" if f["type"] == "tier_changed" else (
+            detail = f" {f.get('from') or '(first seen)'} -> {f.get('to')}" if f["type"] == "tier_changed" else (
                 f" {f.get('amount')} units" if f["type"] == "top_up" else f" ({f.get('reason')})")
             mon.log.event("alert", f"alert  {f['account']} {f['label'] or ''} {f['type']}{detail}", **f)
         elif kind == "top_up":
