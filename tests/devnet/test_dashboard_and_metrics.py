@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -39,7 +40,7 @@ from prover.statement import KIND_MM
 UNIT = 10**6
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "out" / "test-artifacts" / "dashboard"
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 CHROME_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--window-size=1500,2400"]
@@ -285,7 +286,7 @@ def _driver():
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+    if not (CHROMIUM and CHROMEDRIVER):
         pytest.fail("the browser test needs Debian's chromium and chromium-driver: apt-get install -y chromium "
                     "chromium-driver (.ci/run installs them)")
     opts = webdriver.ChromeOptions()
