@@ -2,9 +2,8 @@
 dashboard in a real headless Chromium (Debian's chromium + chromedriver through Selenium) and
 through Streamlit's AppTest, every number on the live page checked against the chain.
 
-One deployment for the module: X (1 BTC long, 12k) and Y (0.6 BTC long, 14k) open; BTC falls
-30% (epoch 2): Y proves its maintenance margin, X cannot and is liquidatable after the grace
-window. The keeper test runs ``ape run keeper --metrics-port 0 --log-json`` on it. The dashboard
+One deployment for the module: X (1 BTC long, 12k) opens; BTC falls 30% (epoch 2) and Y (0.6
+BTC long, 14k) opens; X has no fresh proof and is liquidatable after the grace window. The keeper test runs ``ape run keeper --metrics-port 0 --log-json`` on it. The dashboard
 test liquidates X (underwater: the insurance fund pays, the rest is socialized), lets BTC fall to
 55% (epoch 3), opens a hedged account Z, starts Y's auction, and then reads every page.
 Screenshots go to ``out/test-artifacts/dashboard/``.
@@ -35,7 +34,6 @@ from offchain.devnet.keepers.liquidation import KeeperPolicy
 from offchain.devnet.tiers import TierPolicy
 from offchain.risk.margin import get_model
 from offchain.risk.margin.risk_matrix import PRESETS
-from prover.statement import KIND_MM
 
 UNIT = 10**6
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,14 +50,13 @@ def world(accounts, chain, tmp_path_factory):
     owner, liquidator = accounts[0], accounts[9]
     p = deploy_default(owner, grace_period_seconds=600)
     x, y, z = accounts[1], accounts[2], accounts[3]
-    p.open_accounts([(x, {"BTC-PERP": 1000}, 12_000 * UNIT, "X: 1 BTC long"),
-                     (y, {"BTC-PERP": 600}, 14_000 * UNIT, "Y: 0.6 BTC long")])
+    p.open_accounts([(x, {"BTC-PERP": 1000}, 12_000 * UNIT, "X: 1 BTC long")])
     p.fund_insurance(100 * UNIT)
     p.fund_liquidator(liquidator, 500_000 * UNIT)
     p.advance(60)
     p.report_prices({"BTC": p.spots["BTC"] * 0.7, "ETH": p.spots["ETH"] * 0.7})
     p.post_epoch(vols={"BTC": 1.2, "ETH": 1.4})
-    p.prove(y, KIND_MM)
+    p.open_accounts([(y, {"BTC-PERP": 600}, 14_000 * UNIT, "Y: 0.6 BTC long")])  # its IM proof is fresh for epoch 2
     p.advance(p.grace_period_seconds + 1)
     assert p.d.accounts.liquidationReason(x) == 1 and p.d.accounts.liquidationReason(y) == 0
     state = tmp_path_factory.mktemp("state")
