@@ -44,7 +44,13 @@ if choice.kind == "simulation":
     st.markdown("**Venue price by model vs the exogenous path**")
     prices = on.pivot_table(index="step", columns="model", values=f"price_{asset}")
     prices["exogenous"] = on.groupby("step")[f"exogenous_{asset}"].first()
-    st.line_chart(prices)
+    import altair as alt
+
+    long = prices.reset_index().melt("step", var_name="series", value_name="price")
+    st.altair_chart(alt.Chart(long).mark_line().encode(
+        x="step:Q", y=alt.Y("price:Q", scale=alt.Scale(zero=False), title=f"{asset} (USD)"), color="series:N",
+        strokeDash=alt.condition(alt.datum.series == "exogenous", alt.value([4, 3]), alt.value([1, 0]))),
+        use_container_width=True)
     for col, title in (("liquidation_volume_usd", "Cumulative liquidation volume (USD)"),
                        ("insurance_fund_usd", "Insurance fund (USD)"), ("bad_debt_usd", "Cumulative bad debt (USD)")):
         st.markdown(f"**{title}**")
