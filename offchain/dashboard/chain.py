@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,27 @@ class ChainView:
         self.policy = policy or TierPolicy()
         self.grace = int(self.deployment["grace_period_seconds"])
         self.underlyings = sorted({str(i["underlying"]) for i in self.deployment["listing"]})
+        # the event logs the page sums, scanned incrementally (one view serves every browser session)
+        self._lock = threading.Lock()
+        self._scanned = -1
+        self._opened: list[tuple[int, str]] = []  # (block, account) of CommitmentUpdated
+        self._shortfalls: list[tuple[int, int, int, int]] = []  # (block, socialized, fromInsurance, uncovered)
+        self._finished: list[int] = []  # blocks of LiquidationFinished
+
+    def _scan(self, block: int) -> None:
+        with self._lock:
+            if block <= self._scanned:
+                return
+            lo, c = self._scanned + 1, self.c
+            for ev in c["accounts"].events.CommitmentUpdated.get_logs(from_block=lo, to_block=block):
+                self._opened.append((int(ev["blockNumber"]), str(ev["args"]["account"])))
+            for ev in c["vault"].events.ShortfallCovered.get_logs(from_block=lo, to_block=block):
+                a = ev["args"]
+                self._shortfalls.append((int(ev["blockNumber"]), int(a["socialized"]), int(a["fromInsurance"]),
+                                         int(a["uncovered"])))
+            for ev in c["liquidation"].events.LiquidationFinished.get_logs(from_block=lo, to_block=block):
+                self._finished.append(int(ev["blockNumber"]))
+            self._scanned = block
 
     # --- the operator's side (optional) -------------------------------------------------------
     def _book(self) -> Any:
@@ -181,9 +203,9 @@ class ChainView:
         epoch_data = self._epoch_file(current)
         labels = {a.address: a.label for a in book} if book is not None else {}
         addresses = list(labels)
-        for ev in c["accounts"].events.CommitmentUpdated.get_logs(from_block=0, to_block=b):
-            a = str(ev["args"]["account"])
-            if a not in addresses:
+        self._scan(b)
+        for n, a in self._opened:
+            if n <= b and a not in addresses:
                 addresses.append(a)
         accounts = []
         for addr in addresses:
@@ -214,12 +236,9 @@ class ChainView:
                                         sum(abs(int(q) * int(m)) for q, m in zip(positions, marks)), int(a[8]), int(a[9]),
                                         bool(a[6])))
 
-        socialized = paid = uncovered = 0
-        for ev in c["vault"].events.ShortfallCovered.get_logs(from_block=0, to_block=b):
-            socialized += int(ev["args"]["socialized"])
-            paid += int(ev["args"]["fromInsurance"])
-            uncovered += int(ev["args"]["uncovered"])
-        finished = len(c["liquidation"].events.LiquidationFinished.get_logs(from_block=0, to_block=b))
+        shortfalls = [x for x in self._shortfalls if x[0] <= b]
+        socialized, paid, uncovered = (sum(x[k] for x in shortfalls) for k in (1, 2, 3))
+        finished = sum(1 for n in self._finished if n <= b)
         from offchain.devnet.tiers import tier_counts
 
         return Snapshot(

@@ -298,6 +298,16 @@ def page_mismatches(driver, facts: dict, timeout: float = 30.0) -> tuple[list[st
     return state["bad"], state["shown"]
 
 
+def _screenshot(driver, name: str) -> None:
+    """Save the page once no element is faded by a refresh in progress (best effort: 10 s)."""
+    try:
+        _wait(lambda: not driver.execute_script("return document.querySelector('[data-stale=\"true\"]') !== null"),
+              10, "a settled page", every=0.1)
+    except AssertionError:
+        pass
+    driver.save_screenshot(str(ARTIFACTS / name))
+
+
 def _driver():
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -375,7 +385,7 @@ def test_dashboard_pages_show_the_chain(world, chain, tmp_path, monkeypatch):
         driver.get(base + "/")
         _rendered(driver, "[data-testid='stTable'] table", 5)
         bad, shown = page_mismatches(driver, facts)
-        driver.save_screenshot(str(ARTIFACTS / "live.png"))
+        _screenshot(driver, "live.png")
         assert bad == []
         # the check bites: one digit off anywhere is reported
         tampered = dict(shown)
@@ -389,7 +399,7 @@ def test_dashboard_pages_show_the_chain(world, chain, tmp_path, monkeypatch):
         p.report_prices({"BTC": p.spots["BTC"] * 1.01})
         facts = chain_facts(p, [x, y, z])
         assert page_mismatches(driver, facts)[0] == []
-        driver.save_screenshot(str(ARTIFACTS / "live-refreshed.png"))
+        _screenshot(driver, "live-refreshed.png")
 
         # the margin calculator: every preset as the risk engine computes it
         from offchain.risk.io import load_portfolio
@@ -403,7 +413,7 @@ def test_dashboard_pages_show_the_chain(world, chain, tmp_path, monkeypatch):
             assert (rows[preset]["IM"], rows[preset]["MM"]) == (f"{res.im:,.2f}", f"{res.mm:,.2f}")
             worst = min(range(len(res.scenario_pnl)), key=res.scenario_pnl.__getitem__)
             assert rows[preset]["binding scenario"] == f"#{worst} of {len(res.scenario_pnl)}"
-        driver.save_screenshot(str(ARTIFACTS / "calculator.png"))
+        _screenshot(driver, "calculator.png")
         # upload another portfolio: the table follows
         from selenium.webdriver.common.by import By
 
@@ -417,7 +427,7 @@ def test_dashboard_pages_show_the_chain(world, chain, tmp_path, monkeypatch):
             return {r["preset"]: r["MM"] for r in t} == want
 
         _wait(uploaded, 60, "the uploaded portfolio's margins")
-        driver.save_screenshot(str(ARTIFACTS / "calculator-uploaded.png"))
+        _screenshot(driver, "calculator-uploaded.png")
 
         # the results explorer on a simulator run: its summary as the run wrote it, and its charts
         driver.get(base + "/results")
@@ -426,7 +436,7 @@ def test_dashboard_pages_show_the_chain(world, chain, tmp_path, monkeypatch):
         assert {m: r["bad_debt_usd"] for m, r in shown_runs.items()} == {
             row["model"]: f"{row['bad_debt_usd']:,.2f}" for row in sim["summary"]}
         _rendered(driver, "[data-testid='stVegaLiteChart']", 5)
-        driver.save_screenshot(str(ARTIFACTS / "results.png"))
+        _screenshot(driver, "results.png")
     finally:
         if driver is not None:
             driver.quit()
