@@ -55,6 +55,21 @@ def cli(scenario_path, out_dir, seed):
         table.add_row(r["label"], f"{r['deposit_usd']:,.0f}", f"{r['final_balance_usd']:,.2f}", r["status"],
                       str(r["liquidated_at_step"]), f"{r['fee_usd']:,.2f}", f"{r['shortfall_usd']:,.2f}")
     console.print(table)
+    if rec.margin_calls:
+        mc = rec.margin_calls
+        at = Table(title=f"Margin-call alerts (signed webhooks, {mc['inbox']['accepted']} accepted, "
+                         f"{mc['inbox']['rejected']} rejected)")
+        for col in ("#", "step", "account", "alert"):
+            at.add_column(col, justify="right" if col in ("#", "step") else "left")
+        for a in mc["alerts"]:
+            if a["type"] == "tier_changed":
+                what = f"{a['from']} -> {a['to']}"
+            elif a["type"] == "top_up":
+                what = f"top-up +{a['amount_usd']:,.2f} USD"
+            else:
+                what = f"{a['type']} ({a['reason']})"
+            at.add_row(str(a["seq"]), str(a["step"]), a["label"], what)
+        console.print(at)
     f = rec.final
     console.print(
         f"insurance fund {f['insurance_fund_initial'] / UNIT:,.2f} -> {f['insurance_fund'] / UNIT:,.2f} USD, "

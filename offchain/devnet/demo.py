@@ -20,6 +20,7 @@ from offchain.devnet.demo_scenario import DevnetScenario, resolve_holdings
 from offchain.devnet.deploy import COLLATERAL_DECIMALS, FeedParams
 from offchain.devnet.keepers.liquidation import Action, KeeperPolicy
 from offchain.devnet.listing import devnet_listing, devnet_risk_config
+from offchain.devnet.margin_call_demo import MarginCallDemo
 from offchain.devnet.session import Protocol
 from offchain.mirror.auction import AuctionParams
 from offchain.sim.paths import PricePath, make_path
@@ -52,6 +53,7 @@ class DemoRecord:
     liquidations: list[dict[str, Any]] = field(default_factory=list)  # per finished liquidation
     final: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    margin_calls: dict[str, Any] = field(default_factory=dict)  # alerts and top-ups (scenario's margin_calls)
 
 
 def _health(p: Protocol) -> dict[str, float | None]:
@@ -114,6 +116,12 @@ def run_demo(s: DevnetScenario, zk_dir: Path, log: Any = print, users: list[Any]
             k += 1
     p.open_accounts(specs)
     rec.timings["open_s"] = time.monotonic() - t1
+    mcd = None
+    if s.margin_calls is not None:  # margin-call automation: its keeper gets an account of its own
+        mcd = MarginCallDemo(s.margin_calls, s.seed, log)
+        mc_keeper = accounts.test_accounts.generate_test_account()
+        chain.provider.set_balance(mc_keeper.address, 10**20)
+        mcd.opened(p, {label: user for user, _, _, label in specs}, mc_keeper)
     rec.epochs.append({"epoch": epoch.epoch_id, "step": 0, "proofs": {a.address: "opened (IM)" for a in p.book}})
 
     step = 0
@@ -137,6 +145,8 @@ def run_demo(s: DevnetScenario, zk_dir: Path, log: Any = print, users: list[Any]
             vols = s.crash_vols if drawdown >= s.crash_threshold else s.vols
             e = p.post_epoch(vols=vols)
             last_epoch_spots = dict(row)
+            if mcd is not None:
+                mcd.run(step)  # alerts and top-ups while the grace window is open, before the proofs
             tp = time.monotonic()
             outcome = p.prove_all()
             proving_s += time.monotonic() - tp
@@ -149,9 +159,13 @@ def run_demo(s: DevnetScenario, zk_dir: Path, log: Any = print, users: list[Any]
         if posted and failing:
             p.advance(s.grace_period_seconds + 1)
             keeper.run(until_idle=True, poll_seconds=0)
+        if mcd is not None:
+            mcd.run(step)
     rec.timings["replay_s"] = time.monotonic() - t2
     rec.timings["proving_s"] = proving_s
 
+    if mcd is not None:
+        rec.margin_calls = mcd.finish()
     log("[4/5] final balances")
     v, token = p.d.vault, p.d.token
     rec.final = {

@@ -15,6 +15,7 @@ from typing import Any
 
 from offchain.devnet.demo import UNIT, DemoRecord
 from offchain.devnet.manifest import build_manifest, write_json_atomic
+from offchain.devnet.margin_call_report import twin_rows, write_margin_call_outputs
 
 PLOTS = ("price.png", "account_health.png", "liquidations.png", "insurance_fund.png")
 
@@ -130,14 +131,17 @@ def write_report(rec: DemoRecord, out_dir: Path, root: Path, chain_id: int) -> d
                      for s in rec.steps]
         _write_csv(tmp / "steps.csv", step_rows)
         _plots(rec, tmp)
+        extra = write_margin_call_outputs(rec, tmp, rows) if rec.margin_calls else []
         manifest = build_manifest(
             seed=rec.seed, config=rec.scenario, chain_id=chain_id, addresses=rec.addresses, root=root,
             extra={"scenario": rec.scenario.name, "timings_s": {k: round(v, 2) for k, v in rec.timings.items()},
-                   "outputs": ["summary.json", "accounts.csv", "actions.csv", "steps.csv", *PLOTS]},
+                   "outputs": ["summary.json", "accounts.csv", "actions.csv", "steps.csv", *PLOTS, *extra]},
         )
         write_json_atomic(tmp / "manifest.json", manifest)
         summary = {"seed": rec.seed, "scenario": rec.scenario.model_dump(mode="json"), "accounts": rows,
                    "epochs": rec.epochs, "liquidations": rec.liquidations, "final": rec.final}
+        if rec.margin_calls:
+            summary["margin_calls"] = {**rec.margin_calls, "twins": twin_rows(rec, rows)}
         write_json_atomic(tmp / "summary.json", summary)
         if out_dir.exists():
             shutil.rmtree(out_dir)
