@@ -506,6 +506,7 @@ def compare_cmd(
     from offchain.risk.instruments import Option
     from offchain.risk.io import load_portfolio
     from offchain.risk.margin import get_model
+    from offchain.risk.margin.risk_matrix import PRESETS
 
     portfolio, pm = load_portfolio(portfolio_file)
     market = _market(pm, market_file)
@@ -519,7 +520,7 @@ def compare_cmd(
     if not has_options:
         runs.append(("isolated", "isolated", None))
     runs += [("cross", "cross", None), ("standard_options", "standard_options", None)]
-    runs += [(f"risk_matrix:{p}", "risk_matrix", {"preset": p}) for p in ("deribit_pm", "cme_span", "derive_pmrm")]
+    runs += [(f"risk_matrix:{p}", "risk_matrix", {"preset": p}) for p in PRESETS]
     if history_file:
         runs += [("var", "var", {"history_file": history_file}), ("dynamic", "dynamic", {"history_file": history_file})]
     eq = equity(portfolio, market)
