@@ -22,6 +22,7 @@ def cli(state_dir, vols, follow, poll_seconds):
     from offchain.devnet.scripting import attach, parse_vols
 
     vol_map = parse_vols(vols, DEFAULT_VOLS)
+    waiting = ""
     while True:
         p = attach(state_dir)
         latest_round = int(p.d.oracle.globalRound())
@@ -30,9 +31,16 @@ def cli(state_dir, vols, follow, poll_seconds):
         if latest_round > covered:
             e = p.post_epoch(vols=vol_map)
             p.save(state_dir)
-            click.echo(f"epoch {e.epoch_id} posted for oracle round {e.oracle_round} (digest {str(e.digest)[:16]}...)")
-        elif not follow:
-            click.echo(f"nothing to do: epoch {current} covers oracle round {covered}")
+            spots = ", ".join(f"{u} {x:,.2f}" for u, x in sorted(p.spots.items()))
+            click.echo(f"epoch {e.epoch_id} posted for oracle round {e.oracle_round} ({spots} USD; digest {str(e.digest)[:16]}...); "
+                       f"accounts have {p.grace_period_seconds} s of chain time to prove it (ape run prover)")
+            waiting = ""
+        else:
+            line = (f"nothing to do: epoch {current} covers oracle round {covered}, the latest; "
+                    + ("waiting for a new oracle round (ape run oracle)" if follow else "push prices with `ape run oracle`"))
+            if line != waiting:
+                click.echo(line)
+                waiting = line
         if not follow:
             return
         time.sleep(poll_seconds)
