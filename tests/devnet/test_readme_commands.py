@@ -4,7 +4,7 @@ The shell blocks (```bash) of ``README.md``, ``docs/*.md`` and ``examples/README
 extracted and run, in document order, with bash (``set -e``) in a temporary copy of the
 repository (the tracked and untracked-but-not-ignored files, with the toolchain of this checkout:
 ``.venv``, ``node_modules``, ``.toolchain``; the deterministic devnet proving keys of
-``.build/zk`` are copied as the cache they are). An HTML comment right above a block says how
+``.build/zk`` and ape's compiled contracts are copied as the caches they are). An HTML comment right above a block says how
 to treat it, and the test reads it:
 
 * ``<!-- readme-test: skip: REASON -->``: not run here; the reason is required and printed
@@ -137,8 +137,12 @@ def _copy_repo(dest: Path) -> None:
             shutil.copy2(src, dest / name)
     for tool in (".venv", "node_modules", ".toolchain"):
         os.symlink(ROOT / tool, dest / tool)
-    if (ROOT / ".build" / "zk").is_dir():  # the deterministic devnet keys: a cache, as after `make demo`
+    # caches of this checkout, as after `make demo`: the deterministic devnet proving keys and
+    # ape's compiled contracts (ape recompiles whatever changed, so `ape compile` still runs)
+    if (ROOT / ".build" / "zk").is_dir():
         shutil.copytree(ROOT / ".build" / "zk", dest / ".build" / "zk")
+    if (ROOT / ".build" / "__local__.json").is_file():
+        shutil.copy2(ROOT / ".build" / "__local__.json", dest / ".build" / "__local__.json")
 
 
 def _start_anvil(port: int) -> subprocess.Popen[bytes]:
