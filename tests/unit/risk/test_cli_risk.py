@@ -107,7 +107,7 @@ BAD = [
     ("typo in an instrument key", lambda d: d["instruments"][3].update(strik=d["instruments"][3].pop("strike")),
      "instruments[3].strik", "unknown key 'strik'"),
     ("typo at the top", lambda d: d.update(colateral=[]), "colateral",
-     "unknown key 'colateral' (allowed keys: instruments, positions, collateral, cash, market, description)"),
+     "unknown key 'colateral' (allowed keys: instruments, positions, collateral, cash, account, market, description)"),
     ("typo in the market", lambda d: d["market"].update(spot={}), "market.spot", "unknown key 'spot'"),
 ]
 
