@@ -25,6 +25,7 @@ def cli(state_dir, vols, follow, poll_seconds, metrics_port, log_json, tiers_con
     from offchain.devnet.scripting import attach, parse_vols
 
     vol_map = parse_vols(vols, DEFAULT_VOLS)
+    waiting = ""
     mon = RoleMonitor("epochs", metrics_port=metrics_port, log_json=log_json, tiers_config=tiers_config)
     while True:
         with mon.pass_(swallow=follow) as run:
@@ -36,12 +37,18 @@ def cli(state_dir, vols, follow, poll_seconds, metrics_port, log_json, tiers_con
             if latest_round > covered:
                 e = p.post_epoch(vols=vol_map)
                 p.save(state_dir)
-                mon.log.event("epoch_posted", f"epoch {e.epoch_id} posted for oracle round {e.oracle_round} "
-                              f"(digest {str(e.digest)[:16]}...)", epoch=e.epoch_id, oracle_round=e.oracle_round,
+                spots = ", ".join(f"{u} {x:,.2f}" for u, x in sorted(p.spots.items()))
+                mon.log.event("epoch_posted", f"epoch {e.epoch_id} posted for oracle round {e.oracle_round} ({spots} USD; "
+                              f"digest {str(e.digest)[:16]}...); accounts have {p.grace_period_seconds} s of chain time "
+                              "to prove it (ape run prover)", epoch=e.epoch_id, oracle_round=e.oracle_round,
                               digest=str(e.digest))
-            elif not follow:
-                mon.log.event("idle", f"nothing to do: epoch {current} covers oracle round {covered}",
-                              epoch=current, oracle_round=covered)
+                waiting = ""
+            else:
+                line = (f"nothing to do: epoch {current} covers oracle round {covered}, the latest; "
+                        + ("waiting for a new oracle round (ape run oracle)" if follow else "push prices with `ape run oracle`"))
+                if line != waiting:
+                    mon.log.event("idle", line, epoch=current, oracle_round=covered)
+                    waiting = line
             run.protocol = p
         if not follow:
             return

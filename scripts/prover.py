@@ -1,7 +1,8 @@
 """``ape run prover``: prove every private account for the current epoch (MM), in parallel.
 
-Accounts whose margin check fails cannot be proven and are reported; after the grace window
-they become liquidatable. Idempotent: accounts already proven for the epoch are skipped.
+Accounts whose margin check fails cannot be proven and are reported with their figures; after
+the grace window they become liquidatable. Idempotent: accounts already proven for the epoch are
+skipped. With ``--follow`` it waits for each new epoch and says so.
 """
 
 from __future__ import annotations
@@ -25,18 +26,33 @@ from offchain.devnet.scripting import friendly_errors, state_dir_option
 @friendly_errors
 def cli(state_dir, follow, poll_seconds, insolvency, metrics_port, log_json, tiers_config):
     """Prove and submit MM proofs for every open account of the operator's book."""
+    from offchain.devnet.clock import grace_window
     from offchain.devnet.monitoring import RoleMonitor
+    from offchain.devnet.onboarding import UNIT
     from offchain.devnet.scripting import attach
     from prover.statement import KIND_INSOLVENCY
 
     mon = RoleMonitor("prover", metrics_port=metrics_port, log_json=log_json, tiers_config=tiers_config)
     done_epoch = -1
+    waiting = ""
     while True:
+        empty = False
         with mon.pass_(swallow=follow) as run:
             p = attach(state_dir)
             mon.watch(p.d.owner, [p.d.accounts])
             epoch_id = int(p.d.epochs.currentEpochId())
-            if epoch_id != done_epoch:
+            run.protocol = p
+            empty = epoch_id != done_epoch and len(p.book) == 0
+            if empty:
+                line = (f"no accounts in the operator's book ({state_dir / 'book.json'}): "
+                        "open some with `ape run accounts --file FILE`")
+                if line != waiting:
+                    mon.log.event("idle", line)
+                    waiting = line
+            elif epoch_id != done_epoch:
+                labels = {a.address: a.label for a in p.book}
+                mon.log.event("proving", f"epoch {epoch_id}: proving maintenance margin (MM) for the {len(p.book)} "
+                              "accounts of the book ...", epoch=epoch_id, accounts=len(p.book))
                 t0 = time.monotonic()
                 outcome = p.prove_all()
                 counts = Counter(r.split(" (", 1)[0].replace(" ", "_") for r in outcome.values())
@@ -48,10 +64,25 @@ def cli(state_dir, follow, poll_seconds, insolvency, metrics_port, log_json, tie
                         p.prove(addr, KIND_INSOLVENCY)
                         outcome[addr] = "proven insolvent"
                     mon.metrics.proofs_done("insolvency", {"proved": len(failing)}, time.monotonic() - t0, len(failing))
+                window = grace_window(p.d)
                 for addr, result in outcome.items():
-                    mon.log.event("proof", f"epoch {epoch_id} {addr} {result}", epoch=epoch_id, account=addr, result=result)
+                    detail = ""
+                    if result in ("not provable", "proven insolvent"):
+                        f = p.figures(addr)
+                        detail = (f": equity {f.equity / UNIT:,.2f} USD < MM requirement {f.requirement / UNIT:,.2f} USD"
+                                  + (f"; liquidatable after the {window.describe()}" if result == "not provable" and window
+                                     else "; liquidatable now"))
+                    name = f"{addr} ({labels[addr]})" if labels.get(addr) else addr
+                    mon.log.event("proof", f"epoch {epoch_id} {name} {result}{detail}", epoch=epoch_id, account=addr,
+                                  result=result)
                 done_epoch = epoch_id
-            run.protocol = p
+                waiting = ""
         if not follow:
             return
+        if not empty:
+            line = (f"waiting for epoch {done_epoch + 1} (epoch {done_epoch} is proven; `ape run epochs` posts one "
+                    "per new oracle round)")
+            if line != waiting:
+                mon.log.event("idle", line)
+                waiting = line
         time.sleep(poll_seconds)

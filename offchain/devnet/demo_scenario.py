@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from offchain.devnet.margin_calls import MarginCallConfig
 from offchain.sim.paths import HistoryPathSpec, PathSpec
-from offchain.validation import load_json
+from offchain.validation import first_error, load_json
 from prover.statement import BPS
 from zkmargin.errors import InputError
 
@@ -131,9 +131,8 @@ def load_scenario(path: str | Path) -> DevnetScenario:
     try:
         return DevnetScenario.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = [str(x) for x in err["loc"] if x not in ("history", "gbm_jump", "garch")]  # union tags
-        msg = str(err["msg"]).removeprefix("Value error, ")
+        where, msg = first_error(exc, DevnetScenario)  # an unknown key first, by name
+        loc = [str(x) for x in where if x not in ("history", "gbm_jump", "garch")]  # union tags
         raise InputError(".".join(["scenario", *loc]), msg) from None
 
 

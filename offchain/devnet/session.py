@@ -87,6 +87,9 @@ class Protocol:
     spots: dict[str, float] = field(default_factory=dict)
     market_timestamp: int | None = None
     _salts: np.random.SeedSequence | None = None
+    #: a block of the chain the deployment lives on (number, hash), so a saved state can tell
+    #: a restarted node (same chain id, contracts gone) from its own chain
+    anchor: tuple[int, str] | None = None
 
     # --- deployment -----------------------------------------------------------------------
     @classmethod
@@ -142,6 +145,9 @@ class Protocol:
 
         state_dir = Path(state_dir)
         cfg = self.risk_config.model_dump(mode="json") if hasattr(self.risk_config, "model_dump") else self.risk_config
+        if self.anchor is None:
+            head = self.chain.blocks.head
+            self.anchor = (int(head.number), _hex(head.hash))
         write_json_atomic(state_dir / "deployment.json", {
             "version": STATE_VERSION,
             "chain_id": self.d.chain_id,
@@ -155,6 +161,7 @@ class Protocol:
             "salts_spawned": self._salts.n_children_spawned if self._salts is not None else 0,
             "reported": sorted(self.spots),
             "verifier_type": str(self.d.verifier.contract_type.name),
+            "anchor_block": {"number": self.anchor[0], "hash": self.anchor[1]},
         })
         self.book.save(state_dir / "book.json")
         if self.epoch is not None:
@@ -164,7 +171,7 @@ class Protocol:
     @classmethod
     def attach(cls, state_dir: Path, owner: Any, reporters: Sequence[Any] | None = None) -> Protocol:
         """Reconnect to a deployment saved by :meth:`save` on the connected chain."""
-        from ape import chain, project
+        from ape import project
 
         from offchain.risk.epoch import load_epoch
         from offchain.risk.margin.risk_matrix import RiskMatrixConfig
@@ -178,8 +185,7 @@ class Protocol:
         obj = load_json(str(path), field="deployment")
         if obj.get("version") != STATE_VERSION:
             raise InputError(f"{path}.version", f"expected {STATE_VERSION}, got {obj.get('version')!r}")
-        if int(obj["chain_id"]) != int(chain.chain_id):
-            raise DevnetError(f"{path} is for chain {obj['chain_id']}, connected to chain {chain.chain_id}")
+        anchor = _check_same_chain(path, obj)
         addrs = obj["contracts"]
         names = {"token": "MockStablecoin", "vault": "CollateralVault", "oracle": "PriceOracle", "epochs": "RiskEpochs",
                  "accounts": "MarginAccounts", "liquidation": "Liquidation", "poseidon": "PoseidonSponge"}
@@ -202,7 +208,8 @@ class Protocol:
         salts.spawn(int(obj.get("salts_spawned", 0)))  # never reuse a salt after a restart
         p = cls(d=d, listing=list(listing), keys=keys, book=AccountBook.load(state_dir / "book.json"),
                 reporter_keys=[_private_key(r) for r in (reporters or [owner])], risk_config=risk_config,
-                grace_period_seconds=int(obj["grace_period_seconds"]), seed=int(obj["seed"]), _salts=salts)
+                grace_period_seconds=int(obj["grace_period_seconds"]), seed=int(obj["seed"]), _salts=salts,
+                anchor=anchor)
         current = int(d.epochs.currentEpochId())
         epoch_file = state_dir / "epochs" / f"epoch-{current}.json"
         if current and epoch_file.exists():
@@ -419,6 +426,41 @@ class Protocol:
         out["insurance"] = int(v.insuranceFund())
         out["fees"] = int(v.protocolFees())
         return out
+
+
+def _hex(value: Any) -> str:
+    return "0x" + bytes(value).hex() if not isinstance(value, str) else value.lower()
+
+
+def _check_same_chain(path: Path, obj: dict[str, Any]) -> tuple[int, str] | None:
+    """Raise :class:`InputError` (one line saying what to do) when the deployment saved in
+    ``path`` is not on the connected node: another chain id, a chain without the saved block
+    (a restarted anvil), or contracts without code. Returns the saved anchor block."""
+    from ape import chain
+
+    provider = chain.provider
+    where = getattr(provider, "http_uri", None) or getattr(provider, "network_choice", "this network")
+    state_dir = path.parent
+    redo = (f"run `ape run deploy --network {where} --state-dir {state_dir}` to deploy there, or pass the "
+            "--state-dir of a deployment on this node")
+    saved_chain = int(obj["chain_id"])
+    if saved_chain != int(chain.chain_id):
+        raise InputError(str(path), f"saved for chain {saved_chain}, but the node at {where} is chain {chain.chain_id}: {redo}")
+    raw = obj.get("anchor_block")
+    anchor = (int(raw["number"]), str(raw["hash"]).lower()) if isinstance(raw, dict) else None
+    gone = f"the deployment saved here is not on the node at {where} (was it restarted?): {redo}"
+    if anchor is not None:
+        try:
+            block = provider.web3.eth.get_block(anchor[0])
+            same = _hex(block["hash"]) == anchor[1]
+        except Exception:  # noqa: BLE001 - web3 raises BlockNotFound & co for a shorter chain
+            same = False
+        if not same:
+            raise InputError(str(path), gone)
+    for name, address in obj.get("contracts", {}).items():
+        if not provider.web3.eth.get_code(address):
+            raise InputError(str(path), f"{gone} (no contract code at the {name} address {address})")
+    return anchor
 
 
 def _verifier_at(address: str, type_name: str) -> Any:
