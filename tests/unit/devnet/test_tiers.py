@@ -55,7 +55,7 @@ def test_custom_tiers():
     ([{"name": "a", "min_ratio": 1}, {"name": "b", "min_ratio": 0.5}], "margin_calls", "no min_ratio"),
     ([{"name": "a", "min_ratio": 1}, {"name": "closed"}], "margin_calls", "statuses"),
     ([{"name": "a", "min_ratio": 1}, {"name": "a"}], "margin_calls", "unique"),
-    ([{"name": "a", "min_ratio": 1, "max_ratio": 3}, {"name": "b"}], "margin_calls.tiers[0].max_ratio", "Extra"),
+    ([{"name": "a", "min_ratio": 1, "max_ratio": 3}, {"name": "b"}], "margin_calls.tiers[0].max_ratio", "unknown key"),
     ([{"name": "Bad Name", "min_ratio": 1}, {"name": "b"}], "margin_calls.tiers[0].name", "pattern"),
 ])
 def test_bad_tiers_name_the_field(tiers, field, words):
