@@ -1,19 +1,38 @@
-"""``zkmargin setup | prove | verify | export-verifier``: the prover's commands.
+"""``zkmargin setup | prove | verify | export-verifier | backends``: the prover's commands.
 
 Errors about files and values raise :class:`prover.errors.ProverInputError` (an
 ``InputError``), which ``zkmargin.cli`` prints as ``error: <field>: <problem>`` (exit 2).
+``--backend`` picks the prover backend (default ``auto``: ``$ZKMARGIN_PROVER_BACKEND``, else
+native when installed, else python); ``setup`` and ``prove`` print their stages to stderr.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from prover import formats
+from prover.backend import AUTO, NAMES
 from prover.errors import ArtefactError, ProverInputError, VerificationFailed
 
 KIND_NAMES = {"mm": 0, "im": 1, "insolvency": 2, "0": 0, "1": 1, "2": 2}
+
+
+def backend_option(what: str) -> Callable[[Any], Any]:
+    return click.option(
+        "--backend", type=click.Choice([AUTO, *NAMES]), default=None,
+        help=f"Prover backend that {what} (default: $ZKMARGIN_PROVER_BACKEND, else auto: native when installed, else python).",
+    )
+
+
+def _backend(name: str | None) -> str:
+    """The backend that runs (checked: an unavailable one is an error naming the fix)."""
+    from prover.backend import get_backend
+
+    return get_backend(name).name
 
 
 def _parse_int(field: str, text: str) -> int:
@@ -30,9 +49,11 @@ def _parse_int(field: str, text: str) -> int:
 @click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Artefact root folder.")
 @click.option("--seed", default="zkmargin-devnet", show_default=True, help="Public seed of the devnet trapdoor.")
 @click.option("--force", is_flag=True, help="Redo the setup even if matching keys exist.")
-def setup(n: int | None, s: int | None, epoch_path: str | None, out: str, seed: str, force: bool) -> None:
+@backend_option("computes the fixed-base products (the keys are the same on every backend)")
+def setup(n: int | None, s: int | None, epoch_path: str | None, out: str, seed: str, force: bool, backend: str | None) -> None:
     """INSECURE single-party devnet setup for the margin circuit (n instruments x S scenarios)."""
     from prover.api import devnet_setup
+    from prover.progress import StageProgress
     from prover.statement import Epoch
 
     if epoch_path:
@@ -41,7 +62,10 @@ def setup(n: int | None, s: int | None, epoch_path: str | None, out: str, seed: 
     if n is None or s is None:
         raise ProverInputError("--n/--scenarios", "give both sizes or an --epoch file")
     click.echo("warning: INSECURE devnet setup (the trapdoor is derived from a public seed)", err=True)
-    keys = devnet_setup(n, s, out, seed=seed, force=force)
+    engine = _backend(backend)
+    progress = StageProgress(f"setup ({engine})")
+    keys = devnet_setup(n, s, out, seed=seed, force=force, progress=progress, backend=engine)
+    progress.close("keys ready" if progress.timings else "keys found (same seed), loaded")
     click.echo(f"keys for n={n}, S={s} in {keys.directory}")
 
 
@@ -54,6 +78,7 @@ def setup(n: int | None, s: int | None, epoch_path: str | None, out: str, seed: 
 @click.option("--address", help="Account address (0x... or decimal).")
 @click.option("--collateral", help="Vault balance b in token base units.")
 @click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Where proof.json, public.json, witness.wtns go.")
+@backend_option("makes the proof")
 def prove(
     keys_dir: str,
     witness_path: str | None,
@@ -63,18 +88,24 @@ def prove(
     address: str | None,
     collateral: str | None,
     out: str,
+    backend: str | None,
 ) -> None:
     """Make a Groth16 solvency proof (writes proof.json and public.json in snarkjs layout)."""
-    from prover.groth16 import prove as groth16_prove
+    from prover.backend import get_backend, load_key
+    from prover.progress import StageProgress
 
+    engine = _backend(backend)
+    progress = StageProgress(f"prove ({engine})")
     keys = Path(keys_dir)
     zkey = keys / "circuit.zkey"
-    pk = formats.read_zkey(zkey)
+    progress(f"loading the key ({zkey})", 0, 0)
+    pk = load_key(zkey, engine)
     out_dir = Path(out)
     if witness_path:
+        progress(f"reading the witness ({witness_path})", 0, 0)
         w = formats.read_wtns(witness_path)
-        if len(w) != pk.qap.n_vars:
-            raise ArtefactError(witness_path, f"has {len(w)} values, the key's circuit has {pk.qap.n_vars} signals")
+        if len(w) != pk.n_vars:
+            raise ArtefactError(witness_path, f"has {len(w)} values, the key's circuit has {pk.n_vars} signals")
     else:
         from prover.circuit import margin_circuit
         from prover.statement import Account, Epoch
@@ -91,14 +122,17 @@ def prove(
             if isinstance(exc, ProverInputError):
                 raise
             raise ArtefactError(account_path, f"account file needs integer fields q (list), cash, salt ({exc})") from None
+        progress(f"building the circuit (n={ep.n}, S={ep.s}) and the witness", 0, 0)
         mc = margin_circuit(ep.n, ep.s)
-        if mc.cs.n_signals != pk.qap.n_vars:
+        if mc.cs.n_signals != pk.n_vars:
             raise ArtefactError(str(zkey), f"the key is not for a margin circuit with n={ep.n}, S={ep.s}")
         w = mc.witness(ep, acc, KIND_NAMES[kind], _parse_int("--address", address), _parse_int("--collateral", collateral))
         formats.write_wtns(out_dir / "witness.wtns", w)
-    proof, public = groth16_prove(pk, w)
+    progress(f"proving ({pk.n_vars:,} signals)", 0, 0)
+    proof, public = get_backend(engine).prove(pk, w)
     formats.write_proof(out_dir / "proof.json", proof)
     formats.write_public(out_dir / "public.json", public)
+    progress.close("proof made")
     click.echo(f"proof written to {out_dir / 'proof.json'}")
 
 
@@ -106,16 +140,17 @@ def prove(
 @click.option("--vk", "vk_path", type=click.Path(dir_okay=False), required=True, help="verification_key.json")
 @click.option("--proof", "proof_path", type=click.Path(dir_okay=False), required=True, help="proof.json")
 @click.option("--public", "public_path", type=click.Path(dir_okay=False), required=True, help="public.json")
-def verify(vk_path: str, proof_path: str, public_path: str) -> None:
+@backend_option("checks the proof (every backend gives the same answer)")
+def verify(vk_path: str, proof_path: str, public_path: str, backend: str | None) -> None:
     """Verify a Groth16 proof (exit 0 when valid, 1 when not)."""
-    from prover.groth16 import verify as groth16_verify
+    from prover.backend import get_backend
 
     vk = formats.read_verification_key(vk_path)
     proof = formats.read_proof(proof_path)
     public = formats.read_public(public_path)
     if len(public) != vk.n_public:
         raise ProverInputError(public_path, f"has {len(public)} public inputs, the key expects {vk.n_public}")
-    if groth16_verify(vk, proof, public):
+    if get_backend(backend).verify(vk, proof, public):
         click.echo("OK: proof is valid")
         return
     raise VerificationFailed(f"INVALID: {proof_path} does not verify against {vk_path} with {public_path}")
@@ -134,4 +169,19 @@ def export_verifier(vk_path: str, out: str, name: str) -> None:
     click.echo(f"verifier {name} written to {out}")
 
 
-commands = [setup, prove, verify, export_verifier]
+@click.command("backends")
+def backends() -> None:
+    """List the prover backends, whether each can run here, and which one runs by default."""
+    from prover.backend import available_backends, backend_name, get_backend
+
+    default = backend_name()
+    for name, problem in available_backends().items():
+        mark = "*" if name == default else " "
+        if problem is None:
+            click.echo(f"{mark} {name:10s} available   {get_backend(name).license}")
+        else:
+            click.echo(f"{mark} {name:10s} unavailable {problem}")
+    click.echo("(* runs by default: set --backend, ZKMARGIN_PROVER_BACKEND or prover.backend.set_backend to change)")
+
+
+commands = [setup, prove, verify, export_verifier, backends]
