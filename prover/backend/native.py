@@ -28,6 +28,7 @@ from prover.backend import mcl
 from prover.backend.base import Backend, LoadedKey, check_public, check_witness
 from prover.backend.quotient import quotient_odd
 from prover.curve import G1Affine, G2Affine, g1_is_on_curve, g2_is_on_curve
+from prover.errors import ProverInputError
 from prover.field import R
 from prover.groth16 import QAP
 from prover.keys import Proof, VerifyingKey
@@ -131,6 +132,35 @@ class NativeBackend(Backend):
             [mcl.g1_neg(mcl.g1_from_affine(proof.a)), alpha, vk_x, mcl.g1_from_affine(proof.c)],
             [b, beta, gamma, delta],
         )
+
+
+def verify_batch(vk: VerifyingKey, proofs: Sequence[Proof], publics: Sequence[Sequence[int]]) -> bool:
+    """The check of the generated ``verifyBatch``, in Python (the same coefficients, from
+    :func:`prover.solidity.batch_coefficients`): ``prod_i e(-r_i A_i, B_i) e(sum r_i alpha, beta)
+    e(sum r_i vk_x_i, gamma) e(sum r_i C_i, delta) == 1``. False for a malformed point."""
+    from prover.evm import proof_to_evm
+    from prover.solidity import batch_coefficients
+
+    if not proofs or len(proofs) != len(publics):
+        raise ProverInputError("proofs", f"needs one or more proofs and as many statements, got {len(proofs)} and {len(publics)}")
+    for public in publics:
+        check_public(vk, public)
+    for proof in proofs:
+        if proof.a is None or proof.c is None or proof.b is None:
+            return False
+        if not (g1_is_on_curve(proof.a) and g1_is_on_curve(proof.c) and g2_is_on_curve(proof.b)):
+            return False
+        if not mcl.g2_is_valid(mcl.g2_from_affine(proof.b)):
+            return False
+    rs = batch_coefficients([proof_to_evm(p) for p in proofs], [x for pub in publics for x in pub])
+    ic, alpha, beta, gamma, delta = _vk_points(vk)
+    r_sum = sum(rs) % R
+    scalars = [r_sum] + [sum(r * pub[j] for r, pub in zip(rs, publics)) % R for j in range(vk.n_public)]
+    vk_x = mcl.msm_g1(ic, mcl.fr_array(scalars), vk.n_public + 1)
+    c_sum = mcl.g1_sum(*(mcl.g1_mul(mcl.g1_from_affine(p.c), r) for p, r in zip(proofs, rs)))
+    g1s = [mcl.g1_neg(mcl.g1_mul(mcl.g1_from_affine(p.a), r)) for p, r in zip(proofs, rs)]
+    g2s = [mcl.g2_from_affine(p.b) for p in proofs]
+    return mcl.pairing_product_is_one([*g1s, mcl.g1_mul(alpha, r_sum), vk_x, c_sum], [*g2s, beta, gamma, delta])
 
 
 @lru_cache(maxsize=16)
