@@ -23,4 +23,5 @@ def cli(state_dir, liquidator_index, follow, poll_seconds):
     keeper.on_action = lambda a: click.echo(
         f"{a.kind:6s} {a.account} block {a.block} gas {a.gas_used} tx {a.tx}" + (" (closed)" if a.finished else "")
     )
+    keeper.on_skip = lambda s: click.echo(f"skip   {s.account}: {s.reason}", err=True)
     keeper.run(until_idle=not follow, poll_seconds=poll_seconds)

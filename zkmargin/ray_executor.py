@@ -1,13 +1,20 @@
 """The Ray-backed :class:`~zkmargin.executor.Executor` (optional extra: ``pip install 'zkmargin[ray]'``).
 
 Point it at a running cluster with ``address`` (``ray://host:10001`` or ``host:6379``; what
-``ray start --head`` prints), or leave it ``None`` to start a private local Ray instance.
+``ray start --head`` prints), or leave it ``None`` to start a private local Ray instance (on
+loopback).
 Each worker is a Ray actor: the ``initializer`` runs once in each actor (keys are loaded once
 per worker, as on the local pool), and the actors are kept busy with one task each. An actor
 that dies (its node lost, the process killed) is replaced and its task retried, up to
 ``retries`` times; a task that raises is reported, not retried. Results stream back as tasks
 complete, with the same :class:`~zkmargin.executor.TaskResult` as every other executor, so
 callers (``prove_many``, ``zkmargin sweep``) cannot tell the executors apart except by speed.
+
+A loopback address (``127.0.0.1:PORT``, ``localhost:PORT``) means a head on this machine only:
+Ray would otherwise swap the loopback host for the machine's outward address (where a head
+started with ``--node-ip-address=127.0.0.1`` does not listen) and retry for minutes, unless
+``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` was set before ``ray`` was imported; the executor sets
+Ray's single-machine mode itself for such an address.
 
 The task functions are pickled by reference (module and name): the workers must be able to
 import the project, which holds on one machine and on a cluster whose nodes have it installed
@@ -16,6 +23,7 @@ import the project, which holds on one machine and on a cluster whose nodes have
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -28,6 +36,24 @@ from zkmargin.executor import Executor, TaskResult, _call
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _is_loopback(address: str) -> bool:
+    """Whether a Ray address (``host:port``, ``ray://host:port``, ``[::1]:port``) is on loopback."""
+    host = address.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
+    return host in LOOPBACK_HOSTS
+
+
+def _single_machine() -> None:
+    """Keep Ray's addresses on loopback (what ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` does when it
+    is set before ``ray`` is imported; Ray reads it into a module constant at import)."""
+    from ray._private import ray_constants
+
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
 
 
 @ray.remote(max_restarts=0)
@@ -50,6 +76,9 @@ class RayExecutor(Executor):
     def __init__(self, address: str | None = None, workers: int | None = None) -> None:
         self._owns_ray = not ray.is_initialized()
         if self._owns_ray:
+            target = address or os.environ.get("RAY_ADDRESS")
+            if target is None or _is_loopback(target):  # a private instance, or a head on this machine
+                _single_machine()
             ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=False,
                      configure_logging=False)
         cpus = int(ray.cluster_resources().get("CPU", 1))

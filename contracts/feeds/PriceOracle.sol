@@ -43,6 +43,10 @@ contract PriceOracle is IPriceOracle, EIP712, Ownable {
     mapping(bytes32 feedId => FeedConfig) private _config;
     mapping(bytes32 feedId => Packed) private _latest;
     mapping(bytes32 feedId => mapping(uint64 roundId => Packed)) private _history;
+    /// @dev What a tripped breaker refuses for good (written when it trips and when it is reset;
+    ///      read by the report that re-bases the price after a reset, and by `pushPrice`), so a
+    ///      signed report's hot path reads no extra slot.
+    mapping(bytes32 feedId => BreakerFloor) private _floor;
 
     /// @param owner_ The account that manages reporters, the threshold and feeds.
     constructor(address owner_) EIP712("zkmargin PriceOracle", "1") Ownable(owner_) {}
@@ -61,6 +65,11 @@ contract PriceOracle is IPriceOracle, EIP712, Ownable {
         c.tripped = true;
         Packed memory last = _latest[feedId];
         emit CircuitBreakerTripped(feedId, last.roundId, last.answer, last.answer);
+    }
+
+    /// @inheritdoc IPriceOracle
+    function breakerFloor(bytes32 feedId) external view returns (BreakerFloor memory) {
+        return _floor[feedId];
     }
 
     /// @inheritdoc IPriceOracle
@@ -120,6 +129,11 @@ contract PriceOracle is IPriceOracle, EIP712, Ownable {
         if (!c.enabled) revert Oracle_UnknownFeed(feedId);
         c.tripped = false;
         c.skipDeviationOnce = true;
+        // Invariant: a report that was refused is never accepted later. It was observed before
+        // this reset, so the re-basing report must be observed after the reset and come after
+        // the refused round (`_checkFloor`); every later report must exceed the re-based round
+        // and time anyway.
+        _floor[feedId].resetAt = uint64(block.timestamp);
         emit CircuitBreakerReset(feedId);
     }
 
@@ -159,6 +173,8 @@ contract PriceOracle is IPriceOracle, EIP712, Ownable {
         if (!isReporter[msg.sender]) revert Oracle_Unauthorized(msg.sender);
         if (threshold != 1) revert Oracle_NotEnoughSignatures(1, threshold);
         roundId = _latest[feedId].roundId + 1;
+        uint64 refused = _floor[feedId].refusedRound; // a refused report burns its round
+        if (roundId <= refused) roundId = refused + 1;
         _accept(feedId, roundId, answer, updatedAt, msg.sender);
     }
 
@@ -179,12 +195,14 @@ contract PriceOracle is IPriceOracle, EIP712, Ownable {
         if (price <= 0) revert Oracle_InvalidPrice(feedId, price);
         if (price < c.minPrice || price > c.maxPrice) revert Oracle_PriceOutOfBounds(feedId, price, c.minPrice, c.maxPrice);
         if (c.skipDeviationOnce) {
+            _checkFloor(feedId, round, observedAt);
             _config[feedId].skipDeviationOnce = false;
         } else if (last.roundId != 0 && c.maxDeviationBps != 0) {
             int256 lastPrice = last.answer;
             uint256 diff = uint256(price > lastPrice ? price - lastPrice : lastPrice - price);
             if (diff * Constants.BPS > uint256(c.maxDeviationBps) * uint256(lastPrice)) {
                 _config[feedId].tripped = true;
+                _floor[feedId] = BreakerFloor(round, observedAt, _floor[feedId].resetAt);
                 emit CircuitBreakerTripped(feedId, round, price, lastPrice);
                 return 0;
             }
@@ -195,6 +213,14 @@ contract PriceOracle is IPriceOracle, EIP712, Ownable {
         g = globalRound + 1;
         globalRound = g;
         emit PriceUpdated(feedId, round, price, observedAt, reporter, g);
+    }
+
+    /// @dev The report that re-bases the price after a reset: observed after the reset, and past
+    ///      the refused round.
+    function _checkFloor(bytes32 feedId, uint64 round, uint64 observedAt) private view {
+        BreakerFloor memory f = _floor[feedId];
+        if (observedAt <= f.resetAt) revert Oracle_ReportBeforeReset(feedId, observedAt, f.resetAt);
+        if (round <= f.refusedRound) revert Oracle_RoundNotIncreasing(feedId, round, f.refusedRound);
     }
 
     /// @inheritdoc IPriceOracle

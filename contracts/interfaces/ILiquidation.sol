@@ -24,6 +24,9 @@ interface ILiquidation {
     /// @param numInstruments n, the length of the book's positions.
     /// @param reason `Constants.REASON_NO_FRESH_PROOF` (1) or `Constants.REASON_INSOLVENT` (2).
     /// @param active Whether the auction is running.
+    /// @param discountRateWad The discount cap as a WAD rate of gross notional, fixed at the start
+    ///        from the account's equity at mark (`AuctionMath.discountCap`).
+    /// @param underwater Whether the account's equity at mark was negative at the start.
     /// @param cash Remaining cash of the book, in collateral base units.
     /// @param feeDue Accumulated liquidation fee, in collateral base units.
     /// @param shortfall Paid to bidders by the insurance fund or socialized, or left uncovered, in collateral base units.
@@ -33,6 +36,8 @@ interface ILiquidation {
         uint16 numInstruments;
         uint8 reason;
         bool active;
+        uint64 discountRateWad;
+        bool underwater;
         int256 cash;
         uint256 feeDue;
         uint256 shortfall;

@@ -18,13 +18,23 @@ interface IMarginAccounts {
     /// @param account The account the proof is about.
     /// @param kind 0 = MM, 1 = IM, 2 = insolvency (`Constants.KIND_*`).
     /// @param collateral The collateral b of the statement, in collateral base units.
+    /// @param commitment The commitment the proof is about (the entry is skipped if it changed).
     /// @param proof The Groth16 proof (`IGroth16Verifier.verifyProof` layout).
     struct ProofSubmission {
         address account;
         uint8 kind;
         uint256 collateral;
+        uint256 commitment;
         uint256[8] proof;
     }
+
+    /// @notice Emitted for a batch entry that the account's state no longer admits (the batch goes on).
+    /// @param account The account of the entry.
+    /// @param epochId The current epoch.
+    /// @param kind The entry's kind.
+    /// @param reason `Constants.SKIP_*`: 1 already proven, 2 commitment changed, 3 in liquidation,
+    ///        4 the balance moved past the proof's collateral.
+    event ProofSkipped(address indexed account, uint64 indexed epochId, uint8 kind, uint8 reason);
 
     /// @notice Emitted for every accepted proof.
     /// @param account The account the proof is about.
@@ -138,8 +148,10 @@ interface IMarginAccounts {
     ///        for MM and IM, `>=` it for insolvency.
     /// @param proof The Groth16 proof of `[C, D, kind, account, b]`.
     function submitProof(address account, uint64 epochId, uint8 kind, uint256 collateral, uint256[8] calldata proof) external;
-    /// @notice Submit many proofs for the current epoch in one transaction (the keeper's per-epoch round);
-    ///         reverts as a whole if any of them is rejected.
+    /// @notice Submit many proofs for the current epoch in one transaction (the keeper's per-epoch round).
+    ///         An entry whose account's state no longer admits it (already proven, commitment
+    ///         changed, in liquidation, balance moved past its collateral) is skipped with
+    ///         `ProofSkipped`; a wrong epoch, a bad kind or input, or an invalid proof reverts the batch.
     /// @param epochId The current epoch.
     /// @param batch The proofs.
     function submitProofs(uint64 epochId, ProofSubmission[] calldata batch) external;
@@ -150,11 +162,13 @@ interface IMarginAccounts {
     /// @param collateral The collateral b of the statement, in collateral base units.
     /// @param proof The Groth16 IM proof of `[C, D, 1, caller, b]`.
     function withdraw(uint256 amount, address to, uint64 epochId, uint256 collateral, uint256[8] calldata proof) external;
-    /// @notice Whether `account` can be liquidated now.
+    /// @notice Whether `account` can be liquidated now. The grace window after an epoch is counted
+    ///         in seconds this contract was not paused; an insolvency proof counts only for the
+    ///         commitment it was made against.
     /// @param account The account.
     /// @return reason 1 = no fresh proof after the grace window, 2 = proven insolvent, 0 = healthy.
     function liquidationReason(address account) external view returns (uint8 reason);
-    /// @notice Freeze a liquidatable account (liquidation module).
+    /// @notice Freeze a liquidatable account (liquidation module; refused while paused).
     /// @param account The account.
     /// @return commitment The account's commitment.
     /// @return epochId The current epoch.

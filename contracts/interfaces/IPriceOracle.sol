@@ -59,6 +59,17 @@ interface IPriceOracle {
         int64 maxPrice;
     }
 
+    /// @notice What a tripped breaker refuses for good: the report that tripped it and anything
+    ///         observed before the reset (set when the breaker trips and when it is reset).
+    /// @param refusedRound The round of the report that tripped the breaker (0: a manual halt).
+    /// @param refusedObservedAt Its observation time (unix seconds).
+    /// @param resetAt When the owner reset the breaker (unix seconds; 0 before the first reset).
+    struct BreakerFloor {
+        uint64 refusedRound;
+        uint64 refusedObservedAt;
+        uint64 resetAt;
+    }
+
     /// @notice Emitted when `reporter` joins (true) or leaves (false) the signer set.
     /// @param reporter The reporter.
     /// @param allowed Whether it is now a reporter.
@@ -135,6 +146,12 @@ interface IPriceOracle {
     /// @notice No price has been pushed for the feed yet (or no such round).
     /// @param feedId The feed.
     error Oracle_NoData(bytes32 feedId);
+    /// @notice After a breaker reset, the report that re-bases the price must be observed after the
+    ///         reset (reports signed before it, the refused one included, are never accepted).
+    /// @param feedId The feed.
+    /// @param observedAt The report's observation time.
+    /// @param resetAt When the breaker was reset.
+    error Oracle_ReportBeforeReset(bytes32 feedId, uint64 observedAt, uint64 resetAt);
     /// @notice The feed is not configured.
     /// @param feedId The feed.
     error Oracle_UnknownFeed(bytes32 feedId);
@@ -207,6 +224,10 @@ interface IPriceOracle {
     /// @notice Trip a feed's circuit breaker by hand (guardian or owner): the oracle's pause switch.
     /// @param feedId The feed.
     function haltFeed(bytes32 feedId) external;
+    /// @notice What the breaker of `feedId` refuses for good (see `BreakerFloor`).
+    /// @param feedId The feed.
+    /// @return floor The refused round, its observation time and the last reset time.
+    function breakerFloor(bytes32 feedId) external view returns (BreakerFloor memory floor);
     /// @notice Set the guardian (owner only).
     /// @param guardian The new guardian (zero: none).
     function setGuardian(address guardian) external;

@@ -47,4 +47,14 @@ library Constants {
     uint8 internal constant REASON_NO_FRESH_PROOF = 1;
     /// @notice Liquidation reason: proven insolvent.
     uint8 internal constant REASON_INSOLVENT = 2;
+
+    /// @notice Why a batch entry was skipped: the account is already proven for the epoch (kind).
+    uint8 internal constant SKIP_ALREADY_PROVEN = 1;
+    /// @notice Skipped: the account's commitment is not the one the proof is about (or none).
+    uint8 internal constant SKIP_COMMITMENT_CHANGED = 2;
+    /// @notice Skipped: the account is being liquidated.
+    uint8 internal constant SKIP_IN_LIQUIDATION = 3;
+    /// @notice Skipped: the balance moved past the proof's collateral (a solvency proof's collateral
+    ///         above the balance, an insolvency proof's below it).
+    uint8 internal constant SKIP_COLLATERAL_STALE = 4;
 }

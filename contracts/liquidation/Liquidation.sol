@@ -96,8 +96,16 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
     function discountBpsAt(address account, uint256 timestamp) public view returns (uint256) {
         Auction storage a = _auctions[account];
         if (!a.active) revert Liquidation_NotInLiquidation(account);
+        return _discountBps(a.startTime, timestamp);
+    }
+
+    /// @dev The schedule's discount at `timestamp`, on the auction clock: time this module spent
+    ///      paused (no bids possible) does not advance it.
+    function _discountBps(uint64 startTime, uint256 timestamp) private view returns (uint256) {
         AuctionParams memory p = _params;
-        return AuctionMath.discountBps(a.startTime, timestamp, p.durationSeconds, p.startDiscountBps, p.maxDiscountBps);
+        uint256 paused = pausedSecondsSince(startTime);
+        uint256 clock = timestamp > startTime + paused ? timestamp - paused : startTime;
+        return AuctionMath.discountBps(startTime, clock, p.durationSeconds, p.startDiscountBps, p.maxDiscountBps);
     }
 
     /// @inheritdoc ILiquidation
@@ -119,12 +127,26 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
         a.reason = reason;
         a.active = true;
         a.cash = cash; // feeDue and shortfall are zero: finishing deletes the auction
+        _setDiscountCap(a, account, q, cash, marks);
         int128[MAX_DIMENSION] storage book = _positions[account];
         for (uint256 i = 0; i < q.length; ++i) {
             if (q[i] != 0) book[i] = int128(q[i]); // |q_i| < 2^64 (checked)
         }
         if (_epochMarks[epochId].length == 0) _epochMarks[epochId] = _narrow(marks);
         _emitStarted(account, stored, q, marks);
+    }
+
+    /// @dev Invariant: the discounts of a liquidation never exceed the account's equity at mark
+    ///      (vault balance + book value), so a solvent account never draws on the insurance fund.
+    function _setDiscountCap(
+        Auction storage a,
+        address account,
+        int256[] calldata q,
+        int256 cash,
+        int256[] calldata marks
+    ) private {
+        (int256 value, uint256 gross) = AuctionMath.bookValue(q, cash, marks);
+        (a.discountRateWad, a.underwater) = AuctionMath.discountCap(int256(vault.balanceOf(account)) + value, gross);
     }
 
     function _emitStarted(address account, uint256 commitment, int256[] memory q, int256[] memory marks) private {
@@ -198,12 +220,11 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
         if (fractionWad == 0 || fractionWad > Constants.WAD) revert Liquidation_BadFraction(fractionWad);
         if (msg.sender == account) revert Liquidation_SelfBid();
         if (accounts.hasCommitment(msg.sender)) revert Liquidation_BidderHasPositions(msg.sender);
-        AuctionParams memory p = _params;
-        Fill memory f = _takeSlice(a, account, fractionWad);
-        f.discountBps =
-            AuctionMath.discountBps(a.startTime, block.timestamp, p.durationSeconds, p.startDiscountBps, p.maxDiscountBps);
+        AuctionMath.Slice memory t = _takeSlice(a, account, fractionWad);
+        uint256 dBps = _discountBps(a.startTime, block.timestamp);
         uint256 fee;
-        (cost,, fee) = AuctionMath.fillTerms(f.value, f.gross, f.discountBps, p.liquidationFeeBps);
+        (cost,, fee) =
+            AuctionMath.fillTerms(t.value, t.gross, dBps, _params.liquidationFeeBps, a.discountRateWad, a.underwater);
         if (cost > maxCost) revert Liquidation_PriceAboveLimit(cost, maxCost);
         uint256 feeDue = a.feeDue + fee;
         if (cost > 0) {
@@ -213,41 +234,23 @@ contract Liquidation is ILiquidation, GuardianPausable, ReentrancyGuardTransient
                 vault.coverShortfall(account, msg.sender, uint256(-cost));
             a.shortfall += fromInsurance + socialized + uncovered;
         }
-        emit AuctionFill(
-            account, a.epochId, msg.sender, fractionWad, f.lots, f.cashTaken, f.value, f.discountBps, cost, f.empty
-        );
-        if (f.empty) _finish(account, a, feeDue);
+        emit AuctionFill(account, a.epochId, msg.sender, fractionWad, t.lots, t.cashTaken, t.value, dBps, cost, t.empty);
+        if (t.empty) _finish(account, a, feeDue);
         else a.feeDue = feeDue;
     }
 
-    /// @notice One fill of `bid`.
-    /// @param lots The positions taken (lots).
-    /// @param cashTaken The cash taken, in collateral base units.
-    /// @param value The slice's mark value, in collateral base units.
-    /// @param gross The slice's gross notional `sum |lots_i| |m_i|`, in collateral base units.
-    /// @param discountBps The auction discount, in bps.
-    /// @param empty Whether the book is empty afterwards.
-    struct Fill {
-        int256[] lots;
-        int256 cashTaken;
-        int256 value;
-        uint256 gross;
-        uint256 discountBps;
-        bool empty;
-    }
-
     /// @dev Removes `fractionWad` of the remaining book of `account` and values it at the marks.
-    function _takeSlice(Auction storage a, address account, uint256 fractionWad) private returns (Fill memory f) {
+    function _takeSlice(Auction storage a, address account, uint256 fractionWad)
+        private
+        returns (AuctionMath.Slice memory t)
+    {
         int256[] memory pos = _book(account, a.numInstruments);
-        int256 cash = a.cash;
-        bool nonzero;
-        (f.lots, f.cashTaken, f.value, f.gross, f.empty, nonzero) =
-            AuctionMath.takeSlice(pos, cash, _widen(_epochMarks[a.epochId]), fractionWad);
-        if (!nonzero) revert Liquidation_EmptyFill();
-        a.cash = cash - f.cashTaken;
+        t = AuctionMath.takeSlice(pos, a.cash, _widen(_epochMarks[a.epochId]), fractionWad);
+        if (!t.nonzero) revert Liquidation_EmptyFill();
+        a.cash -= t.cashTaken;
         int128[MAX_DIMENSION] storage stored = _positions[account];
         for (uint256 i = 0; i < pos.length; ++i) {
-            if (f.lots[i] != 0) stored[i] = int128(pos[i]);
+            if (t.lots[i] != 0) stored[i] = int128(pos[i]);
         }
     }
 

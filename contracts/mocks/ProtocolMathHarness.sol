@@ -97,17 +97,36 @@ contract ProtocolMathHarness {
     /// @notice `AuctionMath.fillTerms`.
     /// @param value The slice's mark value, in collateral base units.
     /// @param gross The slice's gross notional, in collateral base units.
-    /// @param dBps The auction discount, in bps.
-    /// @param feeBps The liquidation fee, in bps.
-    /// @return cost Paid by the bidder (negative: received).
-    /// @return discount `gross * dBps / BPS`.
-    /// @return fee `gross * feeBps / BPS`.
-    function fillTerms(int256 value, uint256 gross, uint256 dBps, uint256 feeBps)
+    /// @param dBps The discount, in bps.
+    /// @param feeBps The fee, in bps of gross notional.
+    /// @param rateWad The auction's discount cap, a WAD rate of gross notional.
+    /// @param underwater Whether the account's equity at mark was negative at the start.
+    /// @return cost What the bidder pays (negative: receives).
+    /// @return discount The discount granted.
+    /// @return fee The fee added to the fee due.
+    function fillTerms(int256 value, uint256 gross, uint256 dBps, uint256 feeBps, uint64 rateWad, bool underwater)
         external
         pure
         returns (int256 cost, uint256 discount, uint256 fee)
     {
-        return AuctionMath.fillTerms(value, gross, dBps, feeBps);
+        return AuctionMath.fillTerms(value, gross, dBps, feeBps, rateWad, underwater);
+    }
+
+    /// @notice `AuctionMath.sliceValue`.
+    /// @param bookValue The remaining book's value at mark, in collateral base units.
+    /// @param fractionWad The fill fraction (WAD).
+    /// @return The fill's value, in collateral base units.
+    function sliceValue(int256 bookValue, uint256 fractionWad) external pure returns (int256) {
+        return AuctionMath.sliceValue(bookValue, fractionWad);
+    }
+
+    /// @notice `AuctionMath.discountCap`.
+    /// @param equity The account's equity at mark at the start, in collateral base units.
+    /// @param gross The book's gross notional at mark, in collateral base units.
+    /// @return rateWad The cap as a WAD rate of gross notional.
+    /// @return underwater Whether `equity < 0`.
+    function discountCap(int256 equity, uint256 gross) external pure returns (uint64 rateWad, bool underwater) {
+        return AuctionMath.discountCap(equity, gross);
     }
 
     /// @notice `AuctionMath.takeSlice`, returning the remaining positions too.
@@ -135,7 +154,8 @@ contract ProtocolMathHarness {
             int256[] memory remaining
         )
     {
-        (lots, cashTaken, value, gross, empty, nonzero) = AuctionMath.takeSlice(positions, cash, marks, fractionWad);
+        AuctionMath.Slice memory s = AuctionMath.takeSlice(positions, cash, marks, fractionWad);
+        (lots, cashTaken, value, gross, empty, nonzero) = (s.lots, s.cashTaken, s.value, s.gross, s.empty, s.nonzero);
         remaining = positions;
     }
 

@@ -87,42 +87,80 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
         whenNotPaused
     {
         (uint64 current, uint256 digest) = epochs.currentDigest();
-        _submit(account, epochId, current, digest, kind, collateral, proof);
+        _checkSubmission(epochId, current, kind, collateral);
+        uint256 c = commitmentOf[account];
+        uint8 problem = _stateProblem(account, c, c, current, kind, collateral);
+        if (problem != 0) _revertFor(problem, account, current, kind, collateral);
+        _accept(account, c, current, digest, kind, collateral, proof);
     }
 
     /// @inheritdoc IMarginAccounts
+    /// @dev Invariant: no account can make a keeper's batch revert. Everything an account can
+    ///      change on its own before the batch lands (proving itself, a new commitment, a
+    ///      withdrawal or deposit that moves its balance past the proof's collateral, being
+    ///      liquidated) makes its entry skipped with `ProofSkipped`; only the submitter's own
+    ///      mistakes (wrong epoch, bad kind or input, an invalid proof) revert the batch.
     function submitProofs(uint64 epochId, ProofSubmission[] calldata batch) external whenNotPaused {
         (uint64 current, uint256 digest) = epochs.currentDigest();
         for (uint256 i = 0; i < batch.length; ++i) {
             ProofSubmission calldata p = batch[i];
-            _submit(p.account, epochId, current, digest, p.kind, p.collateral, p.proof);
+            _checkSubmission(epochId, current, p.kind, p.collateral);
+            uint8 skip = _stateProblem(p.account, commitmentOf[p.account], p.commitment, current, p.kind, p.collateral);
+            if (skip != 0) {
+                emit ProofSkipped(p.account, current, p.kind, skip);
+                continue;
+            }
+            _accept(p.account, p.commitment, current, digest, p.kind, p.collateral, p.proof);
         }
     }
 
-    function _submit(
+    /// @dev The submitter's own mistakes: revert in every path.
+    function _checkSubmission(uint64 epochId, uint64 current, uint8 kind, uint256 collateral) private pure {
+        if (kind > Constants.KIND_INSOLVENCY) revert Accounts_BadKind(kind);
+        if (collateral >= FieldMath.SNARK_SCALAR_FIELD) revert Accounts_InputNotInField(4);
+        if (epochId != current) revert Accounts_WrongEpoch(epochId, current);
+    }
+
+    /// @dev Why the account's current state no longer admits this proof (a `Constants.SKIP_*`
+    ///      reason), or 0. `expected` is the commitment the proof is about.
+    function _stateProblem(address account, uint256 c, uint256 expected, uint64 current, uint8 kind, uint256 collateral)
+        private
+        view
+        returns (uint8)
+    {
+        if (c == 0 || c != expected) return Constants.SKIP_COMMITMENT_CHANGED;
+        AccountState memory st = _state[account];
+        if (st.inLiquidation) return Constants.SKIP_IN_LIQUIDATION;
+        uint256 balance = vault.balanceOf(account);
+        if (kind == Constants.KIND_INSOLVENCY) {
+            if (st.insolventEpoch >= current) return Constants.SKIP_ALREADY_PROVEN;
+            if (collateral < balance) return Constants.SKIP_COLLATERAL_STALE;
+        } else {
+            if (st.provenEpoch >= current) return Constants.SKIP_ALREADY_PROVEN;
+            if (collateral > balance) return Constants.SKIP_COLLATERAL_STALE;
+        }
+        return 0;
+    }
+
+    /// @dev The single-proof path reverts with the specific error for each problem.
+    function _revertFor(uint8 problem, address account, uint64 current, uint8 kind, uint256 collateral) private view {
+        if (problem == Constants.SKIP_COMMITMENT_CHANGED) revert Accounts_NoCommitment(account);
+        if (problem == Constants.SKIP_IN_LIQUIDATION) revert Accounts_InLiquidation(account);
+        if (problem == Constants.SKIP_ALREADY_PROVEN) revert Accounts_ProofReplayed(account, current, kind);
+        uint256 balance = vault.balanceOf(account);
+        if (kind == Constants.KIND_INSOLVENCY) revert Accounts_CollateralBelowBalance(collateral, balance);
+        revert Accounts_CollateralAboveBalance(collateral, balance);
+    }
+
+    function _accept(
         address account,
-        uint64 epochId,
+        uint256 c,
         uint64 current,
         uint256 digest,
         uint8 kind,
         uint256 collateral,
         uint256[8] calldata proof
     ) private {
-        uint256 c = commitmentOf[account];
-        if (c == 0) revert Accounts_NoCommitment(account);
-        AccountState memory st = _state[account];
-        if (st.inLiquidation) revert Accounts_InLiquidation(account);
-        if (kind > Constants.KIND_INSOLVENCY) revert Accounts_BadKind(kind);
-        if (collateral >= FieldMath.SNARK_SCALAR_FIELD) revert Accounts_InputNotInField(4);
-        if (epochId != current) revert Accounts_WrongEpoch(epochId, current);
-        uint256 balance = vault.balanceOf(account);
-        if (kind == Constants.KIND_INSOLVENCY) {
-            if (st.insolventEpoch >= current) revert Accounts_ProofReplayed(account, current, kind);
-            if (collateral < balance) revert Accounts_CollateralBelowBalance(collateral, balance);
-        } else {
-            if (st.provenEpoch >= current) revert Accounts_ProofReplayed(account, current, kind);
-            if (collateral > balance) revert Accounts_CollateralAboveBalance(collateral, balance);
-        }
         _verify(c, digest, kind, account, collateral, proof);
         if (kind == Constants.KIND_INSOLVENCY) {
             _state[account].insolventEpoch = current;
@@ -151,6 +189,7 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
         uint256 old = commitmentOf[account];
         commitmentOf[account] = newCommitment;
         _state[account].provenEpoch = current;
+        _clearInsolvency(account);
         emit CommitmentUpdated(account, current, old, newCommitment);
         emit ProofAccepted(account, current, Constants.KIND_IM, newCommitment, collateral, account);
     }
@@ -188,14 +227,16 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
             return Constants.REASON_INSOLVENT;
         }
         if (st.provenEpoch < current) {
+            // Invariant: time spent paused is not counted against the grace window (proofs are
+            // refused while paused), so the window is measured in unpaused seconds.
             (,, uint64 postedAt) = epochs.currentEpoch();
-            if (block.timestamp > uint256(postedAt) + gracePeriodSeconds) return Constants.REASON_NO_FRESH_PROOF;
+            if (_unpausedSecondsSince(postedAt) > gracePeriodSeconds) return Constants.REASON_NO_FRESH_PROOF;
         }
         return 0;
     }
 
     /// @inheritdoc IMarginAccounts
-    function beginLiquidation(address account) external returns (uint256 commitment, uint64 epochId, uint8 reason) {
+    function beginLiquidation(address account) external whenNotPaused returns (uint256 commitment, uint64 epochId, uint8 reason) {
         if (msg.sender != liquidation) revert Accounts_Unauthorized(msg.sender);
         reason = liquidationReason(account);
         if (reason == 0) revert Accounts_NotLiquidatable(account);
@@ -210,7 +251,19 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
         if (msg.sender != liquidation) revert Accounts_Unauthorized(msg.sender);
         commitmentOf[account] = 0;
         _state[account].inLiquidation = false;
+        _clearInsolvency(account);
         emit AccountClosed(account);
+    }
+
+    /// @dev Invariant: no account can be liquidated for a state older than its current commitment.
+    ///      An insolvency marker is about the commitment it was proven against, so every change
+    ///      of the commitment (a new one, or the one a liquidation clears) drops it.
+    function _clearInsolvency(address account) private {
+        AccountState storage st = _state[account];
+        if (st.insolventEpoch != 0) {
+            st.insolventEpoch = 0;
+            delete _insolventCollateral[account];
+        }
     }
 
     function _useImStatement(address account, uint256 commitment, uint64 epochId, uint256 collateral)

@@ -9,12 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from zkmargin.info import package_versions
+from zkmargin.info import git_commit, package_versions
 
 
 def canonical_json(obj: Any) -> str:
@@ -27,16 +26,6 @@ def config_hash(config: Any) -> str:
     if hasattr(config, "model_dump"):
         config = config.model_dump(mode="json")
     return hashlib.sha256(canonical_json(config).encode()).hexdigest()
-
-
-def git_commit(root: Path) -> str:
-    """The checkout's HEAD commit, with ``+dirty`` if it has uncommitted changes; ``unknown`` outside git."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+dirty" if dirty.strip() else "")
 
 
 def build_manifest(

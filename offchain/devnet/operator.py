@@ -72,6 +72,9 @@ class AccountBook:
     def __len__(self) -> int:
         return len(self.accounts)
 
+    def __contains__(self, address: object) -> bool:
+        return str(address) in self.accounts
+
     def get(self, address: str) -> PrivateAccount:
         try:
             return self.accounts[str(address)]

@@ -31,6 +31,7 @@ from offchain.devnet.deploy import DEFAULT_FEEDS, Deployment, FeedParams, deploy
 from offchain.devnet.keepers.liquidation import KeeperPolicy, LiquidationKeeper
 from offchain.devnet.manifest import write_json_atomic
 from offchain.devnet.operator import AccountBook, PrivateAccount, lots_vector, salt_from_seed
+from offchain.mirror.model import SKIP_REASONS
 from offchain.mirror.oracle import PriceReport, sign_report, to_price_units
 from offchain.risk.epoch import RiskEpoch, build_epoch
 from offchain.risk.instruments import Future, Option, Perp
@@ -41,6 +42,8 @@ from zkmargin.errors import DevnetError, InputError, ZkMarginError
 
 Instrument = Perp | Future | Option
 STATE_VERSION = 1
+#: proofs per ``submitProofs`` transaction
+PROOF_BATCH = 16
 
 
 class NotProvable(ZkMarginError):
@@ -240,7 +243,10 @@ class Protocol:
         """The next round of ``underlying``'s feed (the oracle's own count once it has data)."""
         if underlying not in self.spots:
             return 1  # no report through this object yet: the feed's first round
-        return int(self.d.oracle.latestRound(feed_id(f"{underlying}/USD")).roundId) + 1
+        fid = feed_id(f"{underlying}/USD")
+        # a report refused by the deviation breaker burns its round: never sign it again
+        refused = int(self.d.oracle.breakerFloor(fid).refusedRound)
+        return max(int(self.d.oracle.latestRound(fid).roundId), refused) + 1
 
     # --- risk keeper ----------------------------------------------------------------------
     def market(self, vols: dict[str, float], rate: float = 0.0, timestamp: int | None = None) -> MarketState:
@@ -303,7 +309,9 @@ class Protocol:
 
     def prove_all(self, kind: int = KIND_MM, processes: int | None = None) -> dict[str, str]:
         """Prove every open account that has no proof for the current epoch yet, the proofs made
-        in parallel; ``{address: "proved" | "already proven" | "not provable" | "closed"}``.
+        in parallel and sent in ``submitProofs`` batches; ``{address: "proved" | "already proven" |
+        "not provable" | "closed" | "skipped (<why>)"}`` (an account that moved on between the check
+        and the batch, e.g. proved itself, is skipped by the contract and the batch goes on).
         Idempotent: a second call (or a restarted prover) sends nothing new."""
         from prover.api import prove_many
 
@@ -323,10 +331,16 @@ class Protocol:
                 else:
                     out[acct.address] = "not provable"
         requests = [self._request(a, kind, b) for a, b in provable]
+        entries = []
         for (acct, b), sp in zip(provable, prove_many(self.keys, requests, processes=processes) if requests else []):
             words, _ = sp.evm()
-            self.d.accounts.submitProof(acct.address, epoch.epoch_id, kind, b, words, sender=self.d.owner)
-            out[acct.address] = "proved"
+            entries.append((acct.address, kind, b, acct.commitment(), words))
+        for start in range(0, len(entries), PROOF_BATCH):
+            chunk = entries[start : start + PROOF_BATCH]
+            receipt = self.d.accounts.submitProofs(epoch.epoch_id, chunk, sender=self.d.owner)
+            skipped = {str(ev.account): int(ev.reason) for ev in self.d.accounts.ProofSkipped.from_receipt(receipt)}
+            for address, *_ in chunk:
+                out[address] = f"skipped ({SKIP_REASONS[skipped[address]]})" if address in skipped else "proved"
         return out
 
     def open_account(self, user: Any, holdings: dict[str, int], deposit_units: int, label: str = "") -> PrivateAccount:
@@ -380,8 +394,11 @@ class Protocol:
         self.d.token.approve(self.d.vault.address, units, sender=self.d.owner)
         self.d.vault.fundInsurance(units, sender=self.d.owner)
 
-    def keeper(self, liquidator: Any, state_path: Path | None = None, policy: KeeperPolicy | None = None) -> LiquidationKeeper:
-        return LiquidationKeeper(self.d, self.book, liquidator, state_path=state_path, policy=policy)
+    def keeper(self, liquidator: Any, state_path: Path | None = None, policy: KeeperPolicy | None = None,
+               on_action: Any = None, on_skip: Any = None) -> LiquidationKeeper:
+        """The liquidation keeper for this deployment, bidding from ``liquidator``'s vault balance."""
+        return LiquidationKeeper(self.d, self.book, liquidator, state_path=state_path, policy=policy,
+                                 on_action=on_action, on_skip=on_skip)
 
     # --- balances -------------------------------------------------------------------------------
     def balances(self) -> dict[str, int]:

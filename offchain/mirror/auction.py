@@ -84,7 +84,7 @@ def discount_bps(start_time: int, now: int, duration: int, start_bps: int, max_b
 
 
 def slice_amount(amount: int, fraction_wad: int) -> int:
-    """``AuctionMath.slice``: all of ``amount`` at ``WAD``, else ``amount * f / WAD`` toward zero."""
+    """``AuctionMath.slice``: all of a position at ``WAD``, else ``amount * f / WAD`` toward zero."""
     _check_int("amount", amount)
     _check_uint("fraction_wad", fraction_wad)
     if not 0 < fraction_wad <= WAD:
@@ -94,12 +94,45 @@ def slice_amount(amount: int, fraction_wad: int) -> int:
     return trunc_div(amount * fraction_wad, WAD)
 
 
-def fill_terms(value: int, gross: int, d_bps: int, fee_bps: int) -> tuple[int, int, int]:
-    """``AuctionMath.fillTerms`` -> ``(cost, discount, fee)``."""
+def slice_value(book_value: int, fraction_wad: int) -> int:
+    """``AuctionMath.sliceValue``: all of the book's value at ``WAD``, else ``ceil(W * f / WAD)``."""
+    _check_int("book_value", book_value)
+    if not 0 < fraction_wad <= WAD:
+        raise InputError("fraction_wad", f"must be in (0, 1e18], got {fraction_wad}")
+    if fraction_wad == WAD:
+        return book_value
+    return -((-book_value * fraction_wad) // WAD)
+
+
+def book_value(positions: Sequence[int], cash: int, marks: Sequence[int]) -> tuple[int, int]:
+    """``AuctionMath.bookValue`` -> ``(cash + sum q_i m_i, sum |q_i| |m_i|)``."""
+    if len(positions) != len(marks):
+        raise InputError("marks", f"expected {len(positions)} marks, got {len(marks)}")
+    value = cash + sum(q * m for q, m in zip(positions, marks))
+    gross = sum(abs(q) * abs(m) for q, m in zip(positions, marks))
+    return value, gross
+
+
+def discount_cap(equity: int, gross: int) -> tuple[int, bool]:
+    """``AuctionMath.discountCap`` -> ``(rate_wad, underwater)``: ``min(|equity| * WAD // gross, WAD)``."""
+    underwater = equity < 0
+    if gross == 0:
+        return 0, underwater
+    return min(abs(equity) * WAD // gross, WAD), underwater
+
+
+def fill_terms(value: int, gross: int, d_bps: int, fee_bps: int, rate_wad: int = WAD,
+               underwater: bool = False) -> tuple[int, int, int]:
+    """``AuctionMath.fillTerms`` -> ``(cost, discount, fee)``: the scheduled discount capped by the
+    auction's discount cap; the fee rounded up."""
     _check_int("value", value)
     _check_uint("gross", gross)
     discount = gross * d_bps // BPS
-    fee = gross * fee_bps // BPS
+    if underwater:
+        discount = discount * rate_wad // WAD
+    else:
+        discount = min(discount, gross * rate_wad // WAD)
+    fee = -((-gross * fee_bps) // BPS)
     return value - discount, discount, fee
 
 
@@ -109,7 +142,7 @@ class Slice:
 
     lots: tuple[int, ...]
     cash_taken: int
-    value: int  # cash_taken + sum lots_i * marks_i
+    value: int  # ceil(f * (cash + sum q_i m_i)); the cash taken absorbs the rounding of the lots
     gross: int  # sum |lots_i| * |marks_i|
     positions_after: tuple[int, ...]
     cash_after: int
@@ -117,28 +150,35 @@ class Slice:
 
 
 def take_slice(positions: Sequence[int], cash: int, marks: Sequence[int], fraction_wad: int) -> Slice:
-    """Mirror of ``Liquidation._takeSlice``; raises if the fill would be empty (``Liquidation_EmptyFill``)."""
+    """Mirror of ``AuctionMath.takeSlice``; raises if the fill would be empty (``Liquidation_EmptyFill``)."""
     if len(positions) != len(marks):
         raise InputError("marks", f"expected {len(positions)} marks, got {len(marks)}")
-    cash_taken = slice_amount(cash, fraction_wad)
-    value = cash_taken
-    gross = 0
-    empty = cash == cash_taken
-    nonzero = cash_taken != 0
+    _check_int("cash", cash)
+    total = cash
+    lots_value = gross = 0
+    empty = True
+    nonzero = False
     lots: list[int] = []
     after: list[int] = []
     for i, (q, m) in enumerate(zip(positions, marks)):
         _check_int(f"positions[{i}]", q)
         _check_int(f"marks[{i}]", m)
         x = slice_amount(q, fraction_wad) if q != 0 else 0
+        total += q * m
         if x != 0:
             nonzero = True
-            value += x * m
+            lots_value += x * m
             gross += abs(x) * abs(m)
         lots.append(x)
         after.append(q - x)
         if q != 0 and q != x:
             empty = False
+    value = slice_value(total, fraction_wad)
+    cash_taken = value - lots_value
+    if cash != cash_taken:
+        empty = False
+    if value != 0 or cash_taken != 0:
+        nonzero = True
     if not nonzero:
         raise InputError("fraction_wad", "the fill is empty (Liquidation_EmptyFill)")
     return Slice(tuple(lots), cash_taken, value, gross, tuple(after), cash - cash_taken, empty)

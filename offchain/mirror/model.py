@@ -11,12 +11,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from offchain.mirror.auction import AuctionParams, discount_bps, fill_terms, take_slice
+from offchain.mirror.auction import (
+    AuctionParams,
+    book_value,
+    discount_bps,
+    discount_cap,
+    fill_terms,
+    take_slice,
+)
 from offchain.mirror.vault import InsufficientBalance, VaultModel
 from prover.statement import KIND_INSOLVENCY
-from zkmargin.errors import ZkMarginError
+from zkmargin.errors import InputError, ZkMarginError
 
 REASON_NONE, REASON_NO_FRESH_PROOF, REASON_INSOLVENT = 0, 1, 2
+#: ``Constants.SKIP_*``: why a batch entry of ``submitProofs`` is skipped
+SKIP_ALREADY_PROVEN, SKIP_COMMITMENT_CHANGED, SKIP_IN_LIQUIDATION, SKIP_COLLATERAL_STALE = 1, 2, 3, 4
+SKIP_REASONS = {SKIP_ALREADY_PROVEN: "already proven", SKIP_COMMITMENT_CHANGED: "commitment changed",
+                SKIP_IN_LIQUIDATION: "in liquidation", SKIP_COLLATERAL_STALE: "balance moved past the proof"}
 
 
 class Reject(ZkMarginError):
@@ -43,8 +54,41 @@ class AuctionState:
     positions: list[int]
     cash: int
     marks: list[int]
+    rate_wad: int = 0  # the discount cap, fixed at the start
+    underwater: bool = False
+    equity_at_start: int = 0  # balance + book value at mark (for invariant checks)
     fee_due: int = 0
     shortfall: int = 0
+
+
+@dataclass
+class PauseLog:
+    """``GuardianPausable``'s record: the current pause and the completed ones."""
+
+    paused_at: int | None = None
+    pauses: list[tuple[int, int]] = field(default_factory=list)
+
+    def pause(self, now: int) -> None:
+        if self.paused_at is None:
+            self.paused_at = now
+
+    def unpause(self, now: int) -> None:
+        if self.paused_at is not None:
+            self.pauses.append((self.paused_at, now))
+            self.paused_at = None
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_at is not None
+
+    def paused_seconds_since(self, start: int, now: int) -> int:
+        """``pausedSecondsSince``: paused seconds in ``[start, now]``."""
+        total = now - max(self.paused_at, start) if self.paused_at is not None else 0
+        for a, b in reversed(self.pauses):
+            if b <= start:
+                break
+            total += b - max(a, start)
+        return total
 
 
 @dataclass
@@ -57,6 +101,8 @@ class ProtocolModel:
     accounts: dict[str, AccountState] = field(default_factory=dict)
     auctions: dict[str, AuctionState] = field(default_factory=dict)
     used_statements: set[tuple[int, int, str, int]] = field(default_factory=set)
+    accounts_pause: PauseLog = field(default_factory=PauseLog)
+    liquidation_pause: PauseLog = field(default_factory=PauseLog)
 
     def acct(self, a: str) -> AccountState:
         return self.accounts.setdefault(a, AccountState())
@@ -68,8 +114,10 @@ class ProtocolModel:
             return REASON_NONE
         if st.insolvent_epoch == self.epoch_id and st.insolvent_collateral >= self.vault.balance_of(a):
             return REASON_INSOLVENT
-        if st.proven_epoch < self.epoch_id and now > self.epoch_posted_at + self.grace_seconds:
-            return REASON_NO_FRESH_PROOF
+        if st.proven_epoch < self.epoch_id:
+            unpaused = now - self.epoch_posted_at - self.accounts_pause.paused_seconds_since(self.epoch_posted_at, now)
+            if unpaused > self.grace_seconds:
+                return REASON_NO_FRESH_PROOF
         return REASON_NONE
 
     # ---------------------------------------------------------------- epochs
@@ -91,31 +139,75 @@ class ProtocolModel:
             raise Reject("Vault_InsufficientBalance") from exc
 
     # ---------------------------------------------------------------- proofs
-    def submit_proof(self, a: str, epoch_id: int, kind: int, collateral: int, statement_true: bool) -> None:
-        st = self.acct(a)
-        if st.commitment == 0:
-            raise Reject("Accounts_NoCommitment")
-        if st.in_liquidation:
-            raise Reject("Accounts_InLiquidation")
+    def _check_submission(self, epoch_id: int, kind: int) -> None:
+        if self.accounts_pause.paused:
+            raise Reject("Guard_Paused")
+        if kind > KIND_INSOLVENCY:
+            raise Reject("Accounts_BadKind")
         if epoch_id != self.epoch_id:
             raise Reject("Accounts_WrongEpoch")
+
+    def _state_problem(self, a: str, expected: int, kind: int, collateral: int) -> int:
+        st = self.acct(a)
+        if st.commitment == 0 or st.commitment != expected:
+            return SKIP_COMMITMENT_CHANGED
+        if st.in_liquidation:
+            return SKIP_IN_LIQUIDATION
         balance = self.vault.balance_of(a)
         if kind == KIND_INSOLVENCY:
             if st.insolvent_epoch >= self.epoch_id:
-                raise Reject("Accounts_ProofReplayed")
+                return SKIP_ALREADY_PROVEN
             if collateral < balance:
-                raise Reject("Accounts_CollateralBelowBalance")
+                return SKIP_COLLATERAL_STALE
         else:
             if st.proven_epoch >= self.epoch_id:
-                raise Reject("Accounts_ProofReplayed")
+                return SKIP_ALREADY_PROVEN
             if collateral > balance:
-                raise Reject("Accounts_CollateralAboveBalance")
-        if not statement_true:
-            raise Reject("Accounts_InvalidProof")
+                return SKIP_COLLATERAL_STALE
+        return 0
+
+    def _accept_proof(self, a: str, kind: int, collateral: int) -> None:
+        st = self.acct(a)
         if kind == KIND_INSOLVENCY:
             st.insolvent_epoch, st.insolvent_collateral = self.epoch_id, collateral
         else:
             st.proven_epoch = self.epoch_id
+
+    def submit_proof(self, a: str, epoch_id: int, kind: int, collateral: int, statement_true: bool) -> None:
+        self._check_submission(epoch_id, kind)
+        problem = self._state_problem(a, self.acct(a).commitment, kind, collateral)
+        if problem:
+            raise Reject({SKIP_COMMITMENT_CHANGED: "Accounts_NoCommitment", SKIP_IN_LIQUIDATION: "Accounts_InLiquidation",
+                          SKIP_ALREADY_PROVEN: "Accounts_ProofReplayed"}.get(
+                problem, "Accounts_CollateralBelowBalance" if kind == KIND_INSOLVENCY else "Accounts_CollateralAboveBalance"))
+        if not statement_true:
+            raise Reject("Accounts_InvalidProof")
+        self._accept_proof(a, kind, collateral)
+
+    def submit_proofs(self, epoch_id: int, batch: Sequence[tuple[str, int, int, int, bool]]) -> list[tuple[str, int]]:
+        """``submitProofs`` over ``(account, kind, collateral, commitment, statement_true)`` entries;
+        returns the skipped ``(account, reason)``. Atomic: a revert changes nothing."""
+        accepted: list[tuple[str, int, int]] = []
+        skipped: list[tuple[str, int]] = []
+        saved = {a: AccountState(**vars(st)) for a, st in self.accounts.items()}
+        try:
+            for a, kind, collateral, expected, ok in batch:
+                self._check_submission(epoch_id, kind)
+                problem = self._state_problem(a, expected, kind, collateral)
+                if problem:
+                    skipped.append((a, problem))
+                    continue
+                if not ok:
+                    raise Reject("Accounts_InvalidProof")
+                self._accept_proof(a, kind, collateral)
+                accepted.append((a, kind, collateral))
+        except Reject:
+            self.accounts = saved
+            raise
+        return skipped
+
+    def _clear_insolvency(self, st: AccountState) -> None:
+        st.insolvent_epoch, st.insolvent_collateral = 0, 0
 
     def _use_statement(self, a: str, commitment: int, epoch_id: int, collateral: int) -> tuple[int, int, str, int]:
         if epoch_id != self.epoch_id or self.epoch_id == 0:
@@ -127,6 +219,8 @@ class ProtocolModel:
 
     def update_commitment(self, a: str, new_c: int, epoch_id: int, collateral: int, statement_true: bool) -> None:
         st = self.acct(a)
+        if self.accounts_pause.paused:
+            raise Reject("Guard_Paused")
         if new_c == 0:
             raise Reject("Accounts_ZeroCommitment")
         if st.in_liquidation:
@@ -138,9 +232,12 @@ class ProtocolModel:
             raise Reject("Accounts_InvalidProof")
         self.used_statements.add(key)
         st.commitment, st.proven_epoch = new_c, self.epoch_id
+        self._clear_insolvency(st)
 
     def withdraw_margin(self, a: str, amount: int, epoch_id: int, collateral: int, statement_true: bool) -> None:
         st = self.acct(a)
+        if self.accounts_pause.paused:
+            raise Reject("Guard_Paused")
         if st.commitment == 0:
             raise Reject("Accounts_NoCommitment")
         if st.in_liquidation:
@@ -160,6 +257,8 @@ class ProtocolModel:
 
     # ---------------------------------------------------------------- liquidation
     def start_liquidation(self, a: str, now: int, q: Sequence[int], cash: int, marks: Sequence[int]) -> int:
+        if self.liquidation_pause.paused:
+            raise Reject("Guard_Paused")
         if a in self.auctions:
             raise Reject("Liquidation_AlreadyInLiquidation")
         st = self.acct(a)
@@ -168,11 +267,26 @@ class ProtocolModel:
         reason = self.liquidation_reason(a, now)
         if reason == REASON_NONE:
             raise Reject("Liquidation_AccountHealthy")
+        if self.accounts_pause.paused:
+            raise Reject("Guard_Paused")  # beginLiquidation is refused while the accounts are paused
         st.in_liquidation = True
-        self.auctions[a] = AuctionState(self.epoch_id, now, list(q), cash, list(marks))
+        value, gross = book_value(q, cash, marks)
+        equity = self.vault.balance_of(a) + value
+        rate, underwater = discount_cap(equity, gross)
+        self.auctions[a] = AuctionState(self.epoch_id, now, list(q), cash, list(marks), rate, underwater, equity)
         return reason
 
+    def discount_at(self, a: str, now: int) -> int:
+        """``Liquidation.discountBpsAt``: the schedule on the auction clock (paused time taken off)."""
+        au = self.auctions[a]
+        p = self.params
+        paused = self.liquidation_pause.paused_seconds_since(au.start_time, now)
+        clock = now - paused if now > au.start_time + paused else au.start_time
+        return discount_bps(au.start_time, clock, p.duration_seconds, p.start_discount_bps, p.max_discount_bps)
+
     def bid(self, a: str, bidder: str, fraction_wad: int, max_cost: int, now: int) -> int:
+        if self.liquidation_pause.paused:
+            raise Reject("Guard_Paused")
         au = self.auctions.get(a)
         if au is None:
             raise Reject("Liquidation_NotInLiquidation")
@@ -184,11 +298,10 @@ class ProtocolModel:
             raise Reject("Liquidation_BidderHasPositions")
         try:
             sl = take_slice(au.positions, au.cash, au.marks, fraction_wad)
-        except Exception as exc:  # InputError: empty fill
+        except InputError as exc:  # the fill is empty
             raise Reject("Liquidation_EmptyFill") from exc
-        p = self.params
-        d = discount_bps(au.start_time, now, p.duration_seconds, p.start_discount_bps, p.max_discount_bps)
-        cost, _disc, fee = fill_terms(sl.value, sl.gross, d, p.liquidation_fee_bps)
+        d = self.discount_at(a, now)
+        cost, _disc, fee = fill_terms(sl.value, sl.gross, d, self.params.liquidation_fee_bps, au.rate_wad, au.underwater)
         if cost > max_cost:
             raise Reject("Liquidation_PriceAboveLimit")
         if cost > 0:
@@ -202,10 +315,12 @@ class ProtocolModel:
         au.positions, au.cash = list(sl.positions_after), sl.cash_after
         au.fee_due += fee
         if sl.empty:
-            self.finish(a)  # the fill that empties the book finishes the auction
+            self.finish(a, by_fill=True)  # the fill that empties the book finishes the auction
         return cost
 
-    def finish(self, a: str) -> int:
+    def finish(self, a: str, *, by_fill: bool = False) -> int:
+        if self.liquidation_pause.paused and not by_fill:
+            raise Reject("Guard_Paused")
         au = self.auctions.get(a)
         if au is None:
             raise Reject("Liquidation_NotInLiquidation")
@@ -215,4 +330,5 @@ class ProtocolModel:
         del self.auctions[a]
         st = self.acct(a)
         st.commitment, st.in_liquidation = 0, False
+        self._clear_insolvency(st)
         return fee

@@ -131,3 +131,83 @@ def sign_report(
         signed.append((int(signer, 16), sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")))
     signed.sort(key=lambda t: t[0])
     return [(v, r, s) for _addr, v, r, s in signed]
+
+
+@dataclass
+class FeedModel:
+    """One feed's state in :class:`OracleModel` (``FeedConfig``, the latest round, the breaker floor)."""
+
+    min_price: int
+    max_price: int
+    max_deviation_bps: int
+    max_report_age: int
+    tripped: bool = False
+    skip_deviation_once: bool = False
+    round: int = 0
+    updated_at: int = 0
+    answer: int = 0
+    refused_round: int = 0
+    refused_observed_at: int = 0
+    reset_at: int = 0
+
+
+class OracleReject(InputError):
+    """The oracle reverts with custom error ``error`` (the model changes nothing)."""
+
+    def __init__(self, error: str) -> None:
+        self.error = error
+        super().__init__("report", error)
+
+
+@dataclass
+class OracleModel:
+    """The acceptance rules of ``PriceOracle`` (signatures aside): rounds and times strictly
+    increase, bounds, report age, the deviation breaker and what a reset lets through.
+
+    ``submit`` returns ``"accepted"`` or ``"tripped"`` (the report tripped the breaker: the
+    transaction succeeds, the price is not stored) or raises :class:`OracleReject`.
+    """
+
+    feeds: dict[bytes, FeedModel]
+    global_round: int = 0
+
+    def submit(self, fid: bytes, rnd: int, price: int, observed_at: int, now: int) -> str:
+        f = self.feeds.get(fid)
+        if f is None:
+            raise OracleReject("Oracle_UnknownFeed")
+        if f.tripped:
+            raise OracleReject("Oracle_CircuitBreakerActive")
+        if rnd == 0:  # pushPrice: the next round, past a refused one (a refused report burns its round)
+            rnd = max(f.round, f.refused_round) + 1
+        if rnd <= f.round:
+            raise OracleReject("Oracle_RoundNotIncreasing")
+        if observed_at <= f.updated_at:
+            raise OracleReject("Oracle_StaleTimestamp")
+        if observed_at > now:
+            raise OracleReject("Oracle_FutureTimestamp")
+        if now - observed_at > f.max_report_age:
+            raise OracleReject("Oracle_StaleReport")
+        if price <= 0:
+            raise OracleReject("Oracle_InvalidPrice")
+        if not f.min_price <= price <= f.max_price:
+            raise OracleReject("Oracle_PriceOutOfBounds")
+        if f.skip_deviation_once:
+            if observed_at <= f.reset_at:
+                raise OracleReject("Oracle_ReportBeforeReset")
+            if rnd <= f.refused_round:
+                raise OracleReject("Oracle_RoundNotIncreasing")
+            f.skip_deviation_once = False
+        elif f.round != 0 and f.max_deviation_bps != 0 and abs(price - f.answer) * 10_000 > f.max_deviation_bps * f.answer:
+            f.tripped = True
+            f.refused_round, f.refused_observed_at = rnd, observed_at
+            return "tripped"
+        f.round, f.updated_at, f.answer = rnd, observed_at, price
+        self.global_round += 1
+        return "accepted"
+
+    def reset(self, fid: bytes, now: int) -> None:
+        f = self.feeds[fid]
+        f.tripped, f.skip_deviation_once, f.reset_at = False, True, now
+
+    def halt(self, fid: bytes) -> None:
+        self.feeds[fid].tripped = True

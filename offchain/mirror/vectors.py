@@ -12,7 +12,15 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from offchain.mirror.auction import WAD, discount_bps, fee_split, fill_terms, take_slice
+from offchain.mirror.auction import (
+    WAD,
+    discount_bps,
+    discount_cap,
+    fee_split,
+    fill_terms,
+    slice_value,
+    take_slice,
+)
 from offchain.mirror.vault import VaultModel, shares_for_deposit, shares_for_withdrawal, units_of
 from zkmargin.errors import InputError
 
@@ -43,15 +51,27 @@ def auction_vectors(rng: random.Random) -> dict[str, Any]:
         from offchain.mirror.auction import slice_amount
 
         slices.append({"amount": str(amount), "fraction_wad": str(frac), "expected": str(slice_amount(amount, frac))})
+    values = []
+    for _ in range(60):
+        book = rng.choice([rng.randrange(-(2**130), 2**130), rng.randrange(-1000, 1000), 0])
+        frac = rng.choice([WAD, 1, WAD - 1, WAD // 2, WAD // 3, rng.randrange(1, WAD + 1)])
+        values.append({"book_value": str(book), "fraction_wad": str(frac), "expected": str(slice_value(book, frac))})
+    caps = []
+    for _ in range(40):
+        equity = rng.choice([rng.randrange(-(2**130), 2**130), rng.randrange(-10**9, 10**9), 0])
+        gross = rng.choice([0, rng.randrange(1, 2**131), rng.randrange(1, 10**9)])
+        rate, under = discount_cap(equity, gross)
+        caps.append({"equity": str(equity), "gross": str(gross), "rate_wad": str(rate), "underwater": under})
     terms = []
     for _ in range(60):
         value = rng.randrange(-(2**130), 2**130)
         gross = rng.randrange(0, 2**131)
         d = rng.randrange(0, 10_000)
         fee = rng.randrange(0, 10_001)
-        cost, disc, f = fill_terms(value, gross, d, fee)
-        terms.append({"value": str(value), "gross": str(gross), "d_bps": d, "fee_bps": fee,
-                      "cost": str(cost), "discount": str(disc), "fee": str(f)})
+        rate, under = rng.choice([WAD, 0, rng.randrange(0, WAD + 1)]), rng.random() < 0.3
+        cost, disc, f = fill_terms(value, gross, d, fee, rate, under)
+        terms.append({"value": str(value), "gross": str(gross), "d_bps": d, "fee_bps": fee, "rate_wad": str(rate),
+                      "underwater": under, "cost": str(cost), "discount": str(disc), "fee": str(f)})
     fills: list[dict[str, Any]] = []
     while len(fills) < 40:
         n = rng.randrange(1, 6)
@@ -66,20 +86,23 @@ def auction_vectors(rng: random.Random) -> dict[str, Any]:
         if sl is None:
             continue
         d = rng.randrange(0, 10_000)
-        cost, disc, fee = fill_terms(sl.value, sl.gross, d, 50)
+        rate, under = rng.choice([WAD, rng.randrange(0, WAD + 1)]), rng.random() < 0.3
+        cost, disc, fee = fill_terms(sl.value, sl.gross, d, 50, rate, under)
         fills.append({
             "positions": [str(x) for x in q], "cash": str(cash), "marks": [str(x) for x in m], "fraction_wad": str(frac),
             "lots": [str(x) for x in sl.lots], "cash_taken": str(sl.cash_taken), "value": str(sl.value),
             "gross": str(sl.gross), "empty": sl.empty, "remaining": [str(x) for x in sl.positions_after],
-            "d_bps": d, "fee_bps": 50, "cost": str(cost), "discount": str(disc), "fee": str(fee),
+            "d_bps": d, "fee_bps": 50, "rate_wad": str(rate), "underwater": under,
+            "cost": str(cost), "discount": str(disc), "fee": str(fee),
         })
     fees = []
     for _ in range(30):
         due, bal, share = rng.randrange(0, 10**12), rng.randrange(0, 10**12), rng.randrange(0, 10_001)
         fee, ins, prot = fee_split(due, bal, share)
         fees.append({"fee_due": due, "balance": bal, "share_bps": share, "fee": fee, "to_insurance": ins, "to_protocol": prot})
-    return {**_header("AuctionMath: discountBps, slice, fillTerms, takeSlice; vault fee split"),
-            "discount_bps": discounts, "slice": slices, "fill_terms": terms, "take_slice": fills, "fee_split": fees}
+    return {**_header("AuctionMath: discountBps, slice, sliceValue, discountCap, fillTerms, takeSlice; vault fee split"),
+            "discount_bps": discounts, "slice": slices, "slice_value": values, "discount_cap": caps, "fill_terms": terms,
+            "take_slice": fills, "fee_split": fees}
 
 
 def share_vectors(rng: random.Random) -> dict[str, Any]:

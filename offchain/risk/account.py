@@ -1,6 +1,7 @@
 """Account view: equity, IM, MM, margin ratio, free collateral, health tier, liquidation.
 
-    equity          = cash + sum_c amount_c * price_c * (1 - haircut_c)
+    equity          = cash + sum_c amount_c * price_c * (1 - haircut_c)     (stablecoins at 1 unless
+                      the market quotes them)
                       + sum_linear size * (mark - entry) + sum_options size * option_mark
     margin_ratio    = MM / equity            (Deribit's "maintenance margin %"; inf if equity <= 0)
     free_collateral = equity - IM
@@ -46,10 +47,18 @@ class HealthConfig(ModelConfig):
         return self
 
 
+def collateral_price(asset: str, market: MarketState, field: str = "asset") -> float:
+    """USD price of a collateral asset: its spot; a USD stablecoin counts at 1 unless the market
+    quotes it (a de-peg)."""
+    if asset in STABLE_ASSETS and asset not in market.spots:
+        return 1.0
+    return market.spot(asset, field)
+
+
 def collateral_value(portfolio: Portfolio, market: MarketState) -> float:
     total = 0.0
     for j, c in enumerate(portfolio.collateral):
-        price = 1.0 if c.asset in STABLE_ASSETS else market.spot(c.asset, f"collateral[{j}].asset")
+        price = collateral_price(c.asset, market, f"collateral[{j}].asset")
         total += c.amount * price * (1.0 - c.haircut)
     return total
 

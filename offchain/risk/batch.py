@@ -5,18 +5,31 @@ add-ons are computed once for the listing (one vectorized Black-76 call). Accoun
 matrix ``Q`` (``N x n``, net sizes in units of the underlying). Then, chunk by chunk:
 
     PnL = Q @ P                     (N x S; scipy CSR x dense product)
-    scan_risk = max(0, max_s -PnL)  MM = scan_risk + |Q| @ addon   IM = im_factor * MM
+    scan_risk = max(0, max_s -PnL)  MM = scan_risk + contingency(Q)   IM = im_factor * MM
+
+(``contingency(Q)`` is :class:`~offchain.risk.margin.risk_matrix.Contingencies`: ``|Q| @ addon``
+for per-position add-ons, plus the netted per-strike / offsetting-futures groups.)
 
 which is exactly :class:`~offchain.risk.margin.risk_matrix.RiskMatrixMargin` for each account
 (the tests check it account by account). With a ``static_discount < 1`` the products are
 done by a gather (``P[cols] * q``), discount and segment sum (``np.add.reduceat``) instead.
 The short-option minimum is applied per account from the short option sizes.
+
+Sharding (:func:`run_sharded`): every account's result depends on its own row only, so the
+accounts can be split into row ranges and margined on any
+:class:`~zkmargin.executor.Executor` (local process pool, Ray cluster): each worker builds the
+engine once (the executor's initializer) and margins its shards; the shards are put back in
+order, bit for bit the result of one process. Synthetic accounts are generated in blocks of
+:data:`SYNTHETIC_BLOCK` rows, each from its own seed, so a worker makes its own rows and only
+the results travel.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,14 +37,15 @@ from numpy.typing import NDArray
 
 from offchain.risk.instruments import Future, Option, Perp
 from offchain.risk.margin.risk_matrix import (
+    Contingencies,
     RiskMatrixConfig,
-    contingency_per_unit,
     preset_config,
     scenario_pnl_matrix,
 )
 from offchain.risk.market import MarketState
 from offchain.risk.valuation import InstrumentTable
 from zkmargin.errors import InputError
+from zkmargin.executor import Executor
 
 DEFAULT_CHUNK_ACCOUNTS = 32_768  # the (chunk x S) float64 block stays in cache (~9 MB at S = 35)
 
@@ -55,11 +69,12 @@ class BatchEngine:
     ) -> None:
         self.config = preset_config(config) if isinstance(config, str) else config
         self.instruments = tuple(instruments)
+        self.market = market
         self.table = InstrumentTable.build(self.instruments, market)
         scen, pnl = scenario_pnl_matrix(self.config, self.table)
         self.scenarios = scen
         self.pnl = np.ascontiguousarray(pnl.T)  # (n, S)
-        self.addon = contingency_per_unit(self.config, self.table)  # (n,)
+        self.contingencies = Contingencies(self.config, self.table)
         self.short_option_spot = np.where(self.table.is_option, self.table.spot, 0.0)
 
     @property
@@ -91,12 +106,7 @@ class BatchEngine:
         mm = np.empty(n_acc)
         scan = np.empty(n_acc)
         worst = np.empty(n_acc, dtype=np.int32)
-        abs_q = sp.csr_matrix((np.abs(accounts.data), accounts.indices, accounts.indptr), shape=accounts.shape)
-        addon_all = abs_q @ self.addon
-        if cfg.option_contingency_side == "short":
-            opt = self.table.is_option
-            long_opt = accounts.maximum(0.0).multiply(opt[None, :].astype(np.float64)).tocsr()
-            addon_all = addon_all - long_opt @ self.addon
+        addon_all = np.empty(n_acc)
         for start in range(0, n_acc, chunk):
             stop = min(n_acc, start + chunk)
             lo, hi = accounts.indptr[start], accounts.indptr[stop]
@@ -105,6 +115,7 @@ class BatchEngine:
                 (accounts.data[lo:hi], accounts.indices[lo:hi], accounts.indptr[start : stop + 1] - lo),
                 shape=(stop - start, accounts.shape[1]),
             )
+            addon_all[start:stop] = self.contingencies.amount(q)
             if cfg.static_discount == 1.0:
                 port = q @ self.pnl  # (chunk, S) dense
             else:
@@ -158,27 +169,114 @@ def synthetic_listing(market: MarketState, n_instruments: int = 200, seed: int =
     return out
 
 
+SYNTHETIC_BLOCK = 65_536  # rows of synthetic accounts drawn from one seed
+
+
 def synthetic_accounts(
     n_accounts: int, n_instruments: int, positions_per_account: int = 5, seed: int = 0, max_size: float = 10.0
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
     """CSR arrays (indptr, indices, sizes) of random sparse accounts (distinct instruments per
     account, sizes uniform in ``+/-max_size`` rounded to 0.001)."""
-    if n_accounts < 1 or positions_per_account < 1 or positions_per_account > n_instruments:
+    if n_accounts < 1:
         raise InputError("accounts", "need n_accounts >= 1 and 1 <= positions_per_account <= n_instruments")
-    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    return synthetic_accounts_range(0, n_accounts, n_instruments, positions_per_account, seed, max_size)
+
+
+def synthetic_accounts_range(
+    start: int, stop: int, n_instruments: int, positions_per_account: int = 5, seed: int = 0, max_size: float = 10.0
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """Rows ``start:stop`` of the synthetic accounts of ``seed`` (the same rows whatever the range):
+    block ``b`` of :data:`SYNTHETIC_BLOCK` rows is drawn from ``SeedSequence(seed, spawn_key=(b,))``."""
     k = positions_per_account
-    # distinct columns per row: sample k of n via argpartition of random keys in blocks
-    idx = np.empty((n_accounts, k), dtype=np.int64)
-    block = 65536
-    for s in range(0, n_accounts, block):
-        e = min(n_accounts, s + block)
-        keys = rng.random((e - s, n_instruments), dtype=np.float32)
-        idx[s:e] = np.argpartition(keys, k, axis=1)[:, :k]
+    if not 0 <= start < stop or k < 1 or k > n_instruments:
+        raise InputError("accounts", "need n_accounts >= 1 and 1 <= positions_per_account <= n_instruments")
+    idx = np.empty((stop - start, k), dtype=np.int64)
+    sizes = np.empty((stop - start, k))
+    for b in range(start // SYNTHETIC_BLOCK, (stop - 1) // SYNTHETIC_BLOCK + 1):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(b,)))
+        lo, hi = b * SYNTHETIC_BLOCK, (b + 1) * SYNTHETIC_BLOCK
+        # distinct columns per row: k of n by argpartition of random keys
+        keys = rng.random((SYNTHETIC_BLOCK, n_instruments), dtype=np.float32)
+        cols = np.argpartition(keys, k, axis=1)[:, :k] if k < n_instruments else np.argsort(keys, axis=1)
+        vals = np.round(rng.uniform(-max_size, max_size, (SYNTHETIC_BLOCK, k)), 3)
+        a, z = max(start, lo), min(stop, hi)
+        idx[a - start : z - start] = cols[a - lo : z - lo]
+        sizes[a - start : z - start] = vals[a - lo : z - lo]
     idx.sort(axis=1)
-    sizes = np.round(rng.uniform(-max_size, max_size, (n_accounts, k)), 3)
     sizes[sizes == 0] = 0.001
-    indptr = np.arange(0, n_accounts * k + 1, k, dtype=np.int64)
+    indptr = np.arange(0, (stop - start) * k + 1, k, dtype=np.int64)
     return indptr, idx.ravel(), sizes.ravel()
 
 
-__all__ = ["BatchEngine", "BatchResult", "synthetic_accounts", "synthetic_listing"]
+# ----------------------------------------------------------------------------- sharding
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_shard_worker(instruments: Sequence[Perp | Future | Option], market: MarketState,
+                       config: RiskMatrixConfig, chunk: int) -> None:
+    """Executor initializer: build the engine once per worker."""
+    _WORKER["engine"] = BatchEngine(instruments, market, config)
+    _WORKER["chunk"] = chunk
+
+
+def _shard(task: tuple[Any, ...]) -> BatchResult:
+    """Margin one shard: ``("synthetic", start, stop, positions, seed)`` or ``("csr", indptr, indices, sizes)``."""
+    engine: BatchEngine = _WORKER["engine"]
+    if task[0] == "synthetic":
+        _, start, stop, positions, seed = task
+        indptr, indices, sizes = synthetic_accounts_range(start, stop, engine.n_instruments, positions, seed)
+    else:
+        _, indptr, indices, sizes = task
+    return engine.run(engine.accounts_matrix(indptr, indices, sizes), chunk=_WORKER["chunk"])
+
+
+def shard_ranges(n_accounts: int, shards: int, align: int = 1) -> list[tuple[int, int]]:
+    """``shards`` contiguous row ranges covering ``0:n_accounts`` (boundaries multiples of ``align``)."""
+    if shards < 1:
+        raise InputError("shards", f"must be at least 1, got {shards}")
+    units = -(-n_accounts // align)
+    bounds = sorted({min(n_accounts, (units * i // shards) * align) for i in range(shards + 1)})
+    return [(a, b) for a, b in pairwise(bounds) if b > a]
+
+
+def run_sharded(
+    engine: BatchEngine,
+    executor: Executor,
+    shards: int,
+    *,
+    accounts: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]] | None = None,
+    synthetic: tuple[int, int, int] | None = None,
+    chunk: int = DEFAULT_CHUNK_ACCOUNTS,
+) -> BatchResult:
+    """Margin the accounts in ``shards`` row ranges on ``executor``; the same arrays as
+    ``engine.run`` on all of them at once. Give CSR ``accounts`` (validated here, then sliced),
+    or ``synthetic = (n_accounts, positions_per_account, seed)`` (each worker makes its rows)."""
+    if (accounts is None) == (synthetic is None):
+        raise InputError("accounts", "give exactly one of accounts and synthetic")
+    tasks: list[tuple[Any, ...]]
+    if synthetic is not None:
+        n, positions, seed = synthetic
+        if n < 1 or not 1 <= positions <= engine.n_instruments:
+            raise InputError("accounts", "need n_accounts >= 1 and 1 <= positions_per_account <= n_instruments")
+        ranges = shard_ranges(n, shards, SYNTHETIC_BLOCK if n >= shards * SYNTHETIC_BLOCK else 1)
+        tasks = [("synthetic", a, b, positions, seed) for a, b in ranges]
+    else:
+        assert accounts is not None
+        q = engine.accounts_matrix(*accounts)
+        tasks = []
+        for a, b in shard_ranges(q.shape[0], shards):
+            lo, hi = q.indptr[a], q.indptr[b]
+            tasks.append(("csr", q.indptr[a : b + 1] - lo, q.indices[lo:hi], q.data[lo:hi]))
+    parts = executor.map(_shard, tasks, initializer=_init_shard_worker,
+                         initargs=(engine.instruments, engine.market, engine.config, chunk))
+    return BatchResult(
+        im=np.concatenate([p.im for p in parts]),
+        mm=np.concatenate([p.mm for p in parts]),
+        scan_risk=np.concatenate([p.scan_risk for p in parts]),
+        worst_scenario=np.concatenate([p.worst_scenario for p in parts]),
+    )
+
+
+__all__ = ["BatchEngine", "BatchResult", "run_sharded", "shard_ranges", "synthetic_accounts",
+           "synthetic_accounts_range", "synthetic_listing"]

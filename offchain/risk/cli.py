@@ -60,6 +60,12 @@ def _market(portfolio_market: Any, market_file: str | None) -> Any:
     return portfolio_market
 
 
+def _preset_names() -> list[str]:
+    from offchain.risk.margin.presets import preset_names
+
+    return preset_names()
+
+
 def _config_arg(config: str | None, preset: str | None) -> Any:
     if config and preset:
         raise InputError("--preset", "give --config or --preset, not both")
@@ -71,23 +77,32 @@ def _config_arg(config: str | None, preset: str | None) -> Any:
 # --------------------------------------------------------------------------------- margin
 @click.command("margin")
 @click.option("--portfolio", "portfolio_file", required=True, type=click.Path(dir_okay=False), help="portfolio JSON")
-@click.option("--model", "model_name", required=True, help="isolated|cross|standard_options|risk_matrix|var|dynamic")
+@click.option("--model", "model_name",
+              help="isolated|cross|standard_options|risk_matrix|var|dynamic|derive_pm2|span (default: the preset's)")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="model config JSON")
-@click.option("--preset", help="risk_matrix preset: deribit_pm|cme_span|derive_pmrm")
+@click.option("--preset", help="venue preset, e.g. deribit_pm, deribit_sm, derive_pm2, aevo_pm (zkmargin compare --venues all)")
 @click.option("--market", "market_file", type=click.Path(dir_okay=False), help="market JSON (else the portfolio's)")
 @click.option("--moves", is_flag=True, help="also find the spot moves that exhaust the margin")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 def margin_cmd(
-    portfolio_file: str, model_name: str, config_file: str | None, preset: str | None,
+    portfolio_file: str, model_name: str | None, config_file: str | None, preset: str | None,
     market_file: str | None, moves: bool, as_json: bool,
 ) -> None:
     """Initial and maintenance margin of a portfolio under one model."""
     from offchain.risk.account import account_view, exhausting_move
     from offchain.risk.io import load_portfolio
     from offchain.risk.margin import get_model
+    from offchain.risk.margin.presets import preset_model
 
-    if preset and model_name != "risk_matrix":
-        raise InputError("--preset", "only the risk_matrix model has presets")
+    if preset:
+        owner = preset_model(preset) if preset in _preset_names() else None
+        if owner is None:
+            raise InputError("--preset", f"unknown preset {preset!r} (known: {', '.join(_preset_names())})")
+        if model_name and model_name != owner:
+            raise InputError("--preset", f"preset {preset!r} configures model {owner!r}, not {model_name!r}")
+        model_name = owner
+    if not model_name:
+        raise InputError("--model", "give --model or --preset")
     portfolio, pm = load_portfolio(portfolio_file)
     market = _market(pm, market_file)
     model = get_model(model_name, _config_arg(config_file, preset))
@@ -140,7 +155,9 @@ def margin_cmd(
         for s in order:
             sc = res.scenarios[int(s)]
             shock = ", ".join(f"{u} {x:+.1%}" for u, x in sc["spot_shock"].items())
-            st.add_row(str(int(s)), shock, f"{sc['vol_shock']:+.2f}", f"{sc['weight']:.2f}", f"{res.scenario_pnl[int(s)]:,.2f}")
+            vol = sc["vol_shock"]
+            st.add_row(str(int(s)), shock, f"{vol:+.2f}" if isinstance(vol, (int, float)) else str(vol),
+                       f"{sc['weight']:.4g}", f"{res.scenario_pnl[int(s)]:,.2f}")
         con.print(st)
 
 
@@ -208,13 +225,16 @@ def price_cmd(
 @click.option("--history", "history_file", required=True, type=click.Path(dir_okay=False), help="price history CSV/JSON")
 @click.option("--portfolio", "portfolio_file", type=click.Path(dir_okay=False), help="portfolio JSON (full revaluation)")
 @click.option("--market", "market_file", type=click.Path(dir_okay=False))
-@click.option("--method", type=click.Choice(["historical", "filtered_historical", "monte_carlo"]), default="historical", show_default=True)
+@click.option("--method", type=click.Choice(["historical", "filtered_historical", "monte_carlo", "parametric_normal",
+                                             "delta_gamma"]), default="historical", show_default=True)
 @click.option("--confidence", type=float, default=0.99, show_default=True)
 @click.option("--horizon", "horizon_days", type=int, default=1, show_default=True)
 @click.option("--lookback", "lookback_days", type=int, default=250, show_default=True)
 @click.option("--paths", type=int, default=10000, show_default=True, help="Monte Carlo paths")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--backtest", is_flag=True, help="rolling backtest with exception counts and Kupiec POF")
+@click.option("--backtest", is_flag=True,
+              help="rolling backtest: exceptions, Kupiec POF, Christoffersen independence / conditional coverage, "
+                   "Basel traffic light")
 @click.option("--exposure", multiple=True, help="UNDERLYING=USD notional for the backtest (repeatable)")
 @click.option("--json", "as_json", is_flag=True)
 def var_cmd(
@@ -222,10 +242,10 @@ def var_cmd(
     horizon_days: int, lookback_days: int, paths: int, seed: int, backtest: bool, exposure: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """VaR and ES (historical, filtered historical, Monte Carlo) and backtests."""
+    """VaR and ES (historical, filtered historical, Monte Carlo, delta-normal, delta-gamma) and backtests."""
     from offchain.risk.io import load_history, load_portfolio
     from offchain.risk.margin import load_config
-    from offchain.risk.margin.var import VaRConfig, VaRMargin, var_es
+    from offchain.risk.margin.var import VaRConfig, VaRMargin, exposure_var_es
     from offchain.risk.margin.var import backtest as run_backtest
 
     history = load_history(history_file)
@@ -260,21 +280,23 @@ def var_cmd(
             o = net.table.is_option
             if np.any(o):
                 d[o] = black76_greeks(net.table.base[o], net.table.strike[o], net.table.vol[o], net.table.t[o],
-                                      net.table.rate, net.table.is_call[o]).delta
+                                      net.table.rate[o], net.table.is_call[o]).delta
             notional = d * net.size * net.table.base
             exp = {u: float(notional[net.table.u_index == k].sum()) for k, u in enumerate(net.table.underlyings)}
     if not exp:
         exp = {u: 1_000_000.0 for u in history}
     if not portfolio_file:
-        from offchain.risk.margin.var import history_matrix, scenario_returns
+        from offchain.risk.margin.var import history_matrix
 
         prices = history_matrix(history, tuple(exp))
         rets = np.diff(np.log(prices), axis=0)
-        scen = scenario_returns(rets, cfg)
         w = np.array([exp[u] for u in exp])
-        var_v, es_v = var_es((np.expm1(scen) * w).sum(axis=1), confidence)
+        var_v, es_v = exposure_var_es(w, rets, cfg)
         out["exposure"] = exp
-        out["linear"] = {"var": var_v, "es": es_v, "scenarios": int(scen.shape[0])}
+        from offchain.risk.margin.var import PARAMETRIC, scenario_returns
+
+        n_scen = 0 if cfg.method in PARAMETRIC else int(scenario_returns(rets, cfg).shape[0])
+        out["linear"] = {"var": var_v, "es": es_v, "scenarios": n_scen}
     if backtest:
         out["backtest"] = run_backtest(history, exp, cfg).to_dict()
         out["backtest"]["exposure"] = exp
@@ -290,7 +312,9 @@ def var_cmd(
             t.add_row(f"{key} ES", f"{out[key]['es']:,.2f}")
     if backtest:
         b = out["backtest"]
-        for k in ("observations", "exceptions", "expected_exceptions", "kupiec_lr", "kupiec_p_value", "reject_at_5pct"):
+        for k in ("observations", "exceptions", "expected_exceptions", "kupiec_lr", "kupiec_p_value", "reject_at_5pct",
+                  "christoffersen_lr_ind", "christoffersen_p_ind", "christoffersen_lr_cc", "christoffersen_p_cc",
+                  "basel_zone", "basel_plus_factor"):
             t.add_row(k, f"{b[k]:.4g}" if isinstance(b[k], float) else str(b[k]))
     _console().print(t)
 
@@ -307,13 +331,20 @@ def var_cmd(
 @click.option("--preset", default=None, help="risk_matrix preset (default deribit_pm)")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False))
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="per-account results (.npz or .csv)")
+@click.option("--shards", type=click.IntRange(1), default=None,
+              help="split the accounts into this many row ranges, margined on the executor (same result)")
+@click.option("--executor", "kind", type=click.Choice(["sequential", "local", "ray"]), default=None,
+              help="where shards run (default local; ray with --ray-address)")
+@click.option("--workers", type=click.IntRange(1), default=None, help="shards at once (default: the CPUs)")
+@click.option("--ray-address", default=None, help="a Ray cluster to run the shards on")
 @click.option("--json", "as_json", is_flag=True)
 def batch_cmd(
     market_file: str, listing_file: str | None, accounts_file: str | None, synthetic: int | None,
     n_instruments: int, positions: int, seed: int, preset: str | None, config_file: str | None,
-    out_file: str | None, as_json: bool,
+    out_file: str | None, shards: int | None, kind: str | None, workers: int | None, ray_address: str | None,
+    as_json: bool,
 ) -> None:
-    """Risk-matrix margin for many sparse accounts at once."""
+    """Risk-matrix margin for many sparse accounts at once (optionally sharded over workers)."""
     from offchain.risk.batch import BatchEngine, synthetic_accounts, synthetic_listing
     from offchain.risk.io import load_market
     from offchain.risk.margin import load_config
@@ -336,28 +367,47 @@ def batch_cmd(
         listing = synthetic_listing(market, n_instruments, seed)
     if (accounts_file is None) == (synthetic is None):
         raise InputError("--accounts", "give exactly one of --accounts and --synthetic")
-    if synthetic is not None:
-        if synthetic < 1:
-            raise InputError("--synthetic", "must be >= 1")
-        indptr, indices, sizes = synthetic_accounts(synthetic, len(listing), positions, seed)
-    else:
+    if synthetic is not None and synthetic < 1:
+        raise InputError("--synthetic", "must be >= 1")
+    if kind == "ray" and not ray_address:
+        raise InputError("--ray-address", "--executor ray needs the address of a running Ray cluster")
+    sharded = shards is not None or kind is not None or workers is not None or ray_address is not None
+    arrays = None
+    if accounts_file is not None:
         try:
             with np.load(str(accounts_file)) as z:
-                indptr, indices, sizes = z["indptr"], z["indices"], z["sizes"]
+                arrays = z["indptr"], z["indices"], z["sizes"]
         except FileNotFoundError:
             raise InputError("--accounts", f"file not found: {accounts_file}") from None
         except (KeyError, ValueError, OSError) as exc:
             raise InputError("--accounts", f"not an NPZ with indptr, indices, sizes: {exc}") from None
     engine = BatchEngine(listing, market, cfg)  # type: ignore[arg-type]
-    q = engine.accounts_matrix(indptr, indices, sizes)
-    t0 = time.perf_counter()
-    res = engine.run(q)
-    secs = time.perf_counter() - t0
-    n_acc = q.shape[0]
+    if sharded:
+        from offchain.risk.batch import run_sharded
+        from zkmargin.executor import make_executor
+
+        with make_executor(kind, workers=workers, ray_address=ray_address) as executor:
+            n_shards = shards if shards is not None else executor.workers
+            t0 = time.perf_counter()
+            res = run_sharded(engine, executor, n_shards, accounts=arrays,
+                              synthetic=None if synthetic is None else (synthetic, positions, seed))
+            secs = time.perf_counter() - t0
+            shard_info = {"shards": n_shards, "executor": executor.kind, "workers": executor.workers}
+        n_acc = res.mm.size
+    else:
+        if arrays is None:
+            assert synthetic is not None
+            arrays = synthetic_accounts(synthetic, len(listing), positions, seed)
+        q = engine.accounts_matrix(*arrays)
+        t0 = time.perf_counter()
+        res = engine.run(q)
+        secs = time.perf_counter() - t0
+        shard_info = {}
+        n_acc = q.shape[0]
     summary = {"accounts": n_acc, "instruments": engine.n_instruments, "scenarios": engine.scenarios.size,
                "seconds": secs, "accounts_per_second": n_acc / secs if secs > 0 else None,
                "im_total": float(res.im.sum()), "mm_total": float(res.mm.sum()),
-               "im_mean": float(res.im.mean()), "im_max": float(res.im.max())}
+               "im_mean": float(res.im.mean()), "im_max": float(res.im.max()), **shard_info}
     if out_file:
         _write_batch(out_file, res)
         summary["out"] = out_file
@@ -441,10 +491,17 @@ def epoch_cmd(
 @click.command("compare")
 @click.option("--portfolio", "portfolio_file", required=True, type=click.Path(dir_okay=False))
 @click.option("--market", "market_file", type=click.Path(dir_okay=False))
+@click.option("--venues", help="'all' or comma-separated presets: every venue's IM and MM with the binding scenario")
+@click.option("--span-file", type=click.Path(dir_okay=False), help="with --venues: also SPAN on this risk-parameter file")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="with --venues: folder for compare.json/.csv/.png (default out/compare/<portfolio>)")
 @click.option("--history", "history_file", type=click.Path(dir_okay=False), help="enables the var and dynamic models")
 @click.option("--json", "as_json", is_flag=True)
-def compare_cmd(portfolio_file: str, market_file: str | None, history_file: str | None, as_json: bool) -> None:
-    """IM and MM of one portfolio under every model (risk-matrix presets separately)."""
+def compare_cmd(
+    portfolio_file: str, market_file: str | None, venues: str | None, span_file: str | None, out_dir: str | None,
+    history_file: str | None, as_json: bool,
+) -> None:
+    """IM and MM of one portfolio under every model, or (--venues) under every venue preset."""
     from offchain.risk.account import equity
     from offchain.risk.instruments import Option
     from offchain.risk.io import load_portfolio
@@ -452,6 +509,11 @@ def compare_cmd(portfolio_file: str, market_file: str | None, history_file: str 
 
     portfolio, pm = load_portfolio(portfolio_file)
     market = _market(pm, market_file)
+    if venues is not None:
+        _compare_venues(portfolio, market, Path(portfolio_file).stem, venues, span_file, out_dir, as_json)
+        return
+    if span_file or out_dir:
+        raise InputError("--span-file" if span_file else "--out", "only with --venues")
     runs: list[tuple[str, str, Any]] = []
     has_options = any(isinstance(i, Option) for i, _ in portfolio.resolved())
     if not has_options:
@@ -474,6 +536,34 @@ def compare_cmd(portfolio_file: str, market_file: str | None, history_file: str 
     for r in rows:
         t.add_row(r["model"], f"{r['im']:,.2f}", f"{r['mm']:,.2f}", f"{r['free_collateral']:,.2f}")
     _console().print(t)
+
+
+def _compare_venues(
+    portfolio: Any, market: Any, name: str, venues: str, span_file: str | None, out_dir: str | None, as_json: bool
+) -> None:
+    from dataclasses import asdict
+
+    from offchain.risk.compare import compare_venues, select_venues, to_json, write_outputs
+
+    chosen = select_venues(venues)
+    eq, rows = compare_venues(portfolio, market, chosen, span_file)
+    files = write_outputs(out_dir or str(Path("out") / "compare" / name), name, eq, rows)
+    if as_json:
+        _emit_json(_clean({**to_json(name, eq, rows), "files": files}))
+        return
+    t = Table(title=f"venues compared: {name} (equity {eq:,.2f})")
+    for c in ("venue", "preset", "model", "IM", "MM", "free collateral", "binding"):
+        t.add_column(c, justify="right" if c in ("IM", "MM", "free collateral") else "left")
+    for r in rows:
+        d = asdict(r)
+        if r.im is None:
+            t.add_row(r.venue, r.preset, r.model, "n/a", "n/a", "n/a", r.note)
+        else:
+            t.add_row(r.venue, r.preset, r.model, f"{d['im']:,.2f}", f"{d['mm']:,.2f}", f"{d['free_collateral']:,.2f}",
+                      r.binding)
+    con = _console()
+    con.print(t)
+    con.print("wrote " + ", ".join(files))
 
 
 commands = [margin_cmd, price_cmd, var_cmd, batch_cmd, epoch_cmd, compare_cmd]

@@ -10,10 +10,13 @@ size ``lot_i`` and ``VALUE_SCALE = 10**value_decimals`` base units per USD:
     im_factor_bps = ceil(im_factor * 10000)                       (rounded against the account)
 
 The scenarios are the preset's grid applied jointly to every underlying (extreme moves already
-multiplied by their weight in ``L``). Only the linear form of the risk matrix can be exported:
-a preset with ``static_discount < 1`` or a ``short_option_minimum`` raises ``ConfigError``
-(pass ``linearize=True`` to export the preset without those two terms; the artefact then
-records ``"linearized": true``).
+multiplied by their weight in ``L``). Only the linear form of the risk matrix can be exported. Netted contingencies (Deribit's
+per-strike option contingency and its futures contingency on offsetting futures, Derive's per
+net short) are exported per position on ``|q|``: each netted charge is at most that, so the
+exported requirement is an upper bound (conservative). A preset with ``static_discount < 1`` or
+a ``short_option_minimum`` raises ``ConfigError`` unless ``linearize=True``, which drops those
+two terms. Either way the artefact records ``"linearized": true`` when it is not the preset's
+exact requirement.
 
 Consequence (proved in docs/risk-engine.md): for any positions ``q`` (lots), with the float
 engine's excess ``E_f`` and the statement's integer excess ``E_i`` (both in base units),
@@ -166,16 +169,10 @@ def build_epoch(
     """Build the epoch artefact for the listed ``instruments`` at ``market`` (module docstring)."""
     cfg = preset_config(config) if isinstance(config, str) else config
     if not cfg.linear:
-        if not linearize:
-            field = (
-                "config.static_discount" if cfg.static_discount != 1.0
-                else "config.short_option_minimum" if cfg.short_option_minimum != 0.0
-                else "config.option_contingency_side"
-            )
+        if not linearize and (cfg.static_discount != 1.0 or cfg.short_option_minimum != 0.0):
+            field = "config.static_discount" if cfg.static_discount != 1.0 else "config.short_option_minimum"
             raise ConfigError(field, "not expressible in the epoch's linear statement (use linearize=True)")
-        cfg = cfg.model_copy(
-            update={"static_discount": 1.0, "short_option_minimum": 0.0, "option_contingency_side": "all"}
-        )
+        cfg = cfg.linearized()
     if isinstance(epoch_id, bool) or not isinstance(epoch_id, int) or not 1 <= epoch_id < (1 << 64):
         raise InputError("epoch_id", "must be an integer in [1, 2^64)")
     if not isinstance(oracle_round, int) or oracle_round < 0:

@@ -4,9 +4,9 @@ For each underlying ``u``, summed over the portfolio's net positions ``q_i``:
 
 * ``delta`` (units of the underlying): linear instruments ``price / S`` per unit (1 for a perp
   at the index, ``e^{rT}`` for a future priced off the forward);
-  options ``dV/dF * dF/dS = D N(d1) e^{rT}`` (calls; ``-D N(-d1) e^{rT}`` puts), i.e. the
-  spot delta of the forward-priced option.
-* ``delta_usd`` = ``delta * S``; ``gamma`` = ``sum q D n(d1) / (F sigma sqrt T) * e^{2rT}``
+  options ``dV/dF * dF/dS = D N(d1) F/S`` (calls; ``-D N(-d1) F/S`` puts; ``F/S = e^{rT}``
+  without a given forward), i.e. the spot delta of the forward-priced option.
+* ``delta_usd`` = ``delta * S``; ``gamma`` = ``sum q D n(d1) / (F sigma sqrt T) * (F/S)^2``
   (per unit of spot, second derivative in S); ``vega`` (USD per 1.00 of vol) and ``theta``
   (USD per year, F fixed) from :func:`offchain.risk.pricing.black76.black76_greeks`.
 """
@@ -32,8 +32,8 @@ def portfolio_greeks(portfolio: Portfolio, market: MarketState) -> dict[str, dic
     theta = np.zeros(t.n)
     o = t.is_option
     if np.any(o):
-        g = black76_greeks(t.base[o], t.strike[o], t.vol[o], t.t[o], t.rate, t.is_call[o])
-        growth = np.exp(t.rate * t.t[o])  # dF/dS
+        g = black76_greeks(t.base[o], t.strike[o], t.vol[o], t.t[o], t.rate[o], t.is_call[o])
+        growth = t.base[o] / t.spot[o]  # dF/dS (the forward moves with the index)
         delta[o] = g.delta * growth
         gamma[o] = g.gamma * growth**2
         vega[o] = g.vega

@@ -159,6 +159,8 @@ class Portfolio(_Model):
     positions: list[Position]
     collateral: list[Collateral] = Field(default_factory=list)
     cash: float = 0.0
+    account: str | None = Field(default=None, min_length=1, max_length=64,
+                                description="account id (a venue's per-account parameter override)")
 
     @field_validator("cash")
     @classmethod

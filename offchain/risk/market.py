@@ -2,8 +2,13 @@
 
 * ``timestamp`` (unix seconds) is "now"; times to expiry are ``(expiry - timestamp) / YEAR_SECONDS``
   (ACT/365).
-* The forward of an underlying for expiry T is ``F = S exp(r T)`` (no income, Hull ch. 5) unless
-  a futures price for that expiry is given in ``futures_prices`` (by future symbol).
+* The forward of an underlying for expiry T is ``forwards[underlying][expiry]`` when the market
+  gives one (a forward curve, e.g. a venue's forward feed per expiry), else ``F = S exp(r_T T)``
+  (no income, Hull ch. 5); a future is priced at ``futures_prices[symbol]`` when given.
+* ``r_T`` is ``expiry_rates[underlying][expiry]`` when given (a rate curve: Derive's rate feed
+  per expiry), else ``rate``; options are discounted with ``exp(-r_T T)``.
+* ``confidence`` (optional) carries oracle confidences in ``[0, 1]`` per feed name (an
+  underlying's spot, a perp or option symbol, a collateral asset); only Derive's PM2 reads it.
 * Volatility of an option, in order: ``vols[symbol]``; the SVI smile of its (underlying, expiry)
   in ``smiles[underlying][expiry]``; ``default_vol[underlying]``. Otherwise an error names it.
 * Raw SVI (Gatheral 2004): total implied variance ``w(k) = a + b (rho (k - m) + sqrt((k - m)^2 +
@@ -81,6 +86,9 @@ class MarketState(BaseModel):
     vols: dict[str, float] = Field(default_factory=dict, description="option symbol -> implied vol")
     smiles: dict[str, dict[str, SVI]] = Field(default_factory=dict, description="underlying -> expiry -> SVI")
     default_vol: dict[str, float] = Field(default_factory=dict, description="underlying -> vol")
+    forwards: dict[str, dict[str, float]] = Field(default_factory=dict, description="underlying -> expiry -> forward")
+    expiry_rates: dict[str, dict[str, float]] = Field(default_factory=dict, description="underlying -> expiry -> rate")
+    confidence: dict[str, float] = Field(default_factory=dict, description="feed -> oracle confidence in [0, 1]")
 
     @field_validator("timestamp", mode="before")
     @classmethod
@@ -119,9 +127,9 @@ class MarketState(BaseModel):
     def _dvol(cls, v: dict[str, float]) -> dict[str, float]:
         return _positive_map(v, "default_vol")
 
-    @field_validator("smiles", mode="before")
+    @field_validator("smiles", "forwards", "expiry_rates", mode="before")
     @classmethod
-    def _smile_keys(cls, v: Any) -> Any:
+    def _expiry_keys(cls, v: Any) -> Any:
         if isinstance(v, dict):
             out: dict[str, Any] = {}
             for u, per in v.items():
@@ -130,6 +138,30 @@ class MarketState(BaseModel):
                 else:
                     out[u] = per
             return out
+        return v
+
+    @field_validator("forwards")
+    @classmethod
+    def _fwds(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for u, per in v.items():
+            _positive_map(per, f"forwards.{u}")
+        return v
+
+    @field_validator("expiry_rates")
+    @classmethod
+    def _rates(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for u, per in v.items():
+            for e, r in per.items():
+                if not math.isfinite(r):
+                    raise InputError(f"expiry_rates.{u}.{e}", f"must be finite (got {r})")
+        return v
+
+    @field_validator("confidence")
+    @classmethod
+    def _conf(cls, v: dict[str, float]) -> dict[str, float]:
+        for key, x in v.items():
+            if not (math.isfinite(x) and 0.0 <= x <= 1.0):
+                raise InputError(f"confidence.{key}", f"must be in [0, 1] (got {x})")
         return v
 
     # ---- queries -------------------------------------------------------------------------
@@ -145,9 +177,21 @@ class MarketState(BaseModel):
             raise InputError(field, f"instrument expired (expiry {expiry} <= market timestamp {self.timestamp})")
         return t
 
+    def rate_for(self, underlying: str, expiry: int) -> float:
+        """The continuously compounded rate of ``underlying``'s expiry (``expiry_rates``, else ``rate``)."""
+        return self.expiry_rates.get(underlying, {}).get(str(expiry), self.rate)
+
     def forward(self, underlying: str, expiry: int, field: str = "instrument") -> float:
         t = self.time_to_expiry(expiry, field)
-        return self.spot(underlying, field) * math.exp(self.rate * t)
+        spot = self.spot(underlying, field)
+        given = self.forwards.get(underlying, {}).get(str(expiry))
+        if given is not None:
+            return given
+        return spot * math.exp(self.rate_for(underlying, expiry) * t)
+
+    def conf(self, feed: str) -> float:
+        """Oracle confidence of ``feed`` (1.0 when the market does not give one)."""
+        return self.confidence.get(feed, 1.0)
 
     def mark(self, inst: Perp | Future | Option, field: str = "instrument") -> float:
         """Mark value per unit of underlying (USD)."""
@@ -164,7 +208,7 @@ class MarketState(BaseModel):
         f = self.forward(inst.underlying, inst.expiry, field)
         t = self.time_to_expiry(inst.expiry, field)
         vol = self.option_vol(inst, field)
-        return float(black76_price(f, inst.strike, vol, t, self.rate, inst.is_call))
+        return float(black76_price(f, inst.strike, vol, t, self.rate_for(inst.underlying, inst.expiry), inst.is_call))
 
     def option_vol(self, inst: Option, field: str = "instrument") -> float:
         if inst.symbol in self.vols:
@@ -182,7 +226,8 @@ class MarketState(BaseModel):
         raise InputError(field, f"no volatility for option {inst.symbol!r} (vols, smiles or default_vol)")
 
     def with_spots(self, spots: dict[str, float]) -> MarketState:
-        """A copy with some spots replaced; perp marks and futures prices move proportionally."""
+        """A copy with some spots replaced; perp marks, futures prices and given forwards move
+        proportionally."""
         new_spots = dict(self.spots)
         new_spots.update(spots)
         ratio = {u: new_spots[u] / self.spots[u] for u in spots if u in self.spots}
@@ -199,6 +244,8 @@ class MarketState(BaseModel):
                 out[sym] = px * ratio.get(u, 1.0)
             return out
 
+        forwards = {u: {e: f * ratio.get(u, 1.0) for e, f in per.items()} for u, per in self.forwards.items()}
         return self.model_copy(
-            update={"perp_marks": scale(self.perp_marks), "futures_prices": scale(self.futures_prices)}
+            update={"perp_marks": scale(self.perp_marks), "futures_prices": scale(self.futures_prices),
+                    "forwards": forwards}
         )

@@ -44,7 +44,7 @@ class InstrumentTable:
     dte: FloatArray  # days to expiry (NaN for perps)
     vol: FloatArray  # base implied vol (NaN for linear)
     is_call: NDArray[np.bool_]
-    rate: float
+    rate: FloatArray  # discount rate per instrument (the market's rate of its expiry)
     mark: FloatArray  # value per unit at the current market
 
     @property
@@ -69,6 +69,7 @@ class InstrumentTable:
         t = np.full(n, np.nan)
         vol = np.full(n, np.nan)
         is_call = np.zeros(n, dtype=bool)
+        rate = np.full(n, market.rate)
         for j, inst in enumerate(instruments):
             field = f"{prefix}[{j}]"
             if inst.underlying not in unders:
@@ -82,6 +83,7 @@ class InstrumentTable:
                 strike[j] = inst.strike
                 vol[j] = market.option_vol(inst, field)
                 is_call[j] = inst.is_call
+                rate[j] = market.rate_for(inst.underlying, inst.expiry)
             else:
                 if isinstance(inst, Future):
                     t[j] = market.time_to_expiry(inst.expiry, f"{field}.expiry")
@@ -89,7 +91,7 @@ class InstrumentTable:
         opt = kind == KIND_OPTION
         mark = base.copy()
         if np.any(opt):
-            mark[opt] = black76_price(base[opt], strike[opt], vol[opt], t[opt], market.rate, is_call[opt])
+            mark[opt] = black76_price(base[opt], strike[opt], vol[opt], t[opt], rate[opt], is_call[opt])
         return cls(
             symbols=tuple(i.symbol for i in instruments),
             underlyings=tuple(unders),
@@ -102,7 +104,7 @@ class InstrumentTable:
             dte=t * (365.0 * 86400.0 / DAY_SECONDS),
             vol=vol,
             is_call=is_call,
-            rate=market.rate,
+            rate=rate,
             mark=mark,
         )
 
@@ -126,7 +128,7 @@ class InstrumentTable:
             # a forward shocked to <= 0 (a -100% move) leaves only the intrinsic value of a put
             safe_f = np.maximum(f, 1e-12)
             out[:, opt] = black76_price(
-                safe_f, self.strike[None, opt], v, self.t[None, opt], self.rate, self.is_call[None, opt]
+                safe_f, self.strike[None, opt], v, self.t[None, opt], self.rate[None, opt], self.is_call[None, opt]
             )
         return out
 

@@ -11,12 +11,14 @@ check this account by account. Notation: ``x_a = q_a P_a`` (USD exposure), ``N_a
   amount (continuity deduction); accounts hold one position each (isolated collateral).
 * ``cross`` (:mod:`offchain.risk.margin.cross`): ``MM = sum_a N_a mmf``, ``IM = sum_a N_a imf_a``
   with ``imf`` flat, size-scaled ``max(imf_base, imf_factor sqrt|q_a|)`` or open-interest based.
-* ``standard_options`` (linear part): ``MM = sum_a N_a (linear_mm_rate + rate_per_unit |q_a|)``,
-  IM likewise with ``linear_im_rate``.
+* ``standard_options`` (linear part): ``MM = sum_a N_a (mm_rate_a + rate_per_unit_a |q_a|)``,
+  IM likewise with ``im_rate_a`` (the config's rates of each asset, ``linear_by_underlying``).
 * ``risk_matrix``: the engine's scenario set (joint spot grid and weighted extreme moves; vol
   shocks do not move a perp, so duplicates are dropped): ``loss_s = -sum_a D(x_a c_{s,a})`` with
   ``c_{s,a} = shock_{s,a} w_s`` and ``D(y) = y * static_discount`` for gains, ``y`` for losses;
-  ``MM = max(0, max_s loss_s) + sum_a |q_a| P_a contingency_perp``; ``IM = im_factor MM``.
+  ``MM = max(0, max_s loss_s) + sum_a |q_a| P_a contingency_perp``; ``IM = im_factor MM``
+  (with ``future_contingency = "offsetting"``, Deribit's, one perp per asset offsets nothing:
+  no contingency).
 * ``var``: the engine's joint scenario returns ``R`` (``N x A``; historical, filtered historical
   or Monte Carlo) from the calibration history; the account's PnL sample is
   ``X = expm1(R) x``; ``VaR = -quantile(X, 1 - c)``, ``ES = -mean(X | X <= -VaR)``,
@@ -183,11 +185,13 @@ class StandardPolicy(MarginPolicy):
         self.config = config
 
     def requirements(self, q: FloatArray, prices: FloatArray) -> tuple[FloatArray, FloatArray]:
-        c = self.config
+        rates = [self.config.linear_rates(a) for a in self.assets]
+        per_unit = np.array([r.rate_per_unit for r in rates])
         aq = np.abs(q)
-        extra = (aq * aq) @ (prices * c.linear_rate_per_unit)
-        total = aq @ prices
-        return total * c.linear_mm_rate + extra, total * c.linear_im_rate + extra
+        extra = (aq * aq) @ (prices * per_unit)
+        mm = aq @ (prices * np.array([r.mm_rate for r in rates])) + extra
+        im = aq @ (prices * np.array([r.im_rate for r in rates])) + extra
+        return mm, im
 
 
 # ----------------------------------------------------------------------------- risk matrix
@@ -204,7 +208,8 @@ class RiskMatrixPolicy(MarginPolicy):
         scen = ScenarioSet(config, self.assets)
         rows = scen.spot_shock * scen.weight[:, None]  # (S, A) PnL per USD of exposure
         self.coef = np.unique(rows, axis=0).T.copy()  # (A, S'): vol shocks do not move a perp
-        self.contingency = config.contingency.perp
+        # one perp per asset: Deribit's contingency on offsetting futures is zero
+        self.contingency = 0.0 if config.future_contingency == "offsetting" else config.contingency.perp
         self.discount = config.static_discount
 
     def requirements(self, q: FloatArray, prices: FloatArray) -> tuple[FloatArray, FloatArray]:

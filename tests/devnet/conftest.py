@@ -125,3 +125,13 @@ def env(deployed, chain, accounts):
     e = Env(deployed, chain, accounts)
     e.post_epoch(1)
     return e
+
+
+@pytest.fixture
+def signers(env, accounts):
+    """Three oracle reporters (test accounts 7-9), threshold 2, sorted by address."""
+    keys = [accounts[i] for i in (7, 8, 9)]
+    for a in keys:
+        env.d.oracle.setReporter(a, True, sender=env.owner)
+    env.d.oracle.setThreshold(2, sender=env.owner)
+    return sorted(keys, key=lambda a: int(str(a.address), 16))

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
 from ape import reverts
 from conftest import ADDONS, AUCTION, BTC, ETH, GRACE, IM_BPS, MARKS, NO_PROOF, PNL, UNIT, Opening
 
-from offchain.mirror.auction import WAD, discount_bps, fill_terms, take_slice
+from offchain.mirror.auction import WAD, book_value, discount_bps, discount_cap, fill_terms, take_slice
 from offchain.mirror.oracle import PriceReport, report_digest, sign_report, to_price_units
 from offchain.mirror.vault import VaultModel
 from prover.statement import epoch_digest
 
 # ---------------------------------------------------------------- oracle
 
-
-@pytest.fixture
-def signers(env, accounts):
-    """Three reporters, threshold 2."""
-    keys = [accounts[i] for i in (7, 8, 9)]
-    for a in keys:
-        env.d.oracle.setReporter(a, True, sender=env.owner)
-    env.d.oracle.setThreshold(2, sender=env.owner)
-    return keys
 
 
 def _report(env, feed=BTC, usd=30_100, rnd=None, ts=None):
@@ -84,7 +74,10 @@ def test_circuit_breaker_trips_and_resets(env):
     with reverts(env.d.oracle.Oracle_CircuitBreakerActive):
         env.d.oracle.latestPrice(BTC)
     env.d.oracle.resetCircuitBreaker(BTC, sender=env.owner)
-    env.d.oracle.pushPrice(BTC, to_price_units(60_000), ts, sender=env.owner)  # re-based
+    with reverts(env.d.oracle.Oracle_ReportBeforeReset):  # the refused observation never comes back
+        env.d.oracle.pushPrice(BTC, to_price_units(60_000), ts, sender=env.owner)
+    env.chain.pending_timestamp = int(env.chain.blocks.head.timestamp) + 5
+    env.d.oracle.pushPrice(BTC, to_price_units(60_000), env.chain.pending_timestamp, sender=env.owner)  # re-based
     assert env.d.oracle.latestPrice(BTC).answer == to_price_units(60_000)
 
 
@@ -323,7 +316,10 @@ def test_liquidation_insolvent_book_uses_insurance_then_socializes(env, users):
     a = env.d.liquidation.getAuction(acct)
     d_bps = discount_bps(int(a.startTime), now, AUCTION.duration_seconds, AUCTION.start_discount_bps, AUCTION.max_discount_bps)
     sl = take_slice(op.q, op.cash, MARKS, WAD)
-    cost, _d, fee = fill_terms(sl.value, sl.gross, d_bps, AUCTION.liquidation_fee_bps)
+    value, gross = book_value(op.q, op.cash, MARKS)
+    rate, underwater = discount_cap(int(env.d.vault.balanceOf(acct)) + value, gross)
+    assert underwater and (int(a.discountRateWad), a.underwater) == (rate, True)
+    cost, _d, fee = fill_terms(sl.value, sl.gross, d_bps, AUCTION.liquidation_fee_bps, rate, underwater)
     assert cost < -(500 + 200) * UNIT  # needs the insurance fund and socialization
     receipt = env.d.liquidation.bid(acct, WAD, 0, sender=bidder)
     split = m.cover_shortfall(acct.address, bidder.address, -cost)

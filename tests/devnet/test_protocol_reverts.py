@@ -15,13 +15,6 @@ SECP_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 # ---------------------------------------------------------------- oracle: prices
 
 
-@pytest.fixture
-def signers(env, accounts):
-    keys = [accounts[i] for i in (7, 8, 9)]
-    for a in keys:
-        env.d.oracle.setReporter(a, True, sender=env.owner)
-    env.d.oracle.setThreshold(2, sender=env.owner)
-    return sorted(keys, key=lambda a: int(str(a.address), 16))
 
 
 def _next(env, usd=30_000, dt=1, rnd=None, ts=None):
@@ -373,8 +366,10 @@ def test_bid_reverts(env, alice, opened, users):
         liq.bid(alice, WAD, 10**30, sender=alice)
     with reverts(liq.Liquidation_PriceAboveLimit):
         liq.bid(alice, WAD, 0, sender=bidder)
-    with reverts(liq.Liquidation_EmptyFill):
-        liq.bid(alice, 1, 10**30, sender=bidder)  # 1e-18 of every amount rounds to zero
+    # 1e-18 of the book: every position rounds to zero, the value to one unit (rounded up)
+    receipt = liq.bid(alice, 1, 10**30, sender=bidder)
+    [fill] = list(receipt.decode_logs(liq.AuctionFill))
+    assert (list(fill.lots), fill.value, fill.cashTaken, fill.cost) == ([0, 0], 1, 1, 1)
     with reverts(env.d.vault.Vault_InsufficientBalance):
         liq.bid(alice, WAD, 10**30, sender=poor)
     hedger = users[4]

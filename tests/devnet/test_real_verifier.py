@@ -131,7 +131,7 @@ def test_real_proofs_end_to_end_and_gas(real, keys, users, accounts, project):
     batch = []
     for u, acc in crowd:
         bu = int(d.vault.balanceOf(u))
-        batch.append((u.address, KIND_MM, bu, _prove(keys, env, 2, acc, u, KIND_MM, bu)))
+        batch.append((u.address, KIND_MM, bu, acc.commitment(), _prove(keys, env, 2, acc, u, KIND_MM, bu)))
     receipt = d.accounts.submitProofs(2, batch, sender=bidder)
     GAS["MarginAccounts.submitProofs (MM, real verifier, batch of 3: per proof)"] = int(receipt.gas_used) // len(batch)
     assert all(d.accounts.accountState(u).provenEpoch == 2 for u, _ in crowd)

@@ -35,9 +35,17 @@ def test_slice_vectors(harness):
         assert harness.slice(int(c["amount"]), int(c["fraction_wad"])) == int(c["expected"]), c
 
 
+def test_slice_value_and_discount_cap_vectors(harness):
+    for c in _load("auction")["slice_value"]:
+        assert harness.sliceValue(int(c["book_value"]), int(c["fraction_wad"])) == int(c["expected"]), c
+    for c in _load("auction")["discount_cap"]:
+        assert tuple(harness.discountCap(int(c["equity"]), int(c["gross"]))) == (int(c["rate_wad"]), c["underwater"]), c
+
+
 def test_fill_terms_vectors(harness):
     for c in _load("auction")["fill_terms"]:
-        cost, disc, fee = harness.fillTerms(int(c["value"]), int(c["gross"]), c["d_bps"], c["fee_bps"])
+        cost, disc, fee = harness.fillTerms(int(c["value"]), int(c["gross"]), c["d_bps"], c["fee_bps"], int(c["rate_wad"]),
+                                            c["underwater"])
         assert (cost, disc, fee) == (int(c["cost"]), int(c["discount"]), int(c["fee"])), c
 
 
@@ -52,7 +60,7 @@ def test_take_slice_vectors(harness):
         assert (cash_taken, value, gross, empty, nonzero) == (int(c["cash_taken"]), int(c["value"]), int(c["gross"]),
                                                              c["empty"], True), c
         assert [int(x) for x in remaining] == [int(x) for x in c["remaining"]], c
-        cost, disc, fee = harness.fillTerms(value, gross, c["d_bps"], c["fee_bps"])
+        cost, disc, fee = harness.fillTerms(value, gross, c["d_bps"], c["fee_bps"], int(c["rate_wad"]), c["underwater"])
         assert (cost, disc, fee) == (int(c["cost"]), int(c["discount"]), int(c["fee"])), c
 
 

@@ -16,6 +16,12 @@ state, and no decision is taken while one of the keeper's own transactions is st
 
 So a keeper killed with SIGKILL at any point and restarted misses no liquidation and never sends
 a transaction that the chain would reject as a duplicate.
+
+A second rule: **no single account can stop the keeper.** Each account's decision and
+transaction is isolated: an account the operator's book does not know (it registered a
+commitment of its own), a transaction that reverts (another bidder was faster), or any other
+failure about one account is recorded as a :class:`Skip` (``on_skip`` is told, once per account
+and reason) and the pass goes on to the next account.
 """
 
 from __future__ import annotations
@@ -80,6 +86,14 @@ class Action:
     finished: bool = False  # the auction closed in this transaction (the emptying bid, or "finish")
 
 
+@dataclass(frozen=True)
+class Skip:
+    """An account the keeper could not act on in a pass, and why (it goes on with the others)."""
+
+    account: str
+    reason: str
+
+
 @dataclass
 class KeeperState:
     """What the keeper checkpoints between runs (a cache: the chain is the truth)."""
@@ -112,6 +126,15 @@ class KeeperState:
         return cls(chain_id, accounts_address, int(obj["scanned_to_block"]), [str(a) for a in obj["accounts"]])
 
 
+class UnknownAccount(DevnetError):
+    """A liquidatable account whose opening the operator's book does not have."""
+
+    def __init__(self, account: str) -> None:
+        self.account = account
+        super().__init__(f"{account} is liquidatable but the operator's book has no opening for it "
+                         "(a commitment registered outside this operator): skipped")
+
+
 class LiquidationKeeper:
     """Drives liquidations for one deployment (see the module docstring for the safety rule)."""
 
@@ -124,6 +147,7 @@ class LiquidationKeeper:
         state_path: Path | None = None,
         policy: KeeperPolicy | None = None,
         on_action: Callable[[Action], None] | None = None,
+        on_skip: Callable[[Skip], None] | None = None,
     ) -> None:
         from ape import chain
 
@@ -133,6 +157,9 @@ class LiquidationKeeper:
         self.policy = policy or KeeperPolicy()
         self.state_path = state_path
         self.on_action = on_action
+        self.on_skip = on_skip
+        #: the last reason each account was skipped for (reported once per account and reason)
+        self.skipped: dict[str, str] = {}
         self.chain = chain
         self.state = KeeperState.load_or_new(state_path, int(chain.chain_id), str(deployment.accounts.address))
         self._marks: dict[int, list[int]] = {}
@@ -199,6 +226,8 @@ class LiquidationKeeper:
             return ("bid", (account, self.policy.fraction_wad(notional), self.policy.max_cost_units))
         if int(self.d.accounts.liquidationReason(account)) == 0:
             return None
+        if account not in self.book:
+            raise UnknownAccount(account)
         opening = self.book.get(account)
         marks = self.epoch_marks(int(self.d.epochs.currentEpochId()))
         return ("start", (account, opening.q, opening.cash, opening.salt, marks))
@@ -221,14 +250,33 @@ class LiquidationKeeper:
             self.on_action(action)
         return action
 
+    def _skip(self, account: str, exc: BaseException) -> None:
+        reason = str(exc) if isinstance(exc, UnknownAccount) else f"{type(exc).__name__}: {exc}"
+        if self.skipped.get(account) != reason:
+            self.skipped[account] = reason
+            if self.on_skip is not None:
+                self.on_skip(Skip(account, reason))
+
+    def _decide_safely(self, account: str) -> tuple[str, tuple[Any, ...]] | None:
+        try:
+            return self.decide(account)
+        except Exception as exc:  # noqa: BLE001 - no single account can stop the keeper
+            self._skip(account, exc)
+            return None
+
     def step(self) -> list[Action]:
-        """One pass over every known account; returns the transactions sent."""
+        """One pass over every known account; returns the transactions sent (accounts it could
+        not act on are reported through ``on_skip`` and left for the next pass)."""
         self.wait_until_settled()
         actions = []
         for account in self.scan():
-            decision = self.decide(account)
-            if decision is not None:
+            decision = self._decide_safely(account)
+            if decision is None:
+                continue
+            try:
                 actions.append(self._send(*decision))
+            except Exception as exc:  # noqa: BLE001 - e.g. another bidder was faster: go on
+                self._skip(account, exc)
         return actions
 
     def send_pass(self) -> list[tuple[str, str, str]]:
@@ -241,12 +289,16 @@ class LiquidationKeeper:
         nonce = w3.eth.get_transaction_count(str(self.sender.address), "latest")
         sent = []
         for account in self.scan():
-            decision = self.decide(account)
+            decision = self._decide_safely(account)
             if decision is None:
                 continue
             kind, args = decision
             method = self._method(kind)
-            txn = method.as_transaction(*args, sender=self.sender, gas=self._gas(kind, method, args), nonce=nonce)
+            try:
+                txn = method.as_transaction(*args, sender=self.sender, gas=self._gas(kind, method, args), nonce=nonce)
+            except Exception as exc:  # noqa: BLE001 - the estimate reverts: skip this account only
+                self._skip(account, exc)
+                continue
             signed = self.sender.sign_transaction(txn)
             tx_hash = w3.eth.send_raw_transaction(signed.serialize_transaction())
             sent.append((kind, account, tx_hash.hex()))

@@ -4,7 +4,8 @@
     >>> model = get_model("risk_matrix", {"preset": "deribit_pm"})
     >>> result = model.requirement(portfolio, market)   # MarginResult(im, mm, ...)
 
-Names: ``isolated``, ``cross``, ``standard_options``, ``risk_matrix``, ``var``, ``dynamic``.
+Names: ``isolated``, ``cross``, ``standard_options``, ``risk_matrix``, ``var``, ``dynamic``,
+``derive_pm2``, ``span``. Venue presets (``offchain.risk.margin.presets``) configure them.
 ``config`` is ``None`` (defaults), a dict, a path to a JSON file, or the model's config object.
 """
 
@@ -25,6 +26,8 @@ _REGISTRY: dict[str, str] = {
     "risk_matrix": "offchain.risk.margin.risk_matrix:RiskMatrixMargin",
     "var": "offchain.risk.margin.var:VaRMargin",
     "dynamic": "offchain.risk.margin.dynamic:DynamicMargin",
+    "derive_pm2": "offchain.risk.margin.derive_pm2:DerivePM2Margin",
+    "span": "offchain.risk.margin.span:SpanMargin",
 }
 
 
@@ -51,12 +54,13 @@ def load_config(name: str, config: Any = None) -> ModelConfig:
     if isinstance(config, (str, os.PathLike)):
         cfg_path = Path(config)
         config = load_json(cfg_path, field="config")
-        # a relative history_file is looked up from the working directory, then next to the config
-        hist = config.get("history_file") if isinstance(config, dict) else None
-        if isinstance(hist, str) and not Path(hist).is_absolute() and not Path(hist).exists():
-            beside = cfg_path.parent / hist
-            if beside.exists():
-                config = {**config, "history_file": str(beside)}
+        # a relative data file is looked up from the working directory, then next to the config
+        for key in ("history_file", "risk_parameters"):
+            rel = config.get(key) if isinstance(config, dict) else None
+            if isinstance(rel, str) and not Path(rel).is_absolute() and not Path(rel).exists():
+                beside = cfg_path.parent / rel
+                if beside.exists():
+                    config = {**config, key: str(beside)}
     if isinstance(config, cls.config_cls):
         return config
     if not isinstance(config, dict):

@@ -79,6 +79,28 @@ class NetPositions:
     position_index: NDArray[np.int64]  # for each portfolio position, its instrument row
 
 
+def collateral_charge(
+    portfolio: Portfolio, market: MarketState, haircuts: dict[str, float], default: float | None, venue: str
+) -> float:
+    """A venue's collateral haircut on the account's collateral, as an add-on (USD).
+
+    ``sum_c amount_c * price_c * max(0, h_venue(c) - h_account(c))``: the account's equity already
+    counts each holding at ``1 - h_account``, so the effective haircut is the larger of the two.
+    ``h_venue`` is ``haircuts[asset]``, else ``default``; ``default = None`` means the venue does
+    not accept other assets (``InputError`` naming the holding).
+    """
+    from offchain.risk.account import collateral_price
+    from zkmargin.errors import InputError
+
+    total = 0.0
+    for j, c in enumerate(portfolio.collateral):
+        h = haircuts.get(c.asset, default)
+        if h is None:
+            raise InputError(f"collateral[{j}].asset", f"{c.asset} is not accepted as collateral by {venue}")
+        total += c.amount * collateral_price(c.asset, market, f"collateral[{j}].asset") * max(0.0, h - c.haircut)
+    return total
+
+
 def net_positions(portfolio: Portfolio, market: MarketState) -> NetPositions:
     """Net the positions of ``portfolio`` per instrument and build the instrument table.
 

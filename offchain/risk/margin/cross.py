@@ -14,19 +14,21 @@ Initial margin fraction ``imf_i`` (``scaling``):
   ``imf = imf_base + (imf_max - imf_base) * clamp((OI_u - oi_lower) / (oi_upper - oi_lower), 0, 1)``.
 
 Options in a cross account are charged with the standard (Deribit) options formulas of
-:mod:`offchain.risk.margin.standard_options`, added to IM and MM.
+:mod:`offchain.risk.margin.standard_options` (``options`` sub-config), on the equity basis of
+that module: the short option's mark is counted once (the account's equity already carries it)
+and long option values are not margin.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from offchain.risk.instruments import Option, Portfolio
 from offchain.risk.margin.base import MarginModel, MarginResult, ModelConfig
-from offchain.risk.margin.standard_options import StandardOptionsConfig, short_option_margin
+from offchain.risk.margin.standard_options import StandardOptionsConfig, options_requirement
 from offchain.risk.market import MarketState
 
 
@@ -78,7 +80,8 @@ class CrossMargin(MarginModel[CrossConfig]):
             net[pos.instrument] = net.get(pos.instrument, 0.0) + pos.size
             first.setdefault(pos.instrument, k)
         im = mm = 0.0
-        rows = []
+        rows: list[dict[str, Any]] = []
+        options: list[tuple[Option, float, float, float, float]] = []
         for sym, size in net.items():
             inst = portfolio.instrument(sym)
             field = f"positions[{first[sym]}].instrument"
@@ -86,18 +89,21 @@ class CrossMargin(MarginModel[CrossConfig]):
             if size == 0:
                 continue
             if isinstance(inst, Option):
-                if size > 0:
-                    p_im = p_mm = 0.0
-                else:
-                    spot = market.spot(inst.underlying, field)
-                    u_im, u_mm = short_option_margin(inst.is_call, spot, inst.strike, mark, cfg.options)
-                    p_im, p_mm = abs(size) * u_im, abs(size) * u_mm
-                imf = None
-            else:
-                notional = abs(size) * mark
-                imf = cfg.imf(inst.underlying, size)
-                p_im, p_mm = notional * imf, notional * cfg.mmf
+                spot = market.spot(inst.underlying, field)
+                options.append((inst, size, mark, spot, market.forward(inst.underlying, inst.expiry, field)))
+                continue
+            notional = abs(size) * mark
+            imf = cfg.imf(inst.underlying, size)
+            p_im, p_mm = notional * imf, notional * cfg.mmf
             im += p_im
             mm += p_mm
             rows.append({"instrument": sym, "net_size": size, "mark": mark, "imf": imf, "im": p_im, "mm": p_mm})
-        return MarginResult(model=self.name, im=im, mm=mm, details={"scaling": cfg.scaling}, per_position=rows)
+        details: dict[str, Any] = {"scaling": cfg.scaling}
+        if options:
+            o_im, o_mm, o_rows, o_details = options_requirement(options, cfg.options)
+            im += o_im
+            mm += o_mm
+            rows += [{"instrument": r["instrument"], "net_size": r["size"], "mark": r["mark"], "imf": None,
+                      "im": r["venue_im"], "mm": r["venue_mm"]} for r in o_rows]
+            details["options"] = {"im": o_im, "mm": o_mm, **o_details}
+        return MarginResult(model=self.name, im=im, mm=mm, details=details, per_position=rows)

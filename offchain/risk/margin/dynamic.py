@@ -204,7 +204,7 @@ class DynamicMargin(MarginModel[DynamicConfig]):
         d_units = np.where(table.is_option, 0.0, 1.0)
         if np.any(table.is_option):
             o = table.is_option
-            g = black76_greeks(table.base[o], table.strike[o], table.vol[o], table.t[o], table.rate, table.is_call[o])
+            g = black76_greeks(table.base[o], table.strike[o], table.vol[o], table.t[o], table.rate[o], table.is_call[o])
             d_units = d_units.copy()
             d_units[o] = g.delta
         delta = d_units * net.size * np.where(table.is_option, table.base, table.mark)

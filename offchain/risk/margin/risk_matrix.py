@@ -26,36 +26,45 @@ Requirement (per account; sizes netted per instrument, ``P[s, i] = size_i * pnl_
     P'[s, i]   = P[s, i] * static_discount   if P[s, i] > 0   else P[s, i]
     loss_s     = - sum_i P'[s, i]
     scan_risk  = max(0, max_s loss_s)
-    contingency= sum_i |size_i| * spot_i * rate(kind_i)       (perp/future/option rates; with
-                 option_contingency_side = "short" only short options: max(-size_i, 0))
+    contingency= options: rate_option * spot * (option_contingency_side)
+                   "all":   sum_i |size_i|                   (every option, long or short)
+                   "short": sum_i max(-size_i, 0)            (per net short contract, Derive PM1)
+                   "net_short_per_strike": sum_{expiry, strike} max(0, -(calls + puts))
+                            (Deribit: "call +10 and put -20 at strike X -> net short 10")
+               + perps/futures (future_contingency)
+                   "all":   sum_i |size_i| * spot * rate(kind_i)
+                   "offsetting": rate_future * spot * min(long, short) per underlying, perps
+                            counted as futures (Deribit: "long 100 BTC in Future A, short 100 BTC in
+                            Future B -> 1% * 100 BTC")
+               + the venue's collateral haircuts (``collateral_haircuts``, as in
+                 :func:`offchain.risk.margin.base.collateral_charge`)
     MM         = max(scan_risk + contingency, short_option_minimum * sum_{short options} |size_i| * spot_i)
     IM         = im_factor * MM
 
-With ``static_discount = 1`` and ``short_option_minimum = 0`` the requirement is exactly the
-linear form of the protocol's solvency statement (``docs/ARCHITECTURE.md``) and the epoch
-export reproduces it. The requirement is positively homogeneous in the sizes and, since each
+With ``static_discount = 1``, ``short_option_minimum = 0`` and per-position contingencies
+(``all``) the requirement is exactly the linear form of the protocol's solvency statement
+(``docs/ARCHITECTURE.md``) and the epoch export reproduces it; the netted contingencies are
+bounded above by the per-position ones, so a linearized export stays conservative. The requirement is positively homogeneous in the sizes and, since each
 term is convex in the sizes, sub-additive.
 """
 
 from __future__ import annotations
 
-import json
-from importlib import resources
 from typing import Any, Literal
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import NDArray
 from pydantic import Field, model_validator
 
 from offchain.risk.instruments import Portfolio
-from offchain.risk.margin.base import MarginModel, MarginResult, ModelConfig, net_positions
+from offchain.risk.margin.base import MarginModel, MarginResult, ModelConfig, collateral_charge, net_positions
+from offchain.risk.margin.presets import merge_preset
 from offchain.risk.market import MarketState
 from offchain.risk.valuation import KIND_FUTURE, KIND_OPTION, KIND_PERP, InstrumentTable
-from zkmargin.errors import ConfigError
 
 VOL_FLOOR = 1e-4  # lowest shocked implied vol (annualized fraction)
 VOL_UP, VOL_SAME, VOL_DOWN = 1, 0, -1
-PRESETS = ("deribit_pm", "cme_span", "derive_pmrm")
 
 
 class Contingency(ModelConfig):
@@ -91,7 +100,10 @@ class RiskMatrixConfig(ModelConfig):
     extreme_vol: Literal["same", "up", "down"] = "same"
     extreme_mode: Literal["multiple", "absolute"] = "multiple"
     contingency: Contingency = Field(default_factory=Contingency)
-    option_contingency_side: Literal["all", "short"] = "all"
+    option_contingency_side: Literal["all", "short", "net_short_per_strike"] = "all"
+    future_contingency: Literal["all", "offsetting"] = "all"
+    collateral_haircuts: dict[str, float] = Field(default_factory=dict)
+    collateral_default_haircut: float | None = Field(default=0.0, ge=0, le=1)
     static_discount: float = Field(default=1.0, ge=0, le=1)
     short_option_minimum: float = Field(default=0.0, ge=0, le=1)
     im_factor: float = Field(default=1.0, ge=1, le=6.5535)
@@ -99,15 +111,7 @@ class RiskMatrixConfig(ModelConfig):
     @model_validator(mode="before")
     @classmethod
     def _apply_preset(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "preset" not in data:
-            data = {"preset": "deribit_pm", **data}
-        if isinstance(data, dict) and data.get("preset"):
-            base = load_preset_dict(str(data["preset"]))
-            merged = {**base, **data}
-            if "contingency" in data and isinstance(data["contingency"], dict):
-                merged["contingency"] = {**base.get("contingency", {}), **data["contingency"]}
-            return merged
-        return data
+        return merge_preset(data, "risk_matrix", default="deribit_pm")
 
     @model_validator(mode="after")
     def _ranges(self) -> RiskMatrixConfig:
@@ -124,6 +128,12 @@ class RiskMatrixConfig(ModelConfig):
                 raise ValueError(f"extreme move weight {w} outside [0, 1]")
         if self.outer_vol_shocks is not None and not self.outer_vol_shocks:
             raise ValueError("outer_vol_shocks must not be empty (null for the full set)")
+        if self.future_contingency == "offsetting" and self.contingency.perp != self.contingency.future:
+            raise ValueError("with future_contingency 'offsetting' perps count as futures: contingency.perp "
+                             "must equal contingency.future")
+        for asset, h in self.collateral_haircuts.items():
+            if not 0 <= h <= 1:
+                raise ValueError(f"collateral_haircuts.{asset} must be in [0, 1]")
         return self
 
     def extreme_pairs(self) -> list[tuple[float, float]]:
@@ -141,17 +151,15 @@ class RiskMatrixConfig(ModelConfig):
             self.static_discount == 1.0
             and self.short_option_minimum == 0.0
             and (self.option_contingency_side == "all" or self.contingency.option == 0.0)
+            and (self.future_contingency == "all"
+                 or (self.contingency.future == 0.0 and self.contingency.perp == 0.0))
         )
 
-
-def load_preset_dict(name: str) -> dict[str, Any]:
-    """The JSON of a shipped preset (``offchain/risk/presets/<name>.json``)."""
-    if name not in PRESETS:
-        raise ConfigError("preset", f"unknown preset {name!r} (known: {', '.join(PRESETS)})")
-    text = resources.files("offchain.risk.presets").joinpath(f"{name}.json").read_text(encoding="utf-8")
-    data: dict[str, Any] = json.loads(text)
-    data.pop("worked_examples", None)
-    return data
+    def linearized(self) -> RiskMatrixConfig:
+        """The per-position (epoch-exportable) form: no static discount or short option
+        minimum, contingencies on every ``|size|`` (an upper bound of the netted ones)."""
+        return self.model_copy(update={"static_discount": 1.0, "short_option_minimum": 0.0,
+                                       "option_contingency_side": "all", "future_contingency": "all"})
 
 
 def preset_config(name: str, **overrides: Any) -> RiskMatrixConfig:
@@ -243,34 +251,130 @@ def contingency_per_unit(config: RiskMatrixConfig, table: InstrumentTable) -> ND
     return np.asarray(rates * table.spot)
 
 
-def contingency_sizes(config: RiskMatrixConfig, table: InstrumentTable, size: NDArray[np.float64]) -> NDArray[np.float64]:
-    """The sizes the per-unit add-ons apply to: ``|size|``, or only the short part of options
-    when ``option_contingency_side == "short"`` (Derive: per net short contract)."""
-    out = np.abs(size)
-    if config.option_contingency_side == "short":
-        out = np.where(table.is_option, np.maximum(-size, 0.0), out)
-    return np.asarray(out)
+class Contingencies:
+    """The contingency add-on of net sizes ``q`` (one account ``(n,)`` or many ``(m, n)``, dense
+    or scipy sparse), per the config's modes (module docstring)."""
+
+    def __init__(self, config: RiskMatrixConfig, table: InstrumentTable) -> None:
+        self.config = config
+        self.table = table
+        self.addon = contingency_per_unit(config, table)  # (n,) rate * spot
+        opt = table.is_option
+        lin = ~opt
+        self.abs_rate = np.zeros(table.n)
+        self.short_rate = np.zeros(table.n)
+        if config.option_contingency_side == "all":
+            self.abs_rate[opt] = self.addon[opt]
+        elif config.option_contingency_side == "short":
+            self.short_rate[opt] = self.addon[opt]
+        if config.future_contingency == "all":
+            self.abs_rate[lin] = self.addon[lin]
+        # groups charged on max(0, -net) (strikes) / min(long, short) (underlyings): a group id
+        # per instrument (-1: none) and a rate per group
+        self.strike_group = np.full(table.n, -1, dtype=np.int64)
+        self.strike_rate = np.zeros(0)
+        if config.option_contingency_side == "net_short_per_strike" and np.any(opt):
+            keys: dict[tuple[int, float, float], int] = {}
+            rates: list[float] = []
+            for j in np.flatnonzero(opt):
+                key = (int(table.u_index[j]), float(table.t[j]), float(table.strike[j]))
+                if key not in keys:
+                    keys[key] = len(keys)
+                    rates.append(float(self.addon[j]))
+                self.strike_group[j] = keys[key]
+            self.strike_rate = np.array(rates)
+        # a strike with one option needs no netting: charge it per position (fast path)
+        self.single_rate = np.zeros(table.n)
+        self.multi_group = self.strike_group.copy()
+        if self.strike_rate.size:
+            member = self.strike_group >= 0
+            counts = np.bincount(self.strike_group[member], minlength=self.strike_rate.size)
+            single = member.copy()
+            single[member] = counts[self.strike_group[member]] == 1
+            self.single_rate[single] = self.strike_rate[self.strike_group[single]]
+            self.multi_group[single] = -1
+        self.linear_group = np.full(table.n, -1, dtype=np.int64)
+        self.linear_rate = np.zeros(0)
+        if config.future_contingency == "offsetting" and np.any(lin):
+            us = sorted({int(u) for u in table.u_index[lin]})
+            self.linear_rate = np.zeros(len(us))
+            for j in np.flatnonzero(lin):
+                k = us.index(int(table.u_index[j]))
+                self.linear_group[j] = k
+                self.linear_rate[k] = config.contingency.future * table.spot[j]
+
+    def alone(self, q: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Each position's add-on if it were the only one (no netting), ``(n,)``."""
+        rate = np.zeros(self.table.n)
+        rate[self.strike_group >= 0] = self.strike_rate[self.strike_group[self.strike_group >= 0]]
+        return np.asarray(np.abs(q) * self.abs_rate + np.maximum(-q, 0.0) * (self.short_rate + rate))
+
+    def amount(self, q: Any) -> NDArray[np.float64]:
+        """Add-on per account, ``(m,)`` (``(1,)`` for a 1-D ``q``); O(non-zeros) on CSR input."""
+        if not sp.issparse(q) and np.ndim(q) == 1:
+            return np.array([self._one(np.asarray(q, dtype=np.float64))])
+        q = sp.csr_matrix(np.atleast_2d(np.asarray(q, dtype=np.float64))) if not sp.issparse(q) else q.tocsr()
+        m = q.shape[0]
+        rows = np.repeat(np.arange(m), np.diff(q.indptr))
+        cols, data = q.indices, q.data
+        neg_rate = self.short_rate + self.single_rate  # per-position short charges, singleton strikes
+        weights = np.zeros(data.size)
+        if np.any(self.abs_rate):
+            weights += np.abs(data) * self.abs_rate[cols]
+        if np.any(neg_rate):
+            weights += np.maximum(-data, 0.0) * neg_rate[cols]
+        out = np.bincount(rows, weights=weights, minlength=m)
+        if np.any(self.multi_group >= 0):  # strikes with several options: net them first
+            sel = self.multi_group[cols] >= 0
+            r, g = rows[sel], self.multi_group[cols[sel]]
+            net = sp.csr_matrix((data[sel], (r, g)), shape=(m, self.strike_rate.size))
+            net.sum_duplicates()
+            nr = np.repeat(np.arange(m), np.diff(net.indptr))
+            out += np.bincount(nr, weights=np.maximum(-net.data, 0.0) * self.strike_rate[net.indices], minlength=m)
+        if self.linear_rate.size:
+            sel = self.linear_group[cols] >= 0
+            r, g, d = rows[sel], self.linear_group[cols[sel]], data[sel]
+            shape = (m, self.linear_rate.size)
+            pos = sp.csr_matrix((np.maximum(d, 0.0), (r, g)), shape=shape).toarray()
+            neg = sp.csr_matrix((np.maximum(-d, 0.0), (r, g)), shape=shape).toarray()
+            out += np.minimum(pos, neg) @ self.linear_rate
+        return np.asarray(out, dtype=np.float64)
+
+    def _one(self, q: NDArray[np.float64]) -> float:
+        total = float(np.abs(q) @ self.abs_rate + np.maximum(-q, 0.0) @ self.short_rate)
+        if self.strike_rate.size:
+            sel = self.strike_group >= 0
+            net = np.bincount(self.strike_group[sel], weights=q[sel], minlength=self.strike_rate.size)
+            total += float(np.maximum(-net, 0.0) @ self.strike_rate)
+        if self.linear_rate.size:
+            sel = self.linear_group >= 0
+            g = self.linear_group[sel]
+            pos = np.bincount(g, weights=np.maximum(q[sel], 0.0), minlength=self.linear_rate.size)
+            neg = np.bincount(g, weights=np.maximum(-q[sel], 0.0), minlength=self.linear_rate.size)
+            total += float(np.minimum(pos, neg) @ self.linear_rate)
+        return total
 
 
 def requirement_from_pnl(
     config: RiskMatrixConfig,
     size: NDArray[np.float64],
     pnl: NDArray[np.float64],
-    addon: NDArray[np.float64],
+    contingencies: Contingencies,
     table: InstrumentTable,
-) -> tuple[float, float, NDArray[np.float64]]:
-    """(scan_risk, MM, portfolio scenario PnL) for net sizes and a per-unit PnL matrix."""
+) -> tuple[float, float, float, NDArray[np.float64]]:
+    """(scan_risk, contingency, MM before collateral, portfolio scenario PnL) for net sizes."""
     pos_pnl = pnl * size[None, :]
     if config.static_discount != 1.0:
         pos_pnl = np.where(pos_pnl > 0, pos_pnl * config.static_discount, pos_pnl)
     port = pos_pnl.sum(axis=1)
     scan = max(0.0, float(np.max(-port)))
-    mm = scan + float(contingency_sizes(config, table, size) @ addon)
+    contingency = float(contingencies.amount(size)[0])
+    mm = scan + contingency
     if config.short_option_minimum > 0:
         short_opt = table.is_option & (size < 0)
         som = config.short_option_minimum * float(np.abs(size[short_opt]) @ table.spot[short_opt])
         mm = max(mm, som)
-    return scan, mm, port
+    return scan, contingency, mm, port
 
 
 class RiskMatrixMargin(MarginModel[RiskMatrixConfig]):
@@ -283,11 +387,13 @@ class RiskMatrixMargin(MarginModel[RiskMatrixConfig]):
         net = net_positions(portfolio, market)
         cfg = self.config
         scen, pnl = scenario_pnl_matrix(cfg, net.table)
-        addon = contingency_per_unit(cfg, net.table)
-        scan, mm, port = requirement_from_pnl(cfg, net.size, pnl, addon, net.table)
+        cont = Contingencies(cfg, net.table)
+        scan, contingency, mm, port = requirement_from_pnl(cfg, net.size, pnl, cont, net.table)
+        coll = collateral_charge(portfolio, market, cfg.collateral_haircuts, cfg.collateral_default_haircut,
+                                 cfg.preset or cfg.name)
+        mm += coll
         worst = int(np.argmin(port))
-        c_sizes = contingency_sizes(cfg, net.table, net.size)
-        contingency = float(c_sizes @ addon)
+        per_pos = cont.alone(net.size)
         return MarginResult(
             model=self.name,
             im=cfg.im_factor * mm,
@@ -296,15 +402,29 @@ class RiskMatrixMargin(MarginModel[RiskMatrixConfig]):
                 "preset": cfg.preset or cfg.name,
                 "scan_risk": scan,
                 "contingency": contingency,
-                "short_option_minimum_applied": bool(mm > scan + contingency + 1e-12),
+                "collateral_charge": coll,
+                "short_option_minimum_applied": bool(mm - coll > scan + contingency + 1e-12),
                 "worst_scenario": worst,
+                "binding": binding_label(scen.metadata()[worst], scan),
                 "n_scenarios": scen.size,
                 "im_factor": cfg.im_factor,
             },
             scenario_pnl=[float(x) for x in port],
             scenarios=scen.metadata(),
             per_position=[
-                {"instrument": s, "net_size": float(q), "mark": float(m), "contingency": float(c * a)}
-                for s, q, m, a, c in zip(net.table.symbols, net.size, net.table.mark, addon, c_sizes)
+                {"instrument": s, "net_size": float(q), "mark": float(m), "contingency": float(c)}
+                for s, q, m, c in zip(net.table.symbols, net.size, net.table.mark, per_pos)
             ],
         )
+
+
+def binding_label(scenario: dict[str, Any], scan: float) -> str:
+    """A short description of a scenario, e.g. ``"BTC -16.0%, vol up"`` (``"none"`` when no
+    scenario loses)."""
+    if scan <= 0:
+        return "none"
+    moves = ", ".join(f"{u} {x:+.1%}" for u, x in scenario["spot_shock"].items())
+    v = scenario["vol_shock"]
+    vol = "vol up" if v > 0 else ("vol down" if v < 0 else "vol same")
+    w = scenario.get("weight", 1.0)
+    return f"{moves}, {vol}" + (f", weight {w:g}" if w != 1.0 else "")

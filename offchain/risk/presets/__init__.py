@@ -1,1 +1,2 @@
-"""Shipped risk-matrix presets (JSON data files, see ``docs/risk-engine.md``)."""
+"""Shipped venue presets (JSON data files with the source beside every parameter; loaded by
+``offchain.risk.margin.presets``, listed in ``docs/risk-engine.md``)."""

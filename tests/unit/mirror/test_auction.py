@@ -12,9 +12,11 @@ from offchain.mirror.auction import (
     WAD,
     AuctionParams,
     discount_bps,
+    discount_cap,
     fee_split,
     fill_terms,
     slice_amount,
+    slice_value,
     take_slice,
     trunc_div,
 )
@@ -54,25 +56,52 @@ def test_discount_is_linear_clamped_and_monotone(start, dt, duration, a, b):
     assert discount_bps(start, max(0, start - 5), duration, lo, hi) == lo
 
 
-@given(st.integers(-(2**200), 2**200), st.integers(0, 2**200), st.integers(0, 9_999), st.integers(0, 10_000))
-def test_fill_terms(value, gross, d, fee_bps):
-    cost, disc, fee = fill_terms(value, gross, d, fee_bps)
-    assert disc == gross * d // 10_000 and cost == value - disc and fee == gross * fee_bps // 10_000
+@given(st.integers(-(2**200), 2**200), st.integers(0, 2**200), st.integers(0, 9_999), st.integers(0, 10_000),
+       st.integers(0, WAD), st.booleans())
+def test_fill_terms(value, gross, d, fee_bps, rate, underwater):
+    cost, disc, fee = fill_terms(value, gross, d, fee_bps, rate, underwater)
+    scheduled = gross * d // 10_000
+    if underwater:
+        assert disc == scheduled * rate // WAD
+    else:
+        assert disc == min(scheduled, gross * rate // WAD)
+    assert cost == value - disc and disc <= scheduled
+    assert fee == -(-gross * fee_bps // 10_000) and fee * 10_000 >= gross * fee_bps  # rounded up
     assert cost <= value
+
+
+@given(st.integers(-(2**200), 2**200), FRAC)
+def test_slice_value_rounds_up(book, frac):
+    exact = Fraction(book) * Fraction(frac, WAD)
+    got = slice_value(book, frac)
+    assert exact <= got < exact + 1
+    if frac == WAD:
+        assert got == book
+
+
+@given(st.integers(-(2**200), 2**200), st.integers(0, 2**200))
+def test_discount_cap_is_the_equity_share_of_gross(equity, gross):
+    rate, under = discount_cap(equity, gross)
+    assert under == (equity < 0) and 0 <= rate <= WAD
+    if gross:
+        assert rate == min(abs(equity) * WAD // gross, WAD)
+        assert gross * rate // WAD <= abs(equity)  # the whole book's discount stays within |equity|
 
 
 @settings(max_examples=200)
 @given(st.lists(st.integers(-(2**63), 2**63), min_size=1, max_size=6), I128, FRAC, st.data())
 def test_take_slice_conserves_the_book(q, cash, frac, data):
     marks = data.draw(st.lists(st.integers(-(2**63), 2**63), min_size=len(q), max_size=len(q)))
+    total = cash + sum(x * m for x, m in zip(q, marks))
     try:
         sl = take_slice(q, cash, marks, frac)
     except InputError:
-        assert all(slice_amount(x, frac) == 0 for x in [*q, cash])
+        assert all(slice_amount(x, frac) == 0 for x in q) and slice_value(total, frac) == 0
         return
     assert [x + y for x, y in zip(sl.lots, sl.positions_after)] == q
     assert sl.cash_taken + sl.cash_after == cash
     assert sl.value == sl.cash_taken + sum(x * m for x, m in zip(sl.lots, marks))
+    assert sl.value == slice_value(total, frac)  # a proportional share of the book's value, rounded up
     assert sl.gross == sum(abs(x) * abs(m) for x, m in zip(sl.lots, marks))
     assert sl.empty == (not any(sl.positions_after) and sl.cash_after == 0)
     if frac == WAD:
@@ -156,8 +185,9 @@ def test_model_rejections_match_contract_errors():
     with pytest.raises(Reject, match="Liquidation_AlreadyInLiquidation"):
         m.start_liquidation("a", 1_202, [1], -5, [10])
     m.deposit("bidder", 100)
+    # equity at mark 500 + 10 - 5 covers the 2% discount of the gross 10 (floor: 0)
     assert m.bid("a", "bidder", WAD, 10**9, 1_201) == 1 * 10 - 5 - (10 * 200 // 10_000)
-    # the emptying fill finished the auction (fee 10 * 50 bps rounds to 0)
+    # the emptying fill finished the auction (fee: 10 * 50 bps, rounded up to 1 unit)
     with pytest.raises(Reject, match="Liquidation_NotInLiquidation"):
         m.finish("a")
     assert m.acct("a").commitment == 0

@@ -39,6 +39,38 @@ def test_batch_matches_per_account_engine(config) -> None:  # type: ignore[no-un
         assert res.scan_risk[a] == pytest.approx(ref.details["scan_risk"], rel=1e-10, abs=1e-8)
 
 
+def _netting_listing() -> list:  # type: ignore[type-arg]
+    insts = [{"kind": "perp", "symbol": "BTC-PERP", "underlying": "BTC"},
+             {"kind": "perp", "symbol": "ETH-PERP", "underlying": "ETH"},
+             {"kind": "future", "symbol": "BTC-F1", "underlying": "BTC", "expiry": "2024-03-29T08:00:00Z"},
+             {"kind": "future", "symbol": "BTC-F2", "underlying": "BTC", "expiry": "2024-06-28T08:00:00Z"}]
+    for k in (35000, 40000, 45000):
+        for t in ("call", "put"):
+            insts.append({"kind": "option", "symbol": f"BTC-{k}-{t}", "underlying": "BTC",
+                          "expiry": "2024-02-01T08:00:00Z", "strike": k, "option_type": t})
+    return Portfolio.model_validate({"instruments": insts, "positions": [{"instrument": "BTC-PERP", "size": 1}]}).instruments
+
+
+def test_batch_nets_contingencies_like_the_per_account_engine() -> None:
+    # Deribit: calls and puts netted per strike, futures charged on the offsetting amount only
+    listing = _netting_listing()
+    config = preset_config("deribit_pm")
+    engine = BatchEngine(listing, MARKET, config)
+    indptr, indices, sizes = synthetic_accounts(200, len(listing), 6, seed=5)
+    res = engine.run(engine.accounts_matrix(indptr, indices, sizes), chunk=37)
+    model = get_model("risk_matrix", config)
+    listing_json = [i.model_dump() for i in listing]
+    netted = 0
+    for a in range(200):
+        sl = slice(indptr[a], indptr[a + 1])
+        pos = [{"instrument": listing[j].symbol, "size": float(q)} for j, q in zip(indices[sl], sizes[sl])]
+        ref = model.requirement(Portfolio.model_validate({"instruments": listing_json, "positions": pos}), MARKET)
+        assert res.mm[a] == pytest.approx(ref.mm, rel=1e-10, abs=1e-8)
+        alone = sum(r["contingency"] for r in ref.per_position)
+        netted += ref.details["contingency"] < alone - 1e-9
+    assert netted > 20  # the sample exercises the netting
+
+
 def test_empty_accounts_and_duplicates() -> None:
     engine = BatchEngine(LISTING, MARKET, "deribit_pm")
     # account 0 empty, account 1 has the same instrument twice (netted), account 2 empty at the end

@@ -32,7 +32,10 @@ MARKET = MarketState.model_validate(
 )
 LISTED = make_portfolio([("BTC-PERP", 1.0)]).instruments
 EPOCH = build_epoch(MARKET, LISTED, "deribit_pm", epoch_id=7, oracle_round=3)
-MM_MODEL = get_model("risk_matrix", {"preset": "deribit_pm"})
+# the epoch charges Deribit's netted contingencies per position (|q|): the float engine's form
+# that the integer statement reproduces within the bound is the preset's linearized config
+MM_MODEL = get_model("risk_matrix", preset_config("deribit_pm").linearized())
+NETTED_MODEL = get_model("risk_matrix", {"preset": "deribit_pm"})
 
 
 def test_artefact_shape_and_digest_matches_prover() -> None:
@@ -42,8 +45,8 @@ def test_artefact_shape_and_digest_matches_prover() -> None:
     assert len(d["marks"]) == n and len(d["addons"]) == n
     assert len(d["scenario_pnl"]) == n and all(len(r) == s for r in d["scenario_pnl"])
     assert all(isinstance(x, int) for x in d["marks"] + d["addons"])
-    assert d["im_factor_bps"] == 13000
-    expected = statement.epoch_digest(7, 13000, d["marks"], d["scenario_pnl"], d["addons"])
+    assert d["im_factor_bps"] == 12500 and d["linearized"] is True
+    expected = statement.epoch_digest(7, 12500, d["marks"], d["scenario_pnl"], d["addons"])
     assert int(d["digest"]) == expected
     # the prover's loader accepts the artefact and re-checks the digest
     assert statement.Epoch.from_json(d).digest() == expected
@@ -52,8 +55,8 @@ def test_artefact_shape_and_digest_matches_prover() -> None:
 def test_quantization_rules() -> None:
     # BTC perp: mark 40000 USD/BTC, lot 0.001 BTC -> 40 USD -> 40_000_000 base units exactly
     assert EPOCH.marks[0] == 40_000_000
-    # contingency 0.6% of spot per unit -> 240 USD/BTC -> 0.24 USD per lot -> 240000, +1
-    assert EPOCH.addons[0] == 240_001
+    # contingency 1% of spot per unit (Deribit) -> 400 USD/BTC -> 0.4 USD per lot -> 400000, +1
+    assert EPOCH.addons[0] == 400_001
     # the +16% scenario of the BTC perp: +0.16 * 40 USD per lot
     scen = [i for i, sc in enumerate(EPOCH.scenarios) if sc["spot_shock"]["BTC"] == pytest.approx(0.16)]
     assert all(EPOCH.scenario_pnl[0][i] == 6_400_000 for i in scen)
@@ -86,11 +89,14 @@ def test_integer_helper_mirrors_prover_statement() -> None:
             assert (ours.equity, ours.requirement, ours.excess) == (ref.equity, ref.requirement, ref.excess)
 
 
+def _portfolio_of_lots(q: list[int]) -> Portfolio:
+    positions = [{"instrument": LISTED[i].symbol, "size": qi * LISTED[i].lot_size} for i, qi in enumerate(q) if qi]
+    return Portfolio.model_validate({"instruments": [i.model_dump() for i in LISTED], "positions": positions})
+
+
 def _float_excess(q: list[int], cash_units: int) -> tuple[float, float]:
     """Float engine excess in base units (MM, and IM scaled by 10000)."""
-    positions = [{"instrument": LISTED[i].symbol, "size": qi * LISTED[i].lot_size} for i, qi in enumerate(q) if qi]
-    pf = Portfolio.model_validate({"instruments": [i.model_dump() for i in LISTED], "positions": positions})
-    res = MM_MODEL.requirement(pf, MARKET)
+    res = MM_MODEL.requirement(_portfolio_of_lots(q), MARKET)
     from offchain.risk.valuation import InstrumentTable
 
     table = InstrumentTable.build(LISTED, MARKET)
@@ -116,11 +122,21 @@ def test_integer_excess_within_stated_bound_of_float_engine(q: list[int], cash: 
     assert f_im - i_im < (5000 + 2.5 * EPOCH.im_factor_bps) * abs_q + 1e4 * tol
 
 
+@FIXED
+@given(q=st.lists(st.integers(-20000, 20000), min_size=8, max_size=8).filter(lambda v: any(v)))
+def test_exported_requirement_bounds_the_netted_contingencies(q: list[int]) -> None:
+    # Deribit nets calls and puts per strike and charges futures only on offsetting futures;
+    # the epoch charges every |q|, so its requirement is never below the netted engine's
+    pf = _portfolio_of_lots(q)
+    netted = NETTED_MODEL.requirement(pf, MARKET).mm * 1e6
+    assert integer_requirement(EPOCH, q, KIND_MM) >= netted - 1e-9 * max(1.0, netted)
+
+
 def test_integer_requirement_im_rounds_up() -> None:
     q = [1000, 0, 0, -3, 0, 0, 0, 0]
     mm = integer_requirement(EPOCH, q, KIND_MM)
     im = integer_requirement(EPOCH, q, KIND_IM)
-    assert im == math.ceil(mm * 13000 / 10000)
+    assert im == math.ceil(mm * 12500 / 10000)
 
 
 def test_portfolio_lots() -> None:

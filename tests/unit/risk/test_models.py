@@ -102,9 +102,11 @@ def test_deribit_standard_option_formulas() -> None:
     # short ATM put, mark 2000: IM = 0.15 S + 2000; MM = max(0.075 S, 0.075 * 2000) + 2000
     im, mm = short_option_margin(False, 40000.0, 40000.0, 2000.0, cfg)
     assert im == pytest.approx(0.15 * 40000 + 2000) and mm == pytest.approx(0.075 * 40000 + 2000)
-    # longs pay the premium: no margin
+    # longs pay the premium: no venue margin, but their value is not margin either (the equity
+    # already counts it, so the equity-basis requirement is the long value)
     res = get_model("standard_options").requirement(make_portfolio([("BTC-C-40000", 3.0)]), MARKET)
-    assert res.im == 0 and res.mm == 0 and res.details["long_option_value"] > 0
+    assert res.details["venue_im"] == 0 and res.details["venue_mm"] == 0
+    assert res.im == res.mm == pytest.approx(res.details["long_option_value"]) and res.mm > 0
 
 
 # ---------------------------------------------------------------- IM >= MM, every model
@@ -132,7 +134,8 @@ def _model(name: str, cfg: object):  # type: ignore[no-untyped-def]
 
 
 def test_registry_names_and_unknown_model() -> None:
-    assert set(model_names()) == {"isolated", "cross", "standard_options", "risk_matrix", "var", "dynamic"}
+    assert set(model_names()) == {"isolated", "cross", "standard_options", "risk_matrix", "var", "dynamic",
+                                  "derive_pm2", "span"}
     with pytest.raises(InputError) as exc:
         get_model("nope")
     assert exc.value.field == "model"

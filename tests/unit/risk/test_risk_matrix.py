@@ -35,7 +35,7 @@ def test_preset_grids() -> None:
     # extended table: absolute moves, vol up only, dampened
     assert d.spot_shock[27:, 0] == pytest.approx([-0.66, -0.33, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0])
     np.testing.assert_allclose(d.spot_shock[27:, 1], d.spot_shock[27:, 0])  # same move for ETH
-    assert list(d.weight[27:]) == [0.21, 0.42, 0.27, 0.13, 0.069, 0.046, 0.034, 0.027]
+    assert list(d.weight[27:]) == [0.21, 0.42, 0.2772, 0.1386, 0.0693, 0.0462, 0.03465, 0.02772]
     assert set(d.vol_dir[27:]) == {1}
     btc = sorted({round(x, 10) for x in d.spot_shock[: 27, 0]})
     assert btc == pytest.approx([-0.16, -0.12, -0.08, -0.04, 0.0, 0.04, 0.08, 0.12, 0.16])
@@ -45,7 +45,7 @@ def test_preset_grids() -> None:
     assert c.size == 16
     fr = sorted({round(x / 0.16, 10) for x in c.spot_shock[:14, 0]})
     assert fr == pytest.approx([-1, -2 / 3, -1 / 3, 0, 1 / 3, 2 / 3, 1])
-    assert list(c.weight[14:]) == [0.35, 0.35] and sorted(c.spot_shock[14:, 0]) == pytest.approx([-0.48, 0.48])
+    assert list(c.weight[14:]) == [0.35, 0.35] and sorted(c.spot_shock[14:, 0]) == pytest.approx([-0.32, 0.32])
     assert set(c.vol_dir[:14]) == {1, -1}  # SPAN: vol up and down only
 
 
@@ -75,16 +75,19 @@ def test_tail_scenarios_with_dampening_and_vol_up() -> None:
     assert res.details["scan_risk"] == pytest.approx(max(0.16, 0.66 * 0.21) * 40000)
 
 
-def test_span_worked_example_futures_scan_risk_is_105pct_of_psr() -> None:
-    # SPAN: for one long future the extreme scenario (3 x PSR covered at 35%) dominates:
-    # scan risk = max(PSR, 0.35 * 3 * PSR) = 1.05 PSR
+def test_span_grid_futures_scan_risk_is_the_psr() -> None:
+    # SPAN scenarios 15-16: +/-2 x PSR covered at 35% (McMillan, Options as a Strategic
+    # Investment ch. 34: a long S&P future with PSR $10,000 shows +/-7,000 there), so for one
+    # long future the full down move binds: scan risk = max(PSR, 0.35 * 2 * PSR) = PSR
     pf = make_portfolio([("BTC-29MAR24", 1.0)])
     res = rm("cme_span").requirement(pf, MARKET)
     fwd = res.per_position[0]["mark"]
-    assert res.details["scan_risk"] == pytest.approx(1.05 * 0.16 * fwd, rel=1e-12)
-    assert res.details["worst_scenario"] == 15
-    # scenario table: +1/3 PSR scenarios give +PSR/3 for a long future
+    assert res.details["scan_risk"] == pytest.approx(0.16 * fwd, rel=1e-12)
     sc = res.scenarios
+    assert sc[res.details["worst_scenario"]]["spot_shock"]["BTC"] == pytest.approx(-0.16)
+    ext = [i for i, s in enumerate(sc) if s["weight"] == 0.35]
+    assert sorted(res.scenario_pnl[i] for i in ext) == pytest.approx([-0.7 * 0.16 * fwd, 0.7 * 0.16 * fwd])
+    # scenario table: +1/3 PSR scenarios give +PSR/3 for a long future
     up13 = [i for i, s in enumerate(sc) if s["spot_shock"]["BTC"] == pytest.approx(0.16 / 3)]
     assert all(res.scenario_pnl[i] == pytest.approx(0.16 / 3 * fwd) for i in up13)
 
@@ -97,10 +100,10 @@ def test_span_short_option_minimum() -> None:
     assert res.details["short_option_minimum_applied"]
 
 
-def test_deribit_contingency_worked_example() -> None:
-    # Deribit PM doc: contingency of 1% of the underlying value of all options, long and short:
-    # 200 options -> 1% of 200 BTC = 2 BTC
-    cfg = {"contingency": {"perp": 0.0, "future": 0.0, "option": 0.01}}
+def test_deribit_legacy_all_options_contingency_worked_example() -> None:
+    # an older Deribit PM page: contingency of 1% of the underlying value of all options, long
+    # and short: 200 options -> 1% of 200 BTC = 2 BTC (https://www.deribit.com/docs/category/uncategorized/)
+    cfg = {"contingency": {"perp": 0.0, "future": 0.0, "option": 0.01}, "option_contingency_side": "all"}
     pf = make_portfolio([("BTC-C-40000", 100.0), ("BTC-P-40000", -100.0)])
     res = rm("deribit_pm", **cfg).requirement(pf, MARKET)
     assert res.details["contingency"] == pytest.approx(2.0 * 40000.0)
@@ -132,7 +135,7 @@ def test_scenario_pnl_output_consistent() -> None:
     assert len(res.scenario_pnl) == len(res.scenarios) == res.details["n_scenarios"]
     assert res.details["scan_risk"] == pytest.approx(max(0.0, -min(res.scenario_pnl)))
     assert res.mm == pytest.approx(res.details["scan_risk"] + res.details["contingency"])
-    assert res.im == pytest.approx(1.3 * res.mm)
+    assert res.im == pytest.approx(1.25 * res.mm)
 
 
 def test_unknown_preset_and_bad_config() -> None:

@@ -17,6 +17,11 @@ from _executor_tasks import die_once, fail_on_three, init_worker, square, worker
 
 from zkmargin.executor import make_executor
 
+# Ray maps 127.0.0.1 to the machine's outward address unless told that this is a single-machine
+# cluster; it reads that switch when it is imported, so set it first (and again in the fixture).
+LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+_saved_env = {k: os.environ.get(k) for k in LOOPBACK_ENV}
+os.environ.update(LOOPBACK_ENV)
 ray = pytest.importorskip("ray")
 HERE = Path(__file__).resolve().parent
 
@@ -32,11 +37,12 @@ def ray_head() -> Iterator[str]:
     """A Ray head on 127.0.0.1 with 2 CPUs; its workers can import this folder's task module."""
     temp = tempfile.mkdtemp(prefix="zkr", dir="/tmp")  # short: Ray's socket paths are length-limited
     port = _free_port()
-    # Ray maps 127.0.0.1 to the machine's outward address unless it is told this is a
-    # single-machine cluster: keep every Ray socket on loopback.
-    loopback = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
-    saved = {k: os.environ.get(k) for k in loopback}
-    os.environ.update(loopback)
+    # keep every Ray socket on loopback, whoever imported Ray first
+    from ray._private import ray_constants
+
+    saved_switch = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    os.environ.update(LOOPBACK_ENV)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
     ray_bin = shutil.which("ray", path=str(Path(os.sys.executable).parent)) or "ray"
     subprocess.run([ray_bin, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
@@ -50,7 +56,8 @@ def ray_head() -> Iterator[str]:
         # stop this head only (its processes carry its temp dir), not other Ray instances
         subprocess.run(["pkill", "-9", "-f", temp], check=False)
         shutil.rmtree(temp, ignore_errors=True)
-        for k, v in saved.items():
+        ray_constants.ENABLE_RAY_CLUSTER = saved_switch
+        for k, v in _saved_env.items():
             if v is None:
                 os.environ.pop(k, None)
             else:

@@ -1,0 +1,88 @@
+"""Issue 10, with the real Groth16 verifier and the project's own liquidation keeper:
+
+* a hedged book (long 1,000 BTC-PERP / short 1,000 BTC-FUT) whose IM is far below the auction's
+  starting discount on its gross notional misses one proof with no price move: the keeper
+  liquidates it and the insurance fund pays nothing;
+* an account the operator does not know registers its own small commitment (with a real IM
+  proof) and lets it lapse: the keeper reports it and goes on to liquidate the insolvent
+  accounts behind it, pass after pass.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from offchain.devnet.defaults import deploy_default
+from offchain.devnet.keepers.liquidation import KeeperPolicy, Skip
+from prover.api import prove_solvency
+from prover.statement import KIND_IM, Account
+
+UNIT = 10**6
+
+
+@pytest.fixture
+def proto(accounts):
+    """A fresh deployment per test (the Protocol object keeps off-chain state that ape's chain
+    isolation would otherwise roll back under it)."""
+    p = deploy_default(accounts[0])
+    p.fund_insurance(50_000 * UNIT)
+    return p
+
+
+def test_a_late_hedged_account_is_liquidated_without_touching_the_insurance_fund(proto, accounts, zkm_vols):
+    p = proto
+    hedger, liquidator = accounts[2], accounts[9]
+    perp, fut = p.listing[0].symbol, p.listing[1].symbol
+    holdings = {perp: 1_000, fut: -1_000}
+    q = [holdings.get(i.symbol, 0) for i in p.listing]
+    im = p.epoch.statement().requirement(q, KIND_IM)
+    gross = sum(abs(x) * abs(m) for x, m in zip(q, p.epoch.marks))
+    assert im * 2 < gross * 2 // 100  # IM 670.80 USD; the 2% starting discount is 1,720 USD
+    p.open_account(hedger, holdings, deposit_units=im + 1_000_000, label="hedged")
+    p.fund_liquidator(liquidator, 200_000 * UNIT)
+    fund0 = int(p.d.vault.insuranceFund())
+    p.advance(60)
+    p.report_prices(dict(p.spots))  # no price move
+    p.post_epoch(vols=zkm_vols)
+    p.advance(p.grace_period_seconds + 1)  # the prover was late: no MM proof
+    assert int(p.d.accounts.liquidationReason(hedger)) == 1
+    actions = p.keeper(liquidator, policy=KeeperPolicy()).run(until_idle=True, poll_seconds=0)
+    assert [a.kind for a in actions] == ["start", "bid"] and actions[-1].finished
+    assert int(p.d.vault.insuranceFund()) >= fund0  # the fund paid nothing (fees flow in)
+    assert int(p.d.vault.balanceOf(hedger)) >= 0
+
+
+def test_an_unknown_account_cannot_stop_the_keeper(proto, accounts, zkm_vols):
+    p = proto
+    stranger, insolvent, liquidator = accounts[3], accounts[4], accounts[8]
+    p.open_account(insolvent, {p.listing[0].symbol: 1_000}, deposit_units=12_000 * UNIT, label="levered")
+    # the stranger registers a commitment of its own (a real IM proof the operator never sees)
+    epoch = p.epoch
+    q = [0] * len(p.listing)
+    q[4] = 1
+    cash = -epoch.marks[4]
+    b = 1_000 * UNIT
+    p.d.token.mint(stranger, b, sender=p.d.owner)
+    p.d.token.approve(p.d.vault.address, b, sender=stranger)
+    p.d.vault.deposit(b, sender=stranger)
+    acct = Account.create(q, cash, 424242)
+    sp = prove_solvency(p.keys, epoch.statement(), acct, KIND_IM, int(str(stranger.address), 16), b)
+    words, _ = sp.evm()
+    p.d.accounts.updateCommitment(acct.commitment(), epoch.epoch_id, b, words, sender=stranger)
+    assert stranger.address not in p.book
+    p.fund_liquidator(liquidator, 500_000 * UNIT)
+    p.advance(60)
+    p.report_prices({k: v * (0.7 if k == p.listing[0].underlying else 1.0) for k, v in p.spots.items()})
+    p.post_epoch(vols=zkm_vols)
+    p.advance(p.grace_period_seconds + 1)  # nobody proves: both lapse
+    assert int(p.d.accounts.liquidationReason(stranger)) == 1 and int(p.d.accounts.liquidationReason(insolvent)) == 1
+    skips: list[Skip] = []
+    keeper = p.keeper(liquidator, on_skip=skips.append)
+    # the stranger comes first in the keeper's scan order if it registered first: make sure
+    keeper.scan()
+    keeper.state.accounts.sort(key=lambda a: a != stranger.address)
+    actions = keeper.run(max_passes=3, poll_seconds=0)
+    assert {a.account for a in actions} == {insolvent.address}
+    assert int(p.d.accounts.commitmentOf(insolvent)) == 0  # liquidated and closed
+    assert [s.account for s in skips] == [stranger.address]  # reported once, not every pass
+    assert "operator's book has no opening" in skips[0].reason
