@@ -30,6 +30,7 @@ from prover.errors import ArtefactError, ProverError, ProverInputError
 from prover.groth16 import INSECURE_LABEL, QAP, ProvingKey, Toxic, setup
 from prover.keys import Proof, VerifyingKey
 from prover.statement import Account, Epoch
+from zkmargin.executor import Executor, LocalPoolExecutor, SequentialExecutor
 
 DEFAULT_SEED = "zkmargin-devnet"
 SETUP_VERSION = 1
@@ -243,7 +244,7 @@ def _prove_task(item: tuple[int, ProofRequest]) -> tuple[int, SolvencyProof]:
 def iter_prove_many(
     keys: SolvencyKeys,
     requests: list[ProofRequest],
-    executor: Any = None,
+    executor: Executor | None = None,
     *,
     processes: int | None = None,
     backend: str | None = None,
@@ -259,8 +260,6 @@ def iter_prove_many(
     request yields exactly once: a second result for an index is dropped, a missing or failed
     one raises :class:`ProverError`.
     """
-    from zkmargin.executor import Executor, LocalPoolExecutor, SequentialExecutor
-
     for r in requests:
         check_statement(keys.n, keys.s, r.epoch, r.account, r.kind, r.address, r.collateral)
     if not requests:
@@ -296,7 +295,7 @@ def iter_prove_many(
 def prove_many(
     keys: SolvencyKeys,
     requests: list[ProofRequest],
-    executor: Any = None,
+    executor: Executor | None = None,
     *,
     processes: int | None = None,
     backend: str | None = None,

@@ -33,7 +33,8 @@ def _module() -> Any:
         import groth16py
     except ImportError:
         raise BackendUnavailable(
-            "groth16py", "not installed; it is GPL-3.0 and optional: pip install 'zkmargin[gpl-prover]'"
+            "groth16py", "not installed; it is GPL-3.0 and optional: pip install 'zkmargin[gpl-prover]' "
+            "(in a checkout: pip install -e '.[gpl-prover]')"
         ) from None
     return groth16py
 
