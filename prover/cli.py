@@ -3,7 +3,8 @@
 Errors about files and values raise :class:`prover.errors.ProverInputError` (an
 ``InputError``), which ``zkmargin.cli`` prints as ``error: <field>: <problem>`` (exit 2).
 ``--backend`` picks the prover backend (default ``auto``: ``$ZKMARGIN_PROVER_BACKEND``, else
-native when installed, else python); ``setup`` and ``prove`` print their stages to stderr.
+native when installed, else python); ``setup`` and ``prove`` print their stages and timings to
+stderr.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def setup(n: int | None, s: int | None, epoch_path: str | None, out: str, seed: 
         raise ProverInputError("--n/--scenarios", "give both sizes or an --epoch file")
     click.echo("warning: INSECURE devnet setup (the trapdoor is derived from a public seed)", err=True)
     engine = _backend(backend)
+    click.echo(f"building the margin circuit for n={n} instruments x S={s} scenarios and its proving key in "
+               f"{Path(out) / f'margin_n{n}_s{s}'} (reused when present; else seconds to a minute) ...")
     progress = StageProgress(f"setup ({engine})")
     keys = devnet_setup(n, s, out, seed=seed, force=force, progress=progress, backend=engine)
     progress.close("keys ready" if progress.timings else "keys found (same seed), loaded")
@@ -73,7 +76,8 @@ def setup(n: int | None, s: int | None, epoch_path: str | None, out: str, seed: 
 @click.option("--keys", "keys_dir", type=click.Path(file_okay=False), required=True, help="Folder with circuit.zkey (from setup).")
 @click.option("--witness", "witness_path", type=click.Path(dir_okay=False), help="Prove from this .wtns instead of the inputs below.")
 @click.option("--epoch", "epoch_path", type=click.Path(dir_okay=False), help="epoch.json")
-@click.option("--account", "account_path", type=click.Path(dir_okay=False), help="account JSON: {q: [...], cash, salt}")
+@click.option("--account", "account_path", type=click.Path(dir_okay=False),
+              help='account JSON: {"q": [lots per instrument], "cash": base units, "salt": int}')
 @click.option("--kind", type=click.Choice(sorted(KIND_NAMES)), default="mm", show_default=True)
 @click.option("--address", help="Account address (0x... or decimal).")
 @click.option("--collateral", help="Vault balance b in token base units.")
@@ -90,7 +94,10 @@ def prove(
     out: str,
     backend: str | None,
 ) -> None:
-    """Make a Groth16 solvency proof (writes proof.json and public.json in snarkjs layout)."""
+    """Make a Groth16 solvency proof (writes proof.json and public.json in snarkjs layout).
+
+    Prints the statement's figures first (equity, requirement, excess, in USD and base units)
+    and stops with an error, before any proving, when the statement does not hold."""
     from prover.backend import get_backend, load_key
     from prover.progress import StageProgress
 
@@ -98,10 +105,10 @@ def prove(
     progress = StageProgress(f"prove ({engine})")
     keys = Path(keys_dir)
     zkey = keys / "circuit.zkey"
-    progress(f"loading the key ({zkey})", 0, 0)
-    pk = load_key(zkey, engine)
     out_dir = Path(out)
     if witness_path:
+        progress(f"loading the key ({zkey})", 0, 0)
+        pk = load_key(zkey, engine)
         progress(f"reading the witness ({witness_path})", 0, 0)
         w = formats.read_wtns(witness_path)
         if len(w) != pk.n_vars:
@@ -114,26 +121,59 @@ def prove(
             if value is None:
                 raise ProverInputError(name, "required unless --witness is given")
         assert epoch_path and account_path and address and collateral
-        ep = Epoch.load(epoch_path)
-        acc_data = formats.read_json(account_path, "account")
-        try:
-            acc = Account.create([int(x) for x in acc_data["q"]], int(acc_data["cash"]), int(acc_data["salt"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, ProverInputError):
-                raise
-            raise ArtefactError(account_path, f"account file needs integer fields q (list), cash, salt ({exc})") from None
+        epoch_data = formats.read_json(epoch_path, "epoch")
+        ep = Epoch.from_json(epoch_data, epoch_path)
+        acc = Account.load(account_path)
+        addr = _parse_int("--address", address)
+        b = _parse_int("--collateral", collateral)
+        decimals = epoch_data.get("value_decimals", 6) if isinstance(epoch_data, dict) else 6
+        _report_figures(ep, acc, KIND_NAMES[kind], addr, b, decimals if isinstance(decimals, int) else 6)
+        progress(f"loading the key ({zkey})", 0, 0)
+        pk = load_key(zkey, engine)
         progress(f"building the circuit (n={ep.n}, S={ep.s}) and the witness", 0, 0)
         mc = margin_circuit(ep.n, ep.s)
         if mc.cs.n_signals != pk.n_vars:
             raise ArtefactError(str(zkey), f"the key is not for a margin circuit with n={ep.n}, S={ep.s}")
-        w = mc.witness(ep, acc, KIND_NAMES[kind], _parse_int("--address", address), _parse_int("--collateral", collateral))
+        w = mc.witness(ep, acc, KIND_NAMES[kind], addr, b)
         formats.write_wtns(out_dir / "witness.wtns", w)
+    click.echo(f"proving (Groth16 over BN254, {pk.n_vars:,} signals, {engine} backend) ...")
     progress(f"proving ({pk.n_vars:,} signals)", 0, 0)
     proof, public = get_backend(engine).prove(pk, w)
     formats.write_proof(out_dir / "proof.json", proof)
     formats.write_public(out_dir / "public.json", public)
     progress.close("proof made")
-    click.echo(f"proof written to {out_dir / 'proof.json'}")
+    click.echo(f"proof written to {out_dir / 'proof.json'} (public inputs [C, D, kind, account, collateral] in {out_dir / 'public.json'})")
+
+
+def _usd(units: int, decimals: int) -> str:
+    """``units`` of the collateral token as USD with its base units: ``5,000.00 USD (5000000000 units)``."""
+    return f"{units / 10**decimals:,.2f} USD ({units} units)"
+
+
+def _report_figures(ep: Any, acc: Any, kind: int, address: int, collateral: int, decimals: int) -> None:
+    """Print what the proof will state (equity, requirement, excess); raise before any proving
+    when the statement does not hold (:class:`prover.errors.UnsatisfiedError`, exit 2)."""
+    from prover.errors import UnsatisfiedError
+    from prover.statement import ACCOUNT_BITS, BPS, KIND_IM, KIND_INSOLVENCY, KIND_MM
+
+    if not 0 <= address < (1 << ACCOUNT_BITS):
+        raise ProverInputError("--address", f"must be a 160-bit address, got {address}")
+    mm = ep.figures(KIND_MM, list(acc.q), acc.cash, collateral)
+    requirement = mm.requirement if kind != KIND_IM else -((-mm.requirement * ep.im_factor_bps) // BPS)
+    excess = mm.equity - requirement
+    name = {KIND_MM: "maintenance (MM)", KIND_IM: f"initial (IM = MM x {ep.im_factor_bps / BPS:g})",
+            KIND_INSOLVENCY: "insolvency (equity < MM)"}[kind]
+    held = sum(1 for x in acc.q if x)
+    click.echo(f"account {address:#042x}: {held} of {ep.n} instruments held, collateral {_usd(collateral, decimals)}")
+    click.echo(f"epoch {ep.epoch_id}, {name} statement: equity {_usd(mm.equity, decimals)}, "
+               f"requirement {_usd(requirement, decimals)}, excess {_usd(excess, decimals)}")
+    holds = excess < 0 if kind == KIND_INSOLVENCY else excess >= 0
+    if not holds:
+        if kind == KIND_INSOLVENCY:
+            raise UnsatisfiedError("account", f"not insolvent for kind 2: equity {mm.equity} >= requirement {requirement} "
+                                              f"(excess {excess} units); nothing to prove")
+        raise UnsatisfiedError("account", f"the {name} statement does not hold: equity {mm.equity} < requirement "
+                                          f"{requirement} (excess {excess} units); no proof can be made")
 
 
 @click.command("verify")

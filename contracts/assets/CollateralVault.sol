@@ -33,6 +33,8 @@ contract CollateralVault is ICollateralVault, GuardianPausable, ReentrancyGuardT
     address public marginAccounts;
     /// @notice The liquidation module.
     address public liquidation;
+    /// @inheritdoc ICollateralVault
+    address public topUpModule;
 
     mapping(address account => uint256 shares) private _shares;
 
@@ -56,6 +58,12 @@ contract CollateralVault is ICollateralVault, GuardianPausable, ReentrancyGuardT
         marginAccounts = marginAccounts_;
         liquidation = liquidation_;
         emit ModulesSet(marginAccounts_, liquidation_);
+    }
+
+    /// @inheritdoc ICollateralVault
+    function setTopUpModule(address topUpModule_) external onlyOwner {
+        topUpModule = topUpModule_;
+        emit TopUpModuleSet(topUpModule_);
     }
 
     /// @inheritdoc ICollateralVault
@@ -84,6 +92,17 @@ contract CollateralVault is ICollateralVault, GuardianPausable, ReentrancyGuardT
         _pull(amount);
         _credit(msg.sender, amount);
         emit Deposited(msg.sender, amount, balanceOf(msg.sender));
+    }
+
+    /// @inheritdoc ICollateralVault
+    function depositFor(address account, uint256 amount) external nonReentrant whenNotPaused returns (uint256 newBalance) {
+        if (msg.sender != topUpModule) revert Vault_Unauthorized(msg.sender);
+        if (account == address(0)) revert Vault_ZeroAddress("account");
+        if (amount == 0) revert Vault_ZeroAmount();
+        _pull(amount);
+        _credit(account, amount);
+        newBalance = balanceOf(account);
+        emit Deposited(account, amount, newBalance);
     }
 
     /// @inheritdoc ICollateralVault

@@ -80,11 +80,12 @@ class Deployment:
     liquidation: Any = None
     verifier: Any = None
     poseidon: Any = None
+    topups: Any = None
 
     def addresses(self) -> dict[str, str]:
         """Contract name -> address, for registries and manifests."""
         out = {"token": str(self.token.address), "vault": str(self.vault.address), "oracle": str(self.oracle.address)}
-        for name in ("epochs", "accounts", "liquidation", "verifier", "poseidon"):
+        for name in ("epochs", "accounts", "liquidation", "verifier", "poseidon", "topups"):
             contract = getattr(self, name)
             if contract is not None:
                 out[name] = str(contract.address)
@@ -175,6 +176,8 @@ def deploy_protocol(
     )
     vault.setModules(accounts.address, liquidation.address, sender=owner)
     accounts.setLiquidation(liquidation.address, sender=owner)
+    topups = project.TopUpAuthorizations.deploy(vault.address, accounts.address, sender=owner)
+    vault.setTopUpModule(topups.address, sender=owner)
     if guardian is not None:
         for contract in (vault, oracle, epochs, accounts, liquidation):
             contract.setGuardian(guardian, sender=owner)
@@ -189,6 +192,7 @@ def deploy_protocol(
         liquidation=liquidation,
         verifier=verifier,
         poseidon=poseidon,
+        topups=topups,
     )
 
 
