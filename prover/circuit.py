@@ -62,10 +62,7 @@ class MarginCircuit:
         return f"margin_n{self.n}_s{self.s}"
 
     def private_inputs(self, epoch: Epoch, account: Account) -> dict[str, int]:
-        if epoch.n != self.n or epoch.s != self.s:
-            raise ProverInputError("epoch", f"has n={epoch.n}, S={epoch.s}; the circuit is n={self.n}, S={self.s}")
-        if len(account.q) != self.n:
-            raise ProverInputError("q", f"has {len(account.q)} positions, the circuit has n={self.n}")
+        _check_sizes(self.n, self.s, epoch, account)
         priv = {"cash": account.cash, "salt": account.salt, "epoch_id": epoch.epoch_id, "im_factor_bps": epoch.im_factor_bps}
         for i in range(self.n):
             priv[f"q[{i}]"] = account.q[i]
@@ -88,24 +85,42 @@ class MarginCircuit:
         check: bool = True,
     ) -> list[int]:
         """The full witness; raises :class:`UnsatisfiedError` if the statement does not hold."""
-        pub = self.public_inputs(epoch, account, kind, address, collateral)
-        if check:
-            fig = solvency_figures(
-                kind,
-                q=account.q,
-                cash=account.cash,
-                collateral=collateral,
-                marks=epoch.marks,
-                scenario_pnl=epoch.scenario_pnl,
-                addons=epoch.addons,
-                im_factor_bps=epoch.im_factor_bps,
-            )
-            if not fig.holds:
-                what = "not insolvent" if kind == 2 else "not solvent"
-                raise UnsatisfiedError(
-                    "account", f"{what} for kind {kind}: excess {fig.excess} (equity {fig.equity}, requirement {fig.requirement})"
-                )
+        pub = check_statement(self.n, self.s, epoch, account, kind, address, collateral, check=check)
         return self.cs.witness(pub, self.private_inputs(epoch, account), check=check)
+
+
+def _check_sizes(n: int, s: int, epoch: Epoch, account: Account) -> None:
+    if epoch.n != n or epoch.s != s:
+        raise ProverInputError("epoch", f"has n={epoch.n}, S={epoch.s}; the circuit is n={n}, S={s}")
+    if len(account.q) != n:
+        raise ProverInputError("q", f"has {len(account.q)} positions, the circuit has n={n}")
+
+
+def check_statement(
+    n: int, s: int, epoch: Epoch, account: Account, kind: int, address: int, collateral: int, check: bool = True
+) -> list[int]:
+    """Validate a statement for the ``(n, S)`` circuit without building it: the sizes, every
+    bound, and (``check``) that the statement holds (raises :class:`UnsatisfiedError` naming the
+    excess). Returns the public inputs ``[C, D, kind, account, collateral]``."""
+    _check_sizes(n, s, epoch, account)
+    pub = public_inputs(account.commitment(), epoch.digest(), kind, address, collateral)
+    if check:
+        fig = solvency_figures(
+            kind,
+            q=account.q,
+            cash=account.cash,
+            collateral=collateral,
+            marks=epoch.marks,
+            scenario_pnl=epoch.scenario_pnl,
+            addons=epoch.addons,
+            im_factor_bps=epoch.im_factor_bps,
+        )
+        if not fig.holds:
+            what = "not insolvent" if kind == 2 else "not solvent"
+            raise UnsatisfiedError(
+                "account", f"{what} for kind {kind}: excess {fig.excess} (equity {fig.equity}, requirement {fig.requirement})"
+            )
+    return pub
 
 
 def _build(n: int, s: int) -> MarginCircuit:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +150,8 @@ class Epoch:
         return [self.n, self.s, self.epoch_id, self.im_factor_bps, *self.marks, *flat, *self.addons]
 
     def digest(self) -> int:
-        return sponge(TAG_EPOCH, self.digest_inputs())
+        """``D`` (memoized per epoch: every proof of an epoch needs it)."""
+        return _epoch_digest(self)
 
     def figures(self, kind: int, q: Sequence[int], cash: int, collateral: int = 0) -> Figures:
         """Equity, losses, requirement and excess of positions ``q``, cash and collateral in this
@@ -291,6 +293,11 @@ def _int_list(field: str, value: object, what: str = "") -> list[int]:
     if not isinstance(value, list):
         raise ProverInputError(field, f"must be a list of whole numbers, got {type(value).__name__}")
     return [parse_whole(f"{field}[{i}]", x, what) for i, x in enumerate(value)]
+
+
+@lru_cache(maxsize=16)
+def _epoch_digest(epoch: Epoch) -> int:
+    return sponge(TAG_EPOCH, epoch.digest_inputs())
 
 
 def epoch_digest(

@@ -37,6 +37,7 @@ def cli(scenario_path, out_dir, seed):
     from offchain.devnet.demo import UNIT, run_demo
     from offchain.devnet.demo_scenario import load_scenario
     from offchain.devnet.report import account_rows, liquidator_result, write_report
+    from prover.backend import backend_name as prover_backend
 
     console = Console(width=max(120, Console().width))
     logger.set_level("WARNING")  # no per-transaction INFO lines
@@ -83,5 +84,8 @@ def cli(scenario_path, out_dir, seed):
         + ("[green]exact[/green]" if f["vault_token_balance"] == f["account_balances"] + f["insurance_fund"] + f["protocol_fees"]
            else "[red]MISMATCH[/red]")
     )
-    console.print(f"report: {out_dir} (manifest config hash {manifest['config_hash'][:12]}, "
-                  f"{rec.timings['total_s']:.0f} s, of which proving {rec.timings['proving_s'] + rec.timings['open_s']:.0f} s)")
+    t = rec.timings
+    console.print(f"report: {out_dir} (manifest config hash {manifest['config_hash'][:12]})")
+    console.print(f"demo total {t['total_s']:.1f} s, of which proving {t['proving_s']:.1f} s "
+                  f"({100 * t['proving_s'] / t['total_s']:.0f}%: {rec.proofs} proofs, "
+                  f"{rec.proofs / max(t['proving_s'], 1e-9):.2f} accounts/s, backend {prover_backend()})")

@@ -3,6 +3,11 @@
 Accounts whose margin check fails cannot be proven and are reported with their figures; after
 the grace window they become liquidatable. Idempotent: accounts already proven for the epoch are
 skipped. With ``--follow`` it waits for each new epoch and says so.
+Proofs are made on a local process pool (``--workers``; warm from one epoch to the next with
+``--follow``) or on a Ray cluster (``--ray-address``, needs ``pip install 'zkmargin[ray]'`` and
+the keys folder at the same path on every node), by the prover backend ``--backend`` picks,
+and sent in ``submitProofs`` batches (one batched verification each) as they come; a progress
+bar shows accounts per second on a terminal.
 """
 
 from __future__ import annotations
@@ -22,16 +27,25 @@ from offchain.devnet.scripting import friendly_errors, state_dir_option
 @click.option("--follow", is_flag=True, help="Keep proving each new epoch (Ctrl-C to stop).")
 @click.option("--poll-seconds", default=2.0, show_default=True, type=click.FloatRange(0.1, 600))
 @click.option("--insolvency/--no-insolvency", default=False, help="Also prove insolvency of the failing accounts (kind 2).")
+@click.option("--workers", type=click.IntRange(1, 1024), default=None, help="Local proving processes (default: one per CPU).")
+@click.option("--ray-address", default=None, help="Prove on this Ray cluster (e.g. 127.0.0.1:6379) instead of locally.")
+@click.option("--backend", type=click.Choice(["auto", "native", "python", "groth16py"]), default=None,
+              help="Prover backend (default: $ZKMARGIN_PROVER_BACKEND, else native when installed).")
 @monitoring_options
 @friendly_errors
-def cli(state_dir, follow, poll_seconds, insolvency, metrics_port, log_json, tiers_config):
+def cli(state_dir, follow, poll_seconds, insolvency, workers, ray_address, backend, metrics_port, log_json, tiers_config):
     """Prove and submit MM proofs for every open account of the operator's book."""
     from offchain.devnet.clock import grace_window
     from offchain.devnet.monitoring import RoleMonitor
     from offchain.devnet.onboarding import UNIT
     from offchain.devnet.scripting import attach
+    from prover.backend import set_backend
     from prover.statement import KIND_INSOLVENCY
+    from zkmargin.executor import LocalPoolExecutor, make_executor
 
+    set_backend(backend)
+    executor = (make_executor("ray", workers=workers, ray_address=ray_address) if ray_address
+                else LocalPoolExecutor(workers, keep_workers=True))
     mon = RoleMonitor("prover", metrics_port=metrics_port, log_json=log_json, tiers_config=tiers_config)
     done_epoch = -1
     waiting = ""
@@ -39,6 +53,7 @@ def cli(state_dir, follow, poll_seconds, insolvency, metrics_port, log_json, tie
         empty = False
         with mon.pass_(swallow=follow) as run:
             p = attach(state_dir)
+            p.prover = executor
             mon.watch(p.d.owner, [p.d.accounts])
             epoch_id = int(p.d.epochs.currentEpochId())
             run.protocol = p
@@ -75,9 +90,14 @@ def cli(state_dir, follow, poll_seconds, insolvency, metrics_port, log_json, tie
                     name = f"{addr} ({labels[addr]})" if labels.get(addr) else addr
                     mon.log.event("proof", f"epoch {epoch_id} {name} {result}{detail}", epoch=epoch_id, account=addr,
                                   result=result)
+                count, seconds = p.last_proving
+                if count:
+                    mon.log.event("proving", f"epoch {epoch_id}: {count} proofs in {seconds:.1f} s "
+                                  f"({count / seconds:.2f} accounts/s)", epoch=epoch_id, proofs=count, seconds=seconds)
                 done_epoch = epoch_id
                 waiting = ""
         if not follow:
+            executor.close()
             return
         if not empty:
             line = (f"waiting for epoch {done_epoch + 1} (epoch {done_epoch} is proven; `ape run epochs` posts one "

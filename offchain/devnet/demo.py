@@ -60,6 +60,7 @@ class DemoRecord:
     final: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     margin_calls: dict[str, Any] = field(default_factory=dict)  # alerts and top-ups (scenario's margin_calls)
+    proofs: int = 0  # Groth16 proofs made (opening IM proofs and every epoch's)
 
 
 def _health(p: Protocol, epoch: Any = None) -> dict[str, float | None]:
@@ -129,6 +130,7 @@ def run_demo(s: DevnetScenario, zk_dir: Path, log: Any = print, users: list[Any]
         rec.labels[addr] = f"{o.label} ({rec.leverage[addr]:.1f}x)"
     p.open_accounts([o.spec() for o in openings])
     rec.timings["open_s"] = time.monotonic() - t1
+    proofs, proving_s = p.last_proving
     mcd = None
     if s.margin_calls is not None:  # margin-call automation: its keeper gets an account of its own
         mcd = MarginCallDemo(s.margin_calls, s.seed, log)
@@ -144,7 +146,6 @@ def run_demo(s: DevnetScenario, zk_dir: Path, log: Any = print, users: list[Any]
     n_steps = len(path.prices) - 1
     log(f"[3/5] replaying {n_steps} price steps ({s.path.kind}) with epochs, proofs and liquidations")
     t2 = time.monotonic()
-    proving_s = 0.0
     _record_step(rec, p, 0, path, epoch_posted=True, vols=s.vols)
     for step in range(1, n_steps + 1):
         failing: list[str] = []
@@ -162,11 +163,14 @@ def run_demo(s: DevnetScenario, zk_dir: Path, log: Any = print, users: list[Any]
                 mcd.run(step)  # alerts and top-ups while the grace window is open, before the proofs
             tp = time.monotonic()
             outcome = p.prove_all()
-            proving_s += time.monotonic() - tp
+            proving_s += time.monotonic() - tp  # the proofs and their submitProofs batches
+            proofs += p.last_proving[0]
             rec.epochs.append({"epoch": e.epoch_id, "step": step, "proofs": outcome})
             failing = [rec.labels.get(addr, addr) for addr, r in outcome.items() if r == "not provable"]
+            count, secs = p.last_proving
             log(f"  step {step:3d}: BTC {row['BTC']:>10,.0f} ETH {row['ETH']:>8,.0f}  epoch {e.epoch_id}: "
-                f"{sum(r == 'proved' for r in outcome.values())} proved, {len(failing)} cannot prove"
+                f"{sum(r == 'proved' for r in outcome.values())} proved"
+                + (f" ({count / secs:.1f} accounts/s)" if count and secs else "") + f", {len(failing)} cannot prove"
                 + (f" ({'; '.join(failing)})" if failing else ""))
         _record_step(rec, p, step, path, epoch_posted=posted, vols=vols)  # health as proven, before liquidation
         if posted and failing:
@@ -176,7 +180,8 @@ def run_demo(s: DevnetScenario, zk_dir: Path, log: Any = print, users: list[Any]
         if mcd is not None:
             mcd.run(step)
     rec.timings["replay_s"] = time.monotonic() - t2
-    rec.timings["proving_s"] = proving_s
+    rec.timings["proving_s"] = proving_s  # proofs of the opening IM statements and of every epoch
+    rec.proofs = proofs
 
     if mcd is not None:
         rec.margin_calls = mcd.finish()

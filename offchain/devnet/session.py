@@ -19,6 +19,7 @@ keys come from ape test accounts). All money is in collateral base units (6 deci
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,11 @@ class Protocol:
     epoch: RiskEpoch | None = None
     spots: dict[str, float] = field(default_factory=dict)
     market_timestamp: int | None = None
+    #: where proofs are made (a ``zkmargin.executor.Executor``); default: a local pool whose
+    #: workers stay warm (keys loaded, circuit built) from one epoch to the next
+    prover: Any = None
+    #: accounts and seconds of the latest ``prove_all`` (its accounts per second)
+    last_proving: tuple[int, float] = (0, 0.0)
     _salts: np.random.SeedSequence | None = None
     #: a block of the chain the deployment lives on (number, hash), so a saved state can tell
     #: a restarted node (same chain id, contracts gone) from its own chain
@@ -317,13 +323,27 @@ class Protocol:
         words, _ = sp.evm()
         return self.d.accounts.submitProof(acct.address, self._require_epoch().epoch_id, kind, b, words, sender=self.d.owner)
 
-    def prove_all(self, kind: int = KIND_MM, processes: int | None = None) -> dict[str, str]:
+    def _executor(self, count: int, processes: int | None) -> Any:
+        """The executor for ``count`` proofs: ``self.prover``, else this process for one proof or
+        ``processes == 1``, else this session's warm local pool."""
+        from zkmargin.executor import LocalPoolExecutor, SequentialExecutor
+
+        if self.prover is not None:
+            return self.prover
+        if count <= 1 or processes == 1:
+            return SequentialExecutor()
+        self.prover = LocalPoolExecutor(processes, keep_workers=True)
+        return self.prover
+
+    def prove_all(self, kind: int = KIND_MM, processes: int | None = None, progress: bool | None = None) -> dict[str, str]:
         """Prove every open account that has no proof for the current epoch yet, the proofs made
-        in parallel and sent in ``submitProofs`` batches; ``{address: "proved" | "already proven" |
-        "not provable" | "closed" | "skipped (<why>)"}`` (an account that moved on between the check
-        and the batch, e.g. proved itself, is skipped by the contract and the batch goes on).
-        Idempotent: a second call (or a restarted prover) sends nothing new."""
-        from prover.api import prove_many
+        in parallel (``self.prover``) and sent in ``submitProofs`` batches as they come; ``{address:
+        "proved" | "already proven" | "not provable" | "closed" | "skipped (<why>)"}`` (an account
+        that moved on between the check and the batch, e.g. proved itself, is skipped by the
+        contract and the batch goes on). A progress bar (accounts, accounts/s) on a terminal, or
+        as ``progress`` says. Idempotent: a second call (or a restarted prover) sends nothing new."""
+        from prover.api import iter_prove_many
+        from prover.progress import proof_bar
 
         epoch = self._require_epoch()
         out: dict[str, str] = {}
@@ -341,16 +361,30 @@ class Protocol:
                 else:
                     out[acct.address] = "not provable"
         requests = [self._request(a, kind, b) for a, b in provable]
-        entries = []
-        for (acct, b), sp in zip(provable, prove_many(self.keys, requests, processes=processes) if requests else []):
-            words, _ = sp.evm()
-            entries.append((acct.address, kind, b, acct.commitment(), words))
-        for start in range(0, len(entries), PROOF_BATCH):
-            chunk = entries[start : start + PROOF_BATCH]
+
+        def send(chunk: list[Any]) -> None:
             receipt = self.d.accounts.submitProofs(epoch.epoch_id, chunk, sender=self.d.owner)
             skipped = {str(ev.account): int(ev.reason) for ev in self.d.accounts.ProofSkipped.from_receipt(receipt)}
             for address, *_ in chunk:
                 out[address] = f"skipped ({SKIP_REASONS[skipped[address]]})" if address in skipped else "proved"
+
+        t0 = time.monotonic()
+        pending: list[Any] = []
+        bar = proof_bar(len(requests), f"epoch {epoch.epoch_id} proofs", disable=None if progress is None else not progress)
+        try:
+            if requests:
+                for i, sp in iter_prove_many(self.keys, requests, self._executor(len(requests), processes)):
+                    acct, b = provable[i]
+                    pending.append((acct.address, kind, b, acct.commitment(), sp.evm()[0]))
+                    bar.update(1)
+                    if len(pending) == PROOF_BATCH:  # sent while the workers go on proving
+                        send(pending)
+                        pending = []
+            if pending:
+                send(pending)
+        finally:
+            bar.close()
+        self.last_proving = (len(requests), time.monotonic() - t0)
         return out
 
     def open_account(self, user: Any, holdings: dict[str, int], deposit_units: int, label: str = "") -> PrivateAccount:
@@ -386,7 +420,9 @@ class Protocol:
             salt = salt_from_seed(self._salts.spawn(1)[0])
             opened.append((user, PrivateAccount(str(user.address), q, cash, salt, label), b))
         requests = [self._request(a, KIND_IM, b) for _, a, b in opened]
-        proofs = prove_many(self.keys, requests, processes=processes)
+        t0 = time.monotonic()
+        proofs = prove_many(self.keys, requests, self._executor(len(requests), processes))
+        self.last_proving = (len(requests), time.monotonic() - t0)
         for (user, acct, b), sp, (_, _, deposit_units, _) in zip(opened, proofs, specs):
             d.token.mint(user, deposit_units, sender=d.owner)
             d.token.approve(d.vault.address, deposit_units, sender=user)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,8 @@ def test_demo_runs_end_to_end_and_writes_the_report(tmp_path):
     proc = _run_demo("--scenario", str(ROOT / "config" / "devnet-smoke.json"), "--out", str(out))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "exact" in proc.stdout
+    assert re.search(r"demo total [\d.]+ s, of which proving [\d.]+ s \(\d+%: \d+ proofs, [\d.]+ accounts/s, "
+                     r"backend native\)", proc.stdout), proc.stdout[-2000:]
     for name in ("manifest.json", "summary.json", "accounts.csv", "steps.csv", "actions.csv", "price.png",
                  "account_health.png", "liquidations.png", "insurance_fund.png"):
         assert (out / name).stat().st_size > 0, name

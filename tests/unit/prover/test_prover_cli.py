@@ -78,24 +78,40 @@ def test_errors_name_the_file_and_problem(work: Path, capsys: pytest.CaptureFixt
     assert message.format(w=work) in capsys.readouterr().err
 
 
-def test_api_prove_many_and_cached_setup(tmp_path: Path) -> None:
-    from prover.api import ProofRequest, devnet_setup, load_keys, prove_many, verify_solvency
-    from prover.errors import UnsatisfiedError
-    from prover.statement import Account, Epoch
+def test_api_cached_setup(tmp_path: Path) -> None:
+    from prover.api import devnet_setup, load_keys
 
     keys = devnet_setup(2, 3, tmp_path, seed="api-test")
     again = devnet_setup(2, 3, tmp_path, seed="api-test")  # loads, same key
     assert again.vk == keys.vk and load_keys(tmp_path, 2, 3).vk == keys.vk
     assert devnet_setup(2, 3, tmp_path / "other", seed="other").vk != keys.vk
-    ep = Epoch.from_json(EPOCH)
-    reqs = [ProofRequest(ep, Account.create([5, -3], -100 + i, 42 + i), i % 2, 0xA0 + i, 1000) for i in range(3)]
-    proofs = prove_many(keys, reqs, processes=2)
-    for req, sp in zip(reqs, proofs):
-        assert sp.public[2:] == [req.kind, req.address, 1000]
-        assert verify_solvency(keys.vk, sp.proof, sp.public)
-    bad = [*reqs, ProofRequest(ep, Account.create([5, -3], -100, 1), 2, 0xA0, 1000)]
-    with pytest.raises(UnsatisfiedError, match="not insolvent"):
-        prove_many(keys, bad)
+    # the python backend's fixed-base products give the same keys as the default (native) ones
+    assert devnet_setup(2, 3, tmp_path / "py", seed="api-test", backend="python").zkey_path.read_bytes() == \
+        keys.zkey_path.read_bytes()
+
+
+def test_backends_and_progress_output(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    if not (work / "p1/witness.wtns").exists():
+        assert _prove(work, "p1") == 0
+    keys, vk = str(work / "keys/margin_n2_s3"), str(work / "keys/margin_n2_s3/verification_key.json")
+    capsys.readouterr()
+    for backend in ("python", "native"):
+        out = work / f"p_{backend}"
+        assert main(["prove", "--backend", backend, "--keys", keys, "--witness", str(work / "p1/witness.wtns"),
+                     "--out", str(out)]) == 0
+        err = capsys.readouterr().err
+        assert f"prove ({backend}): loading the key" in err and f"prove ({backend}): proving (2,341 signals)" in err
+        assert f"prove ({backend}): proof made in" in err
+        other = "native" if backend == "python" else "python"
+        assert main(["verify", "--backend", other, "--vk", vk, "--proof", str(out / "proof.json"),
+                     "--public", str(out / "public.json")]) == 0
+    assert main(["backends"]) == 0
+    listing = capsys.readouterr().out
+    assert "* native" in listing and "python     available" in listing and "groth16py" in listing
+    assert main(["prove", "--backend", "fastest", "--keys", keys, "--witness", str(work / "p1/witness.wtns"),
+                 "--out", str(work / "x")]) == 2
+    assert main(["setup", "--n", "2", "--scenarios", "3", "--out", str(work / "keys"), "--seed", "cli-test"]) == 0
+    assert "keys found (same seed), loaded" in capsys.readouterr().err
 
 
 def test_prove_prints_the_figures_it_proves(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
