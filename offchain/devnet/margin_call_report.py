@@ -17,13 +17,18 @@ OUTPUTS = ("alerts.csv", "margin_calls.csv", "margin_calls.png")
 def twin_rows(rec: Any, account_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per opted-in account and per twin: alerts, top-ups and the final outcome."""
     mc = rec.margin_calls
-    by_label = {r["label"]: r for r in account_rows}
+    # account rows carry the leverage in their label ("... (4.1x)"); the margin-call spec names the
+    # scenario's label, so the two are joined on the label the account row starts with
+    def row_for(label: str) -> dict[str, Any]:
+        (r,) = [r for r in account_rows if r["label"] == label or r["label"].startswith(label + " (")]
+        return r
+
     rows = []
     for t in mc["top_up_accounts"]:
         for label, role in ((t["label"], "top-up"), (t.get("twin"), "twin, no top-up")):
             if label is None:
                 continue
-            r = by_label[label]
+            r = row_for(label)
             alerts = [a for a in mc["alerts"] if a["label"] == label]
             tops = [x for x in mc["top_ups"] if x["label"] == label]
             rows.append({
