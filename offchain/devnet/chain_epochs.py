@@ -29,11 +29,12 @@ class ChainEpochs:
         from ape import chain
 
         eid = self.current_id() if epoch_id is None else int(epoch_id)
-        if eid in self._cache:
-            return self._cache[eid]
         if eid == 0:
             raise DevnetError("no epoch posted yet")
         info = self.d.epochs.getEpoch(eid)
+        cached = self._cache.get(eid)
+        if cached is not None and cached.digest() == int(info.digest):  # (a reverted chain may re-post an id)
+            return cached
         logs = list(self.d.epochs.EpochData.range(0, int(chain.blocks.head.number) + 1, search_topics={"epochId": eid}))
         if not logs:
             raise DevnetError(f"no EpochData event for epoch {eid}")

@@ -108,9 +108,9 @@ class AccountBook:
         return book
 
 
-def lots_vector(instruments: Sequence[str], holdings: dict[str, int]) -> list[int]:
+def lots_vector(instruments: Sequence[str], holdings: dict[str, int], where: str = "holdings") -> list[int]:
     """The q vector over the listing for ``holdings`` (symbol -> signed lots)."""
     unknown = sorted(set(holdings) - set(instruments))
     if unknown:
-        raise InputError("holdings", f"unknown instrument(s) {unknown}; listed: {list(instruments)}")
+        raise InputError(where, f"unknown instrument(s) {unknown}; listed: {list(instruments)}")
     return [int(holdings.get(sym, 0)) for sym in instruments]

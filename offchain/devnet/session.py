@@ -7,14 +7,23 @@ the demo::
     p = Protocol.deploy(owner, listing, reporters=[owner], zk_dir=".build/zk")
     p.report_prices({"BTC": 43_000, "ETH": 3_400})      # oracle keeper: signed EIP-712 report(s)
     p.post_epoch(vols={"BTC": 0.8, "ETH": 0.9})          # risk keeper: epoch built by offchain.risk.epoch
-    p.open_account(alice, {"BTC-PERP": 500}, deposit_units=10_000 * 10**6)   # operator: IM proof
+    p.open_account(alice, {"BTC-PERP": 500}, deposit_units=10_000 * 10**6)   # deposit, buy from the house
+    p.trade(alice, bob, "BTC-PERP", 200)                 # alice buys 200 lots from bob at the mark
     p.prove_all()                                        # prover: MM proofs for the current epoch
+    p.cash_out(bob, 100 * 10**6); p.withdraw(bob, 100 * 10**6)   # realized profit leaves the vault
     p.advance(p.grace_period_seconds + 1)
     p.keeper(liquidator).run(until_idle=True)            # liquidation keeper
 
-Roles: ``owner`` deploys and is the risk keeper and the operator that submits MM proofs;
-each user signs its own ``updateCommitment``; ``reporters`` sign oracle reports (their private
-keys come from ape test accounts). All money is in collateral base units (6 decimals).
+Every commitment change is a settled batch (``Settlement.settle``): each account in it proves its
+transition from its previous commitment (docs/ARCHITECTURE.md, "State transitions"), its orders
+signed by its own key (EIP-712). An account opens by buying its book from the **house**, the
+operator's market-making account (a key derived from ``seed``, funded as its margin needs), at
+the epoch's marks; :meth:`Protocol.trade` settles fills between any two accounts.
+
+Roles: ``owner`` deploys and is the risk keeper and the operator that settles batches and submits
+MM proofs; users sign their orders and their withdrawals; ``reporters`` sign oracle reports
+(their private keys come from ape test accounts). All money is in collateral base units (6
+decimals).
 """
 
 from __future__ import annotations
@@ -28,10 +37,12 @@ from typing import Any
 import numpy as np
 from pydantic import TypeAdapter
 
+from offchain.devnet.chain_epochs import ChainEpochs
 from offchain.devnet.deploy import DEFAULT_FEEDS, Deployment, FeedParams, deploy_protocol, feed_id
 from offchain.devnet.keepers.liquidation import KeeperPolicy, LiquidationKeeper
 from offchain.devnet.manifest import write_json_atomic
 from offchain.devnet.operator import AccountBook, PrivateAccount, lots_vector, salt_from_seed
+from offchain.devnet.packing import Leg, pack_legs
 from offchain.mirror.model import SKIP_REASONS
 from offchain.mirror.oracle import PriceReport, sign_report, to_price_units
 from offchain.mirror.vault import shares_for_deposit, units_of
@@ -43,7 +54,15 @@ from prover.statement import KIND_IM, KIND_INSOLVENCY, KIND_MM, Account
 from zkmargin.errors import DevnetError, InputError, ZkMarginError
 
 Instrument = AnyInstrument
-STATE_VERSION = 1
+STATE_VERSION = 2
+#: the house's label in the operator's book
+HOUSE_LABEL = "house (market maker)"
+#: the house keeps this multiple of its initial margin as its public balance
+HOUSE_MARGIN_MULTIPLE = 4
+#: how long the orders the session signs stay valid (seconds)
+ORDER_TTL_SECONDS = 86_400
+#: the house's ape test-account index (far from the mnemonic's own and the generated ones)
+HOUSE_INDEX = 100_000
 #: proofs per ``submitProofs`` transaction
 PROOF_BATCH = 16
 
@@ -56,14 +75,15 @@ class NotProvable(ZkMarginError):
         super().__init__(f"account {account}: kind {kind} statement does not hold (equity {equity} < requirement {requirement})")
 
 
-def _verifier_for(owner: Any, keys: Any) -> Any:
-    """Deploy the Groth16 verifier of ``keys``: the committed ``SolvencyVerifierN{n}S{s}`` if it
-    matches the keys, else one generated from the verification key and compiled now."""
+def _verifier_for(owner: Any, keys: Any, name: str | None = None) -> Any:
+    """Deploy the Groth16 verifier of ``keys``: the committed ``contracts/verifiers/<name>.sol``
+    (default ``SolvencyVerifierN{n}S{s}``) if it matches the keys, else one generated from the
+    verification key and compiled now."""
     from ape import compilers, project
 
     from prover.solidity import generate_verifier
 
-    name = f"SolvencyVerifierN{keys.n}S{keys.s}"
+    name = name or f"SolvencyVerifierN{keys.n}S{keys.s}"
     source = generate_verifier(keys.vk, name)
     committed = Path(project.path) / "contracts" / "verifiers" / f"{name}.sol"
     if committed.exists() and committed.read_text() == source:
@@ -81,6 +101,10 @@ class Protocol:
     keys: Any  # prover.api.SolvencyKeys
     book: AccountBook
     reporter_keys: list[str]
+    #: the transition keys (``prover.transition_api.TransitionKeys``: n, S and K fill slots)
+    tkeys: Any = None
+    #: the trading fee per side (bps of the fill's value), as the settlement module holds it
+    fee_bps: int = 0
     risk_config: Any = "deribit_pm"
     grace_period_seconds: int = 3_600
     seed: int = 0
@@ -93,6 +117,10 @@ class Protocol:
     #: accounts and seconds of the latest ``prove_all`` (its accounts per second)
     last_proving: tuple[int, float] = (0, 0.0)
     _salts: np.random.SeedSequence | None = None
+    #: order signers by address (ape accounts: their private keys sign EIP-712 orders)
+    _signers: dict[str, Any] = field(default_factory=dict)
+    _house: Any = None
+    _chain_epochs: ChainEpochs | None = None
     #: a block of the chain the deployment lives on (number, hash), so a saved state can tell
     #: a restarted node (same chain id, contracts gone) from its own chain
     anchor: tuple[int, str] | None = None
@@ -113,27 +141,38 @@ class Protocol:
         feed_params: FeedParams | None = None,
         seed: int = 0,
         zk_seed: str = "zkmargin-devnet",
+        fee_bps: int = 0,
+        fill_slots: int | None = None,
     ) -> Protocol:
-        """Deploy every contract with the real Groth16 verifier for ``(len(listing), S)``."""
+        """Deploy every contract with the real Groth16 verifiers: solvency for ``(len(listing), S)``
+        and transitions for ``(len(listing), S, K)`` (``fill_slots``, default
+        ``prover.transitions.DEFAULT_FILL_SLOTS``); ``fee_bps`` is the trading fee per side."""
         from prover.api import devnet_setup
+        from prover.transition_api import transition_setup
+        from prover.transitions import DEFAULT_FILL_SLOTS
 
         if not listing:
             raise InputError("listing", "no instruments")
+        if not 0 <= fee_bps < 10_000:
+            raise InputError("fee_bps", f"must be in [0, 10000), got {fee_bps}")
         underlyings = sorted({i.underlying for i in listing})
         feeds = tuple(f"{u}/USD" for u in underlyings)
         n_scenarios = cls._scenario_count(listing, risk_config)
         keys = devnet_setup(len(listing), n_scenarios, zk_dir, seed=zk_seed)
+        tkeys = transition_setup(len(listing), n_scenarios, fill_slots or DEFAULT_FILL_SLOTS, zk_dir)
         verifier = _verifier_for(owner, keys)
+        transition_verifier = _verifier_for(owner, tkeys, tkeys.verifier_name)
         reps = list(reporters or [owner])
         d = deploy_protocol(
             owner, reps, threshold=threshold, feeds=feeds or DEFAULT_FEEDS, feed_params=feed_params,
-            verifier=verifier, grace_period_seconds=grace_period_seconds, auction=auction,
+            verifier=verifier, transition_verifier=transition_verifier, grace_period_seconds=grace_period_seconds,
+            auction=auction, fee_bps=fee_bps,
         )
         book = AccountBook(instruments=[i.symbol for i in listing])
         return cls(
-            d=d, listing=list(listing), keys=keys, book=book, reporter_keys=[_private_key(r) for r in reps],
-            risk_config=risk_config, grace_period_seconds=grace_period_seconds, seed=seed,
-            _salts=np.random.SeedSequence(seed),
+            d=d, listing=list(listing), keys=keys, book=book, tkeys=tkeys, fee_bps=fee_bps,
+            reporter_keys=[_private_key(r) for r in reps], risk_config=risk_config,
+            grace_period_seconds=grace_period_seconds, seed=seed, _salts=np.random.SeedSequence(seed),
         )
 
     @staticmethod
@@ -163,10 +202,13 @@ class Protocol:
             "risk_config": cfg,
             "grace_period_seconds": self.grace_period_seconds,
             "seed": self.seed,
-            "zk": {"dir": str(self.keys.directory.parent), "n": self.keys.n, "s": self.keys.s},
+            "zk": {"dir": str(self.keys.directory.parent), "n": self.keys.n, "s": self.keys.s,
+                   "fill_slots": self.tkeys.k},
+            "fee_bps": self.fee_bps,
             "salts_spawned": self._salts.n_children_spawned if self._salts is not None else 0,
             "reported": sorted(self.spots),
             "verifier_type": str(self.d.verifier.contract_type.name),
+            "transition_verifier_type": str(self.d.transition_verifier.contract_type.name),
             "anchor_block": {"number": self.anchor[0], "hash": self.anchor[1]},
         })
         self.book.save(state_dir / "book.json")
@@ -183,6 +225,7 @@ class Protocol:
         from offchain.risk.margin.risk_matrix import RiskMatrixConfig
         from offchain.validation import load_json
         from prover.api import load_keys
+        from prover.transition_api import load_transition_keys
 
         state_dir = Path(state_dir)
         path = state_dir / "deployment.json"
@@ -194,7 +237,8 @@ class Protocol:
         anchor = _check_same_chain(path, obj)
         addrs = obj["contracts"]
         names = {"token": "MockStablecoin", "vault": "CollateralVault", "oracle": "PriceOracle", "epochs": "RiskEpochs",
-                 "accounts": "MarginAccounts", "liquidation": "Liquidation", "poseidon": "PoseidonSponge"}
+                 "accounts": "MarginAccounts", "liquidation": "Liquidation", "poseidon": "PoseidonSponge",
+                 "settlement": "Settlement"}
         if "topups" in addrs:  # the top-up module (deployments saved before it existed have none)
             names["topups"] = "TopUpAuthorizations"
         try:
@@ -203,8 +247,11 @@ class Protocol:
             raise DevnetError(f"cannot attach to the contracts in {path}: {exc}") from exc
         zk = obj["zk"]
         keys = load_keys(zk["dir"], int(zk["n"]), int(zk["s"]))
+        tkeys = load_transition_keys(zk["dir"], int(zk["n"]), int(zk["s"]), int(zk["fill_slots"]))
         verifier = _verifier_at(addrs["verifier"], str(obj.get("verifier_type", "")))
-        d = Deployment(chain_id=int(obj["chain_id"]), owner=owner, verifier=verifier, **contracts)
+        tverifier = _verifier_at(addrs["transition_verifier"], str(obj.get("transition_verifier_type", "")))
+        d = Deployment(chain_id=int(obj["chain_id"]), owner=owner, verifier=verifier, transition_verifier=tverifier,
+                       **contracts)
         listing = TypeAdapter(list[InstrumentModel]).validate_python(
             [{**i, "lot_size": float(i["lot_size"])} for i in obj["listing"]]
         )
@@ -212,7 +259,8 @@ class Protocol:
         risk_config = RiskMatrixConfig.model_validate(cfg) if isinstance(cfg, dict) else cfg
         salts = np.random.SeedSequence(int(obj["seed"]))
         salts.spawn(int(obj.get("salts_spawned", 0)))  # never reuse a salt after a restart
-        p = cls(d=d, listing=list(listing), keys=keys, book=AccountBook.load(state_dir / "book.json"),
+        p = cls(d=d, listing=list(listing), keys=keys, tkeys=tkeys, fee_bps=int(obj["fee_bps"]),
+                book=AccountBook.load(state_dir / "book.json"),
                 reporter_keys=[_private_key(r) for r in (reporters or [owner])], risk_config=risk_config,
                 grace_period_seconds=int(obj["grace_period_seconds"]), seed=int(obj["seed"]), _salts=salts,
                 anchor=anchor)
@@ -273,18 +321,25 @@ class Protocol:
         ts = timestamp if timestamp is not None else (self.market_timestamp or self.now())
         return MarketState.model_validate({"timestamp": ts, "rate": rate, "spots": dict(self.spots), "default_vol": dict(vols)})
 
-    def post_epoch(self, vols: dict[str, float], rate: float = 0.0, market_timestamp: int | None = None) -> RiskEpoch:
-        """Build the next epoch from the latest oracle round and post it (digest and data)."""
+    def post_epoch(self, vols: dict[str, float], rate: float = 0.0, market_timestamp: int | None = None,
+                   funding: Sequence[int] | None = None) -> RiskEpoch:
+        """Build the next epoch from the latest oracle round and post it (digest and data).
+        ``funding`` is the cumulative funding index per listed instrument (base units per lot,
+        e.g. ``offchain.trading.funding.FundingKeeper.advance``); default: the previous epoch's
+        (no funding accrues)."""
         d = self.d
         epoch_id = int(d.epochs.currentEpochId()) + 1
         oracle_round = int(d.oracle.globalRound())
         market = self.market(vols, rate, market_timestamp)
+        if funding is None and self.epoch is not None:
+            funding = self.epoch.fund
         epoch = build_epoch(market, self.listing, self.risk_config, epoch_id=epoch_id, oracle_round=oracle_round,
-                            timestamp=self.now(), linearize=True)
+                            timestamp=self.now(), linearize=True, funding=funding)
         flat = [x for row in epoch.scenario_pnl for x in row]
+        st = epoch.statement()
         d.epochs.postEpoch(
             (epoch.epoch_id, epoch.oracle_round, epoch.timestamp, epoch.im_factor_bps, epoch.s,
-             list(epoch.marks), flat, list(epoch.addons), epoch.digest),
+             list(epoch.marks), flat, list(epoch.addons), list(epoch.fund), epoch.digest, st.funding_digest()),
             sender=d.owner,
         )
         self.epoch = epoch
@@ -296,18 +351,30 @@ class Protocol:
         return self.epoch
 
     # --- operator / prover ------------------------------------------------------------------
+    @property
+    def chain_epochs(self) -> ChainEpochs:
+        """The posted epochs as the chain logged them (statement data, funding indices)."""
+        if self._chain_epochs is None:
+            self._chain_epochs = ChainEpochs(self.d)
+        return self._chain_epochs
+
+    def settled_funding(self, address: str) -> tuple[int, ...]:
+        """The funding index ``address`` last settled at, as the chain records it."""
+        return self.chain_epochs.settled_funding(str(address))
+
     def _request(self, acct: PrivateAccount, kind: int, collateral: int) -> Any:
         """The prover's request for ``acct`` in the current epoch (a ``prover.api.ProofRequest``)."""
         from prover.api import ProofRequest
 
         return ProofRequest(self._require_epoch().statement(), Account.create(acct.q, acct.cash, acct.salt), kind,
-                            int(acct.address, 16), collateral)
+                            int(acct.address, 16), collateral, self.settled_funding(acct.address))
 
     def figures(self, address: str, kind: int = KIND_MM, collateral: int | None = None) -> Any:
-        """Integer equity and requirement of ``address`` in the current epoch (offchain.risk.epoch)."""
+        """Integer equity (with the funding it has not settled) and requirement of ``address`` in
+        the current epoch (offchain.risk.epoch)."""
         acct = self.book.get(str(address))
         b = int(self.d.vault.balanceOf(acct.address)) if collateral is None else collateral
-        return self._require_epoch().figures(acct.q, acct.cash, b, kind)
+        return self._require_epoch().figures(acct.q, acct.cash, b, kind, settled=self.settled_funding(acct.address))
 
     def prove(self, user: Any, kind: int = KIND_MM, collateral: int | None = None) -> Any:
         """Prove ``kind`` for ``user`` in the current epoch and submit it (MM/insolvency: by the owner)."""
@@ -319,7 +386,7 @@ class Protocol:
         if not fig.holds:
             raise NotProvable(acct.address, kind, fig.equity, fig.requirement)
         req = self._request(acct, kind, b)
-        sp = prove_solvency(self.keys, req.epoch, req.account, kind, req.address, b)
+        sp = prove_solvency(self.keys, req.epoch, req.account, kind, req.address, b, settled=req.settled)
         words, _ = sp.evm()
         return self.d.accounts.submitProof(acct.address, self._require_epoch().epoch_id, kind, b, words, sender=self.d.owner)
 
@@ -387,50 +454,311 @@ class Protocol:
         self.last_proving = (len(requests), time.monotonic() - t0)
         return out
 
+    # --- trading: every commitment change is a settled batch ---------------------------------
+    @property
+    def house(self) -> Any:
+        """The operator's market-making account, the counterparty of every opening: an ape test
+        account whose key is derived from ``seed`` (so a restarted script signs as the same house)."""
+        if self._house is None:
+            from ape import accounts
+            from eth_account import Account as EthAccount
+            from eth_utils import keccak
+
+            key = "0x" + keccak(b"zkmargin devnet house" + int(self.seed).to_bytes(32, "big")).hex()
+            address = EthAccount.from_key(key).address
+            self._house = accounts.test_accounts.init_test_account(HOUSE_INDEX, address, key)
+            if int(self.chain.provider.get_balance(address)) < 10**19:
+                self.chain.provider.set_balance(address, 10**21)  # gas for its deposits
+        return self._house
+
+    def _signer(self, address: str) -> Any:
+        if address == str(self.house.address):
+            return self.house
+        if address not in self._signers:
+            raise DevnetError(f"{address}: no key here to sign its orders (pass the account object to open or trade)")
+        return self._signers[address]
+
+    def _fresh_salt(self) -> int:
+        assert self._salts is not None
+        return salt_from_seed(self._salts.spawn(1)[0])
+
+    def _opening(self, address: str) -> PrivateAccount | None:
+        """The opening of ``address``'s commitment on chain (None: no commitment); raises
+        :class:`DevnetError` if the chain holds a commitment the book cannot open."""
+        c = int(self.d.accounts.commitmentOf(address))
+        if c == 0:
+            return None
+        if address not in self.book or self.book.get(address).commitment() != c:
+            raise DevnetError(f"{address}: commitment {c} on-chain has no opening in the operator's book")
+        return self.book.get(address)
+
+    def _legs_for(self, holdings: dict[str, int], user: str, counterparty: str, prices: Sequence[int] | None = None,
+                  where: str = "holdings") -> list[Leg]:
+        """``user`` buys ``holdings`` (symbol -> signed lots) from ``counterparty`` at ``prices``
+        (default: the epoch's marks)."""
+        q = lots_vector(self.book.instruments, holdings, where)
+        marks = list(prices) if prices is not None else list(self._require_epoch().marks)
+        legs = []
+        for i, x in enumerate(q):
+            if x:
+                buyer, seller = (user, counterparty) if x > 0 else (counterparty, user)
+                legs.append(Leg(buyer, seller, i, abs(x), int(marks[i])))
+        return legs
+
+    def _simulate(self, batches: Sequence[Sequence[Leg]], collateral: dict[str, int],
+                  cash_outs: dict[str, int] | None = None) -> dict[str, list[tuple[list[int], int]]]:
+        """Every party's (positions, cash) after each batch it is in, funding settled at its first
+        transition like the statement does (``prover.transitions``)."""
+        from prover.transitions import fee_of
+
+        epoch = self._require_epoch()
+        fund = list(epoch.fund)
+        state: dict[str, tuple[list[int], int]] = {}
+        out: dict[str, list[tuple[list[int], int]]] = {}
+        cash_outs = dict(cash_outs or {})
+        for legs in batches:
+            touched = {x for leg in legs for x in (leg.buyer, leg.seller)} | set(cash_outs)
+            for who in touched:
+                if who not in state:
+                    acct = self._opening(who)
+                    if acct is None:
+                        state[who] = ([0] * len(fund), 0)
+                    else:
+                        fs = self.settled_funding(who)
+                        owed = sum(q * (f - g) for q, f, g in zip(acct.q, fund, fs))
+                        state[who] = (list(acct.q), acct.cash - owed)
+            for leg in legs:
+                fee = fee_of(leg.price, leg.size, self.fee_bps)
+                for who, sign in ((leg.buyer, 1), (leg.seller, -1)):
+                    q, c = state[who]
+                    q[leg.instrument] += sign * leg.size
+                    state[who] = (q, c - sign * leg.size * leg.price - fee)
+            for who, units in cash_outs.items():
+                q, c = state[who]
+                state[who] = (q, c - units)
+                collateral[who] = collateral.get(who, 0) + units
+            cash_outs = {}
+            for who in touched:
+                out.setdefault(who, []).append((list(state[who][0]), state[who][1]))
+        return out
+
+    def _settle_batches(self, batches: Sequence[Sequence[Leg]], cash_outs: dict[str, int] | None = None,
+                        labels: dict[str, str] | None = None) -> list[Any]:
+        """Sign, prove and settle each batch in turn (the fills' orders signed by their traders,
+        every party's transition proven); the book takes every new opening. ``cash_outs`` (the
+        first batch): private cash moved to the public balance (negative: the other way)."""
+        from offchain.devnet.batches import Party, Trade, prepare_batch
+        from offchain.trading.signing import sign_commitment
+        from prover.transition_api import prove_transitions
+        from prover.transitions import Order, OrderSlot
+
+        d, epoch = self.d, self._require_epoch()
+        st = epoch.statement()
+        labels = dict(labels or {})
+        receipts = []
+        pending_out = dict(cash_outs or {})
+        for legs in batches:
+            who_all = sorted({x for leg in legs for x in (leg.buyer, leg.seller)} | set(pending_out), key=lambda a: int(a, 16))
+            slots: dict[tuple[str, tuple[int, int, int]], OrderSlot] = {}
+            sizes: dict[tuple[str, tuple[int, int, int]], int] = {}
+            for leg in legs:
+                for who in (leg.buyer, leg.seller):
+                    key = (who, leg.order_key(who))
+                    sizes[key] = sizes.get(key, 0) + leg.size
+            expiry = self.now() + ORDER_TTL_SECONDS
+            for (who, (instrument, side, price)), size in sizes.items():
+                order = Order(int(who, 16), instrument, side, price, size, expiry, self._fresh_salt() % 2**32,
+                              self._fresh_salt())
+                slots[(who, (instrument, side, price))] = OrderSlot(order, r_after=self._fresh_salt())
+            trades = [Trade(leg.instrument, leg.price, leg.size, leg.buyer, slots[(leg.buyer, leg.order_key(leg.buyer))].commitment,
+                            leg.seller, slots[(leg.seller, leg.order_key(leg.seller))].commitment) for leg in legs]
+            parties = []
+            for who in who_all:
+                acct = self._opening(who)
+                mine = tuple(o for (w, _k), o in slots.items() if w == who)
+                key = _private_key(self._signer(who)) if mine else ""
+                sigs = tuple(sign_commitment(o.commitment, key, d.chain_id, str(d.settlement.address)) for o in mine)
+                out = pending_out.get(who, 0)
+                parties.append(Party(
+                    who, Account.create(acct.q, acct.cash, acct.salt) if acct is not None else None,
+                    self.settled_funding(who) if acct is not None else None,
+                    int(d.vault.balanceOf(who)) + out, self._fresh_salt(), mine,
+                    tuple((int(sg.v), int(sg.r).to_bytes(32, "big"), int(sg.s).to_bytes(32, "big")) for sg in sigs), out))
+                if acct is not None and who not in labels:
+                    labels[who] = acct.label
+            pending_out = {}
+            batch = prepare_batch(st, self.fee_bps, parties, trades, slots=self.tkeys.k, nonce=self._fresh_salt())
+            t0 = time.monotonic()
+            words = prove_transitions(batch.requests, self.tkeys)
+            self.last_proving = (len(words), time.monotonic() - t0)
+            receipts.append(d.settlement.settle(batch.contract_batch(words), sender=d.owner))
+            for party, res in zip(batch.parties, batch.results):
+                self.book.put(PrivateAccount(party.address, list(res.new.q), res.new.cash, res.new.salt,
+                                             labels.get(party.address, "")))
+        return receipts
+
+    def _fund_house(self, target: int) -> None:
+        """Deposit for the house until its public balance is ``target``."""
+        have = int(self.d.vault.balanceOf(self.house))
+        if target > have:
+            self._deposit(self.house, target - have)
+
+    def _deposit(self, user: Any, units: int) -> None:
+        d = self.d
+        d.token.mint(user, units, sender=d.owner)
+        d.token.approve(d.vault.address, units, sender=user)
+        d.vault.deposit(units, sender=user)
+
+    def _house_target(self, path: Sequence[tuple[list[int], int]]) -> int:
+        """The house's public balance: ``HOUSE_MARGIN_MULTIPLE`` times the largest initial margin
+        along ``path`` (its states batch by batch), and at least what keeps IM at each state."""
+        epoch = self._require_epoch()
+        need = 0
+        for q, cash in path:
+            req = epoch.statement().requirement(q, KIND_IM)
+            fig = epoch.figures(q, cash, 0, KIND_IM)
+            need = max(need, HOUSE_MARGIN_MULTIPLE * req, fig.requirement - fig.equity)
+        return need
+
     def open_account(self, user: Any, holdings: dict[str, int], deposit_units: int, label: str = "") -> PrivateAccount:
-        """Fund and deposit for ``user``, buy ``holdings`` (symbol -> signed lots) at the epoch marks,
-        and register the commitment with an IM proof."""
+        """Fund and deposit for ``user``, and buy ``holdings`` (symbol -> signed lots) from the
+        house at the epoch's marks (a settled batch: both transitions proven)."""
         return self.open_accounts([(user, holdings, deposit_units, label)])[0]
 
     def open_accounts(self, specs: Sequence[tuple[Any, dict[str, int], int, str]], processes: int | None = None) -> list[PrivateAccount]:
-        """:meth:`open_account` for many ``(user, holdings, deposit_units, label)``, the IM proofs
-        made in parallel. Every account is checked before anything is sent."""
-        from prover.api import prove_many
-
+        """:meth:`open_account` for many ``(user, holdings, deposit_units, label)``, the fills
+        packed into as few batches as the contracts take (``offchain.devnet.packing``). Every
+        account is checked (initial margin after each batch it is in, fees included) before
+        anything is sent. ``processes`` is accepted for compatibility (transition proofs are made
+        here, on the native backend)."""
         d, epoch = self.d, self._require_epoch()
         assert self._salts is not None
-        opened: list[tuple[Any, PrivateAccount, int]] = []
+        house = str(self.house.address)
         # the balance each account will have after its deposit, by the vault's share maths (after a
         # socialized loss a deposit can credit one unit less than it brings)
         pool_units, pool_shares = int(d.vault.totalDeposits()), int(d.vault.totalShares())
         user_shares: dict[str, int] = {}
+        collateral: dict[str, int] = {}
+        legs: list[Leg] = []
+        labels: dict[str, str] = {}
+        seen: set[str] = set()
         for k, (user, holdings, deposit_units, label) in enumerate(specs):
             if deposit_units <= 0:
                 raise InputError(f"accounts[{k}].deposit_units", f"must be positive, got {deposit_units}")
-            q = lots_vector(self.book.instruments, holdings)
-            cash = -sum(qi * mi for qi, mi in zip(q, epoch.marks))  # spot-like: pay the mark for each lot
             addr = str(user.address)
+            if addr == house:
+                raise InputError(f"accounts[{k}]", "is the house (the counterparty of every opening)")
+            if addr in seen:
+                raise InputError(f"accounts[{k}]", f"{addr} appears twice")
+            seen.add(addr)
+            self._signers[addr] = user
             minted = shares_for_deposit(deposit_units, pool_units, pool_shares)
             user_shares[addr] = user_shares.get(addr, int(d.vault.sharesOf(user))) + minted
             pool_units, pool_shares = pool_units + deposit_units, pool_shares + minted
-            b = units_of(user_shares[addr], pool_units, pool_shares)
-            if not epoch.figures(q, cash, b, KIND_IM).holds:
-                fig = epoch.figures(q, cash, b, KIND_MM)
-                raise NotProvable(str(user.address), KIND_IM, fig.equity, epoch.statement().requirement(q, KIND_IM))
-            salt = salt_from_seed(self._salts.spawn(1)[0])
-            opened.append((user, PrivateAccount(str(user.address), q, cash, salt, label), b))
-        requests = [self._request(a, KIND_IM, b) for _, a, b in opened]
+            collateral[addr] = units_of(user_shares[addr], pool_units, pool_shares)
+            legs += self._legs_for(holdings, addr, house, where=f"accounts[{k}].holdings")
+            labels[addr] = label
+        batches = pack_legs(legs, self.tkeys.k)
+        paths = self._simulate(batches, dict(collateral))
+        for addr, path in paths.items():
+            if addr == house:
+                continue
+            for q, cash in path:
+                if not epoch.figures(q, cash, collateral[addr], KIND_IM).holds:
+                    fig = epoch.figures(q, cash, collateral[addr], KIND_MM)
+                    raise NotProvable(addr, KIND_IM, fig.equity, epoch.statement().requirement(q, KIND_IM))
+        for user, _holdings, deposit_units, _label in specs:
+            self._deposit(user, deposit_units)
+        self._fund_house(self._house_target(paths.get(house, [])))
+        labels.setdefault(house, HOUSE_LABEL)
         t0 = time.monotonic()
-        proofs = prove_many(self.keys, requests, self._executor(len(requests), processes))
-        self.last_proving = (len(requests), time.monotonic() - t0)
-        for (user, acct, b), sp, (_, _, deposit_units, _) in zip(opened, proofs, specs):
-            d.token.mint(user, deposit_units, sender=d.owner)
-            d.token.approve(d.vault.address, deposit_units, sender=user)
-            d.vault.deposit(deposit_units, sender=user)
-            words, _ = sp.evm()
-            d.accounts.updateCommitment(acct.commitment(), epoch.epoch_id, b, words, sender=user)
-            self.book.put(acct)
-        return [a for _, a, _ in opened]
+        self._settle_batches(batches, labels=labels)
+        self.last_proving = (2 * len(batches), time.monotonic() - t0)
+        traded = {x for b in batches for leg in b for x in (leg.buyer, leg.seller)}
+        for addr in collateral:  # an account opened with no positions: a deposit and a book entry
+            if addr not in traded and addr not in self.book:
+                self.book.put(PrivateAccount(addr, [0] * len(self.listing), 0, 0, labels[addr]))
+        return [self.book.get(str(u.address)) for u, *_ in specs]
+
+    def trade(self, buyer: Any, seller: Any, symbol: str, lots: int, price: int | None = None) -> Any:
+        """``buyer`` buys ``lots`` of ``symbol`` from ``seller`` at ``price`` (base units per lot;
+        default: the epoch's mark): both sign their orders, both transitions are proven, one
+        ``Settlement.settle``. Returns the receipt."""
+        return self.trades([(buyer, seller, symbol, lots, price)])[0]
+
+    def trades(self, fills: Sequence[tuple[Any, Any, str, int, int | None]]) -> list[Any]:
+        """Settle ``(buyer, seller, symbol, lots, price or None)`` fills in as few batches as the
+        contracts take; every party is checked (initial margin after each batch, or the batch
+        only reduces its risk) before anything is sent. Returns the receipts."""
+        epoch = self._require_epoch()
+        legs = []
+        for k, (buyer, seller, symbol, lots, price) in enumerate(fills):
+            if symbol not in self.book.instruments:
+                raise InputError(f"fills[{k}].symbol", f"{symbol!r} is not listed ({', '.join(self.book.instruments)})")
+            if lots <= 0:
+                raise InputError(f"fills[{k}].lots", f"must be positive, got {lots}")
+            i = self.book.instruments.index(symbol)
+            px = int(epoch.marks[i]) if price is None else int(price)
+            if px < 0:
+                raise InputError(f"fills[{k}].price", f"must not be negative, got {px}")
+            for who in (buyer, seller):
+                if str(who.address) != str(self.house.address):
+                    self._signers[str(who.address)] = who
+            legs.append(Leg(str(buyer.address), str(seller.address), i, int(lots), px))
+        batches = pack_legs(legs, self.tkeys.k)
+        self._check_paths(batches)
+        return self._settle_batches(batches)
+
+    def _check_paths(self, batches: Sequence[Sequence[Leg]], cash_outs: dict[str, int] | None = None) -> None:
+        """Each party's state after each batch meets IM at its public balance (or the step only
+        reduces its requirement, as the statement allows); raises :class:`NotProvable`."""
+        epoch = self._require_epoch()
+        balances = {who: int(self.d.vault.balanceOf(who)) for b in batches for leg in b for who in (leg.buyer, leg.seller)}
+        for who in cash_outs or {}:
+            balances.setdefault(who, int(self.d.vault.balanceOf(who)))
+        paths = self._simulate(batches, balances, cash_outs)
+        for who, path in paths.items():
+            b = balances[who]
+            for q, cash in path:
+                if not epoch.figures(q, cash, b, KIND_IM).holds:
+                    raise NotProvable(who, KIND_IM, epoch.figures(q, cash, b, KIND_IM).equity,
+                                      epoch.statement().requirement(q, KIND_IM))
+
+    def cash_out(self, user: Any, units: int) -> Any:
+        """Move ``units`` of ``user``'s private cash (realized PnL, settled funding) to its public
+        vault balance: a transition with no fills, proven like any other (the post-state meets IM
+        with the larger balance). Returns the receipt."""
+        addr = str(user.address)
+        if units <= 0:
+            raise InputError("units", f"must be positive, got {units}")
+        if self._opening(addr) is None:
+            raise InputError("user", f"{addr} has no commitment: nothing to cash out")
+        self._signers.setdefault(addr, user)
+        self._check_paths([[]], {addr: units})
+        return self._settle_batches([[]], cash_outs={addr: units})[0]
+
+    def withdraw(self, user: Any, units: int, to: Any = None) -> Any:
+        """Withdraw ``units`` of ``user``'s public balance to ``to`` (default: itself) under an IM
+        proof of the book at the balance left (``MarginAccounts.withdraw``); an account with no
+        commitment withdraws from the vault directly."""
+        addr = str(user.address)
+        dest = to if to is not None else user
+        b = int(self.d.vault.balanceOf(addr))
+        if not 0 < units <= b:
+            raise InputError("units", f"must be in (0, {b}] (the public balance), got {units}")
+        acct = self._opening(addr)
+        if acct is None:
+            return self.d.vault.withdraw(units, dest, sender=user)
+        from prover.api import prove_solvency
+
+        collateral = b - units
+        fig = self.figures(addr, KIND_IM, collateral)
+        if not fig.holds:
+            raise NotProvable(addr, KIND_IM, fig.equity, fig.requirement)
+        req = self._request(acct, KIND_IM, collateral)
+        sp = prove_solvency(self.keys, req.epoch, req.account, KIND_IM, req.address, collateral, settled=req.settled)
+        words, _ = sp.evm()
+        return self.d.accounts.withdraw(units, dest, self._require_epoch().epoch_id, collateral, words, sender=user)
 
     def prove_insolvency(self, user: Any) -> Any:
         """The operator proves ``equity - requirement < 0`` so the account is liquidatable at once."""
@@ -451,8 +779,14 @@ class Protocol:
     def keeper(self, liquidator: Any, state_path: Path | None = None, policy: KeeperPolicy | None = None,
                on_action: Any = None, on_skip: Any = None) -> LiquidationKeeper:
         """The liquidation keeper for this deployment, bidding from ``liquidator``'s vault balance."""
-        return LiquidationKeeper(self.d, self.book, liquidator, state_path=state_path, policy=policy,
-                                 on_action=on_action, on_skip=on_skip)
+        return LiquidationKeeper(self.d, self.book, liquidator, prover=self.transition_prover, state_path=state_path,
+                                 policy=policy, on_action=on_action, on_skip=on_skip)
+
+    def transition_prover(self, requests: Sequence[Any]) -> list[list[int]]:
+        """EVM proof words of transition requests with this deployment's keys (the keeper's takeovers)."""
+        from prover.transition_api import prove_transitions
+
+        return prove_transitions(list(requests), self.tkeys)
 
     # --- balances -------------------------------------------------------------------------------
     def balances(self) -> dict[str, int]:
@@ -512,5 +846,5 @@ def _verifier_at(address: str, type_name: str) -> Any:
 def _private_key(account: Any) -> str:
     key = getattr(account, "private_key", None)
     if not key:
-        raise InputError("reporters", f"{account} has no private key available to sign reports (use ape test accounts)")
+        raise InputError("account", f"{account} has no private key available to sign with (use ape test accounts)")
     return str(key)

@@ -1,0 +1,51 @@
+"""Trading through the Python session API (``Protocol``) with the real verifiers: accounts open by
+buying from the house, trade with each other, prove MM, and a winner moves its realized profit
+to its public balance and withdraws more than it deposited. Every commitment change is a settled
+batch whose transitions were proven; the vault's books balance to the unit throughout."""
+
+from __future__ import annotations
+
+import pytest
+
+from offchain.devnet.session import NotProvable
+from zkmargin.errors import InputError
+
+UNIT = 10**6
+
+
+def books_balance(p) -> int:
+    """deposits - withdrawals (the tokens the vault holds) - (balances + private cash + insurance +
+    fees): 0 when the books are exact (every holder here is in the operator's book)."""
+    v = p.d.vault
+    return (int(p.d.token.balanceOf(v.address)) - sum(int(v.balanceOf(a.address)) for a in p.book)
+            - int(v.totalPrivateCash()) - int(v.insuranceFund()) - int(v.protocolFees()))
+
+
+def test_open_trade_cash_out_and_withdraw_profit(zkm_fresh_protocol, zkm_users, zkm_vols):
+    p = zkm_fresh_protocol
+    alice, bob = zkm_users[0], zkm_users[1]
+    perp = p.listing[0].symbol
+    p.open_accounts([(alice, {perp: 400}, 10_000 * UNIT, "alice"), (bob, {}, 10_000 * UNIT, "bob")])
+    assert p.book.get(str(alice.address)).q[0] == 400
+    assert str(p.house.address) in p.book  # the house took the other side
+    p.trade(bob, alice, perp, 150)  # bob buys 150 lots from alice at the mark
+    assert p.book.get(str(alice.address)).q[0] == 250 and p.book.get(str(bob.address)).q[0] == 150
+    for a in (alice, bob, p.house):
+        assert p.book.get(str(a.address)).commitment() == int(p.d.accounts.commitmentOf(a))
+    # the market rises 10%: bob sells back at the new mark and realizes a profit
+    up = {k: v * (1.10 if k == p.listing[0].underlying else 1.0) for k, v in p.spots.items()}
+    p.advance(60)
+    p.report_prices(up)
+    p.post_epoch(vols=zkm_vols)
+    assert set(p.prove_all().values()) <= {"proved", "closed"}
+    p.trade(alice, bob, perp, 150)
+    gain = p.book.get(str(bob.address)).cash
+    assert gain > 0 and p.book.get(str(bob.address)).q == [0] * len(p.listing)
+    p.cash_out(bob, gain)
+    p.withdraw(bob, 10_000 * UNIT + gain)
+    assert int(p.d.token.balanceOf(bob)) >= 10_000 * UNIT + gain  # more than it deposited
+    with pytest.raises(InputError):
+        p.withdraw(bob, 1)  # nothing left
+    with pytest.raises(NotProvable):
+        p.trade(bob, alice, perp, 10**6)  # far beyond bob's margin: refused before any transaction
+    assert books_balance(p) == 0
