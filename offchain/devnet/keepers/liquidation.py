@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from offchain.devnet.chain_epochs import ChainEpochs
-from offchain.devnet.keepers.takeover import OpeningBook, Takeovers, TransitionProver
 from offchain.devnet.clock import GraceWindow, grace_window, utc
+from offchain.devnet.keepers.takeover import OpeningBook, Takeovers, TransitionProver
 from offchain.devnet.manifest import write_json_atomic
 from offchain.devnet.operator import PrivateAccount
 from offchain.mirror.auction import WAD, take_slice

@@ -35,7 +35,7 @@ def test_setup_prove_verify_export(work: Path, capsys: pytest.CaptureFixture[str
     vk = str(work / "keys/margin_n2_s3/verification_key.json")
     assert main(["verify", "--vk", vk, "--proof", str(work / "p1/proof.json"), "--public", str(work / "p1/public.json")]) == 0
     public = json.loads((work / "p1/public.json").read_text())
-    assert public[2:] == ["0", str(0xABC), "1000"]
+    assert public[2:5] == ["0", str(0xABC), "1000"] and len(public) == 6  # then FD_s
     # prove again from the written witness
     assert main(["prove", "--keys", str(work / "keys/margin_n2_s3"), "--witness", str(work / "p1/witness.wtns"), "--out", str(work / "p2")]) == 0
     assert main(["verify", "--vk", vk, "--proof", str(work / "p2/proof.json"), "--public", str(work / "p1/public.json")]) == 0
@@ -100,7 +100,7 @@ def test_backends_and_progress_output(work: Path, capsys: pytest.CaptureFixture[
         assert main(["prove", "--backend", backend, "--keys", keys, "--witness", str(work / "p1/witness.wtns"),
                      "--out", str(out)]) == 0
         err = capsys.readouterr().err
-        assert f"prove ({backend}): loading the key" in err and f"prove ({backend}): proving (2,341 signals)" in err
+        assert f"prove ({backend}): loading the key" in err and f"prove ({backend}): proving (3,487 signals)" in err
         assert f"prove ({backend}): proof made in" in err
         other = "native" if backend == "python" else "python"
         assert main(["verify", "--backend", other, "--vk", vk, "--proof", str(out / "proof.json"),

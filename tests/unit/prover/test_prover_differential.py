@@ -23,7 +23,7 @@ from prover.errors import ProverInputError
 from prover.field import R, from_field_signed
 from prover.groth16 import QAP, Toxic, setup, verify
 from prover.poseidon import sponge
-from prover.statement import TAG_ACCOUNT, TAG_EPOCH, check_solvency
+from prover.statement import TAG_ACCOUNT, TAG_EPOCH, check_solvency, funding_digest
 
 N, S = 3, 4
 B64 = 2**64 - 1
@@ -64,15 +64,16 @@ def _witness(c: Case) -> list[int]:
     salt = 987654321
     comm = sponge(TAG_ACCOUNT, [N, *c.q, c.cash, salt])
     flat = [x for row in c.pnl for x in row]
-    dig = sponge(TAG_EPOCH, [N, S, 5, c.f, *c.marks, *flat, *c.addons])
+    dig = sponge(TAG_EPOCH, [N, S, 5, c.f, *c.marks, *flat, *c.addons, *([0] * N)])  # no funding
     priv = {"cash": c.cash, "salt": salt, "epoch_id": 5, "im_factor_bps": c.f}
     for i in range(N):
         priv[f"q[{i}]"] = c.q[i]
         priv[f"m[{i}]"] = c.marks[i]
         priv[f"a[{i}]"] = c.addons[i]
+        priv[f"F[{i}]"] = priv[f"Fs[{i}]"] = 0
         for j in range(S):
             priv[f"L[{i}][{j}]"] = c.pnl[i][j]
-    return mc.cs.witness([comm, dig, c.kind, 0x1234, c.collateral % R], priv, check=False)
+    return mc.cs.witness([comm, dig, c.kind, 0x1234, c.collateral % R, funding_digest([0] * N)], priv, check=False)
 
 
 def _random_case(rng: random.Random, kind: int, scale: int, label: str) -> Case:

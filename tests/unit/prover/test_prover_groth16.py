@@ -47,7 +47,7 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 def test_prove_verify_and_public_layout(case: dict) -> None:
     pk, proof, public = case["pk"], case["proof"], case["public"]
     assert verify(pk.vk, proof, public)
-    assert public[2:] == [0, 0xC0FFEE, 5 * 10**11]
+    assert public[2:5] == [0, 0xC0FFEE, 5 * 10**11] and len(public) == 6  # then FD_s
     assert not verify(pk.vk, proof, [public[0], public[1], 1, *public[3:]])  # other kind
 
 
@@ -78,7 +78,7 @@ def test_zkey_round_trip(case: dict) -> None:
 def test_r1cs_and_wtns_round_trip(case: dict) -> None:
     r = formats.read_r1cs(case["dir"] / "c.r1cs")
     cs = case["mc"].cs
-    assert r["n_vars"] == cs.n_signals and r["n_public"] == 5 and r["n_constraints"] == len(cs.constraints)
+    assert r["n_vars"] == cs.n_signals and r["n_public"] == 6 and r["n_constraints"] == len(cs.constraints)
     assert [tuple(map(list, k)) for k in r["constraints"][:50]] == [tuple(map(list, k)) for k in cs.r1cs_constraints()[:50]]
     assert formats.read_wtns(case["dir"] / "w.wtns") == case["w"]
 
@@ -87,7 +87,7 @@ def test_snarkjs_accepts_our_artefacts(case: dict) -> None:
     d: Path = case["dir"]
     info = snarkjs("r1cs", "info", "c.r1cs", cwd=d)
     assert info.returncode == 0 and f"# of Constraints: {len(case['mc'].cs.constraints)}" in info.stdout
-    assert "# of Public Inputs: 5" in info.stdout
+    assert "# of Public Inputs: 6" in info.stdout
     chk = snarkjs("wtns", "check", "c.r1cs", "w.wtns", cwd=d)
     assert chk.returncode == 0 and "WITNESS IS CORRECT" in chk.stdout
     ver = snarkjs("groth16", "verify", "vk.json", "public.json", "proof.json", cwd=d)

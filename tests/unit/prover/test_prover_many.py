@@ -33,7 +33,7 @@ def keys(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-d
 def _check(keys, requests: list[ProofRequest], proofs: list) -> None:  # type: ignore[no-untyped-def,type-arg]
     assert len(proofs) == len(requests)
     for req, sp in zip(requests, proofs):
-        assert sp.public[2:] == [req.kind, req.address, req.collateral]
+        assert sp.public[2:5] == [req.kind, req.address, req.collateral]
         assert verify_solvency(keys.vk, sp.proof, sp.public)
 
 

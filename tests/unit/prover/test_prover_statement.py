@@ -79,8 +79,8 @@ def test_commitment_and_digest_layout() -> None:
 
 
 def test_public_inputs_order_and_checks() -> None:
-    assert public_inputs(11, 22, 1, 0xABC, 5) == [11, 22, 1, 0xABC, 5]
+    assert public_inputs(11, 22, 1, 0xABC, 5, 33) == [11, 22, 1, 0xABC, 5, 33]
     with pytest.raises(ProverInputError, match="account"):
-        public_inputs(1, 2, 0, 2**160, 0)
+        public_inputs(1, 2, 0, 2**160, 0, 0)
     with pytest.raises(ProverInputError, match="commitment"):
-        public_inputs(R, 2, 0, 0, 0)
+        public_inputs(R, 2, 0, 0, 0, 0)
