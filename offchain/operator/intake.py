@@ -15,6 +15,8 @@ store: rebuild the book from the store (:class:`offchain.operator.exchange.Excha
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from offchain.operator.records import OrderRecord, OrderStatus
 from offchain.operator.store import ClosedOrder, OperatorStore, SubmittedFill
 from offchain.trading.book import OrderBook
@@ -28,16 +30,16 @@ _VERDICT = {Status.REJECTED: OrderStatus.REJECTED, Status.CANCELLED: OrderStatus
 
 class BookRecorder:
     """Records ``book``'s orders and fills in ``store`` (orders are checked against the EIP-712
-    domain of ``chain_id`` and ``settlement``). ``version`` is the store's
-    :attr:`~offchain.operator.store.OperatorStore.book_version` after this recorder's last write
-    (None before the first)."""
+    domain of ``chain_id`` and ``settlement``). ``on_write`` (optional) is told of every write
+    with the store's :attr:`~offchain.operator.store.OperatorStore.book_version` before and after
+    it, so its owner can tell its own changes from someone else's."""
 
     def __init__(self, store: OperatorStore, book: OrderBook, chain_id: int, settlement: str) -> None:
         self.store = store
         self.book = book
         self.chain_id = chain_id
         self.settlement = settlement
-        self.version: int | None = None
+        self.on_write: Callable[[int, int], None] | None = None
         self._commitments: dict[int, int] = {}  # book order id -> order commitment
 
     def submit(self, order: Order, signature: OrderSignature, now: int) -> Report:
@@ -59,10 +61,10 @@ class BookRecorder:
             buy, sell = (f.taker_order, f.maker_order) if f.taker_side == Side.BUY else (f.maker_order, f.taker_order)
             fills.append((f.instrument, f.price, f.size, self._commitment(buy), self._commitment(sell), f.seq))
         verdict = _VERDICT.get(report.status, OrderStatus.OPEN)
-        self.version = self.store.record_submission(
+        self._wrote(self.store.record_submission(
             commitment, order, signature, report.order_id, accepted=accepted, status=verdict,
-            reason=report.reason if verdict != OrderStatus.OPEN else None, fills=fills,
-            closed=self._closed(report.cancels))
+            reason=report.reason if verdict != OrderStatus.OPEN else None, cancelled=report.cancelled, fills=fills,
+            closed=self._closed(report.cancels)))
         return report
 
     def cancel(self, order_id: int, trader: str | None = None) -> bool:
@@ -95,8 +97,12 @@ class BookRecorder:
 
     def _record(self, cancels: list[Cancel]) -> list[Cancel]:
         if cancels:
-            self.version = self.store.close_orders(self._closed(cancels))
+            self._wrote(self.store.close_orders(self._closed(cancels)))
         return cancels
+
+    def _wrote(self, versions: tuple[int, int]) -> None:
+        if self.on_write is not None:
+            self.on_write(*versions)
 
     def _closed(self, cancels: list[Cancel]) -> list[ClosedOrder]:
         return [(self._commitment(c.order_id), OrderStatus.CANCELLED, str(c.reason)) for c in cancels]

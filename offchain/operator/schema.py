@@ -126,8 +126,8 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         """,
     ),
     (
-        ("the exchange: funding premium samples and steps; the book version (bumped by triggers on every change "
-         "that moves the order book)"),
+        ("the exchange: funding premium samples and steps; the lots of an open order the book cancelled (a "
+         "reduce-only cap); the book version (bumped by triggers on every change that moves the order book)"),
         """
         CREATE TABLE funding_steps (
             id INTEGER PRIMARY KEY,
@@ -152,6 +152,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             created_at REAL NOT NULL
         );
         CREATE INDEX funding_samples_by_step ON funding_samples (step_id, id);
+        ALTER TABLE orders ADD COLUMN cancelled TEXT NOT NULL DEFAULT '0';
         INSERT OR IGNORE INTO settings (key, value) VALUES ('book_version', '0');
         CREATE TRIGGER book_version_order_added AFTER INSERT ON orders BEGIN
             UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE key = 'book_version';

@@ -373,14 +373,18 @@ class OperatorStore:
     # --- the exchange's writes and reads -----------------------------------------------------------
     def record_submission(self, commitment: int, order: BookOrder, signature: OrderSignature, book_id: int, *,
                           accepted: bool, status: OrderStatus = OrderStatus.OPEN, reason: str | None = None,
-                          fills: Sequence[SubmittedFill] = (), closed: Sequence[ClosedOrder] = ()) -> int:
+                          cancelled: int = 0, fills: Sequence[SubmittedFill] = (),
+                          closed: Sequence[ClosedOrder] = ()) -> tuple[int, int]:
         """Record what the book did with one signed order, in one transaction: the order (its
-        ``status`` and ``reason``), its ``fills`` (each checked as :meth:`add_fill` checks it)
+        ``status``, ``reason`` and the lots the book ``cancelled`` at once while the rest stays
+        open: a reduce-only cap), its ``fills`` (each checked as :meth:`add_fill` checks it)
         and the resting orders the match ``closed``. A rejected order is recorded as rejected,
         unless its commitment is already recorded as accepted (a replay the book refused: the
         order stands as it was); an order accepted after an earlier rejection of the same
-        commitment becomes open. Returns :attr:`book_version` after the write."""
+        commitment becomes open. Returns :attr:`book_version` before and after the write (a
+        difference between the first and the writer's last known version is someone else's change)."""
         with self.transaction() as tx:
+            before = self._version(tx)
             row = tx.execute("SELECT status FROM orders WHERE commitment = ?", (str(commitment),)).fetchone()
             if not accepted:
                 if row is None:
@@ -396,19 +400,32 @@ class OperatorStore:
                                (book_id, str(commitment)))
                 else:
                     raise StoreError(f"order {commitment} is recorded already ({row[0]}): the book accepted it twice")
+                if cancelled:
+                    tx.execute("UPDATE orders SET cancelled = ? WHERE commitment = ?", (str(int(cancelled)), str(commitment)))
                 for f in fills:
                     self._insert_fill(tx, *f)
                 self._close(tx, closed)
                 if status != OrderStatus.OPEN:
                     self._close(tx, [(commitment, status, reason)])
-            return int(tx.execute("SELECT value FROM settings WHERE key = 'book_version'").fetchone()[0])
+            return before, self._version(tx)
 
-    def close_orders(self, closed: Sequence[ClosedOrder]) -> int:
+    def close_orders(self, closed: Sequence[ClosedOrder]) -> tuple[int, int]:
         """Record the book's cancellations (``(commitment, status, reason)``) in one transaction; an
-        order that is no longer open keeps its status. Returns :attr:`book_version` after it."""
+        order that is no longer open keeps its status. Returns :attr:`book_version` before and after."""
         with self.transaction() as tx:
+            before = self._version(tx)
             self._close(tx, closed)
-            return int(tx.execute("SELECT value FROM settings WHERE key = 'book_version'").fetchone()[0])
+            return before, self._version(tx)
+
+    def set_book_ids(self, ids: Sequence[tuple[int, int]]) -> None:
+        """Renumber orders for the book (``(commitment, book id)``), in one transaction."""
+        with self.transaction() as tx:
+            for c, oid in ids:
+                tx.execute("UPDATE orders SET book_id = ? WHERE commitment = ?", (int(oid), str(c)))
+
+    @staticmethod
+    def _version(tx: sqlite3.Connection) -> int:
+        return int(tx.execute("SELECT value FROM settings WHERE key = 'book_version'").fetchone()[0])
 
     @staticmethod
     def _close(tx: sqlite3.Connection, closed: Sequence[ClosedOrder]) -> None:
@@ -419,19 +436,19 @@ class OperatorStore:
                 raise StoreError(f"order {c} is not in the operator's book: it cannot be closed")
 
     def unfilled_orders(self) -> list[tuple[OrderRecord, int]]:
-        """Every open order with lots neither settled nor matched, and how many: ``size - filled``
-        less the lots of its pending and in-batch fills; oldest first (by ``book_id``, then by
-        arrival)."""
+        """Every open order with lots neither settled, matched nor cancelled, and how many: ``size -
+        filled - cancelled`` less the lots of its pending and in-batch fills; oldest first (by
+        ``book_id``, then by arrival)."""
         matched: dict[int, int] = {}
         for f in self.unsettled_fills():
             for o in (f.buy_order, f.sell_order):
                 matched[o] = matched.get(o, 0) + f.size
-        rows = self._all(f"SELECT {self._ORDER_COLUMNS} FROM orders WHERE status = 'open' "
+        rows = self._all(f"SELECT {self._ORDER_COLUMNS}, cancelled FROM orders WHERE status = 'open' "
                          "ORDER BY book_id IS NULL, book_id, created_at, commitment")
         out = []
         for r in rows:
-            rec = self._order_of(r)
-            left = rec.order.size - rec.filled - matched.get(rec.commitment, 0)
+            rec = self._order_of(r[:-1])
+            left = rec.order.size - rec.filled - int(r[-1]) - matched.get(rec.commitment, 0)
             if left > 0:
                 out.append((rec, left))
         return out
