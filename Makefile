@@ -22,10 +22,11 @@ test: bootstrap test-unit test-devnet
 test-unit:
 	@$(ENV) python -m pytest -p no:ape_test -p no:cacheprovider tests/unit -q
 
-# Proofs made inside ape's test process run inline: forking a process that holds the provider's
-# threads can deadlock (the demo and the scripts prove with two processes).
+# No prover setting is needed inside ape's test process: batches of proofs go to forkserver
+# workers (never forked from the multi-threaded test process), a single native proof runs its
+# MSMs in threads, and the python backend forks only from a single-threaded process.
 test-devnet:
-	@$(ENV) ZKMARGIN_PROVER_PROCESSES=1 ape test tests/devnet -q -p no:cacheprovider --network $(NETWORK)
+	@$(ENV) ape test tests/devnet -q -p no:cacheprovider --network $(NETWORK)
 
 bench: bootstrap
 	@$(ENV) for b in bench/bench_*.py; do python "$$b" || exit 1; done

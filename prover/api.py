@@ -5,28 +5,32 @@
     sp = prove_solvency(keys, epoch, account, kind=0, address=0xAbc..., collateral=10**9)
     assert verify_solvency(keys.vk, sp.proof, sp.public)
     words, inputs = sp.evm()                            # for IGroth16Verifier.verifyProof
+    proofs = prove_many(keys, [ProofRequest(...), ...]) # one proof per worker process
 
-The setup is a single-party ceremony whose trapdoor is derived from a public seed: it is
-INSECURE for production (anyone knowing the seed can forge proofs) and meant for devnets and
-tests.  Artefacts per circuit: ``circuit.r1cs``, ``circuit.zkey`` (snarkjs format),
-``verification_key.json`` and ``setup.json`` (n, S, seed, sizes, the insecurity label).
+Proofs are made by the selected backend (:mod:`prover.backend`: ``native`` when installed,
+else the ``python`` reference; ``backend=`` picks one per call). The setup is a single-party
+ceremony whose trapdoor is derived from a public seed: it is INSECURE for production (anyone
+knowing the seed can forge proofs) and meant for devnets and tests. Artefacts per circuit:
+``circuit.r1cs``, ``circuit.zkey`` (snarkjs format), ``verification_key.json`` and
+``setup.json`` (n, S, seed, sizes, the insecurity label).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from prover import formats
-from prover.circuit import MarginCircuit, margin_circuit
-from prover.errors import ArtefactError, ProverInputError
-from prover.groth16 import INSECURE_LABEL, QAP, ProvingKey, Toxic, prove, setup, verify
+from prover.backend import LoadedKey, Progress, get_backend, load_key
+from prover.circuit import MarginCircuit, check_statement, margin_circuit
+from prover.errors import ArtefactError, ProverError, ProverInputError
+from prover.groth16 import INSECURE_LABEL, QAP, ProvingKey, Toxic, setup
 from prover.keys import Proof, VerifyingKey
 from prover.statement import Account, Epoch
+from zkmargin.executor import Executor, LocalPoolExecutor, SequentialExecutor
 
 DEFAULT_SEED = "zkmargin-devnet"
 SETUP_VERSION = 1
@@ -56,19 +60,18 @@ class SolvencyKeys:
 
     @property
     def pk(self) -> ProvingKey:
+        """The key as the python reference backend holds it (parsed once per process)."""
         if self._pk is None:
-            self._pk = _load_zkey(str(self.zkey_path), self.zkey_path.stat().st_mtime_ns)
+            self._pk = load_key(self.zkey_path, "python").inner
         return self._pk
+
+    def loaded(self, backend: str | None = None) -> LoadedKey:
+        """The proving key as ``backend`` holds it (cached per process by the file's sha256)."""
+        return load_key(self.zkey_path, backend)
 
     @property
     def circuit(self) -> MarginCircuit:
         return margin_circuit(self.n, self.s)
-
-
-@lru_cache(maxsize=4)
-def _load_zkey(path: str, _mtime: int) -> ProvingKey:
-    pk: ProvingKey = formats.read_zkey(path)
-    return pk
 
 
 def circuit_dir(root: str | Path, n: int, s: int) -> Path:
@@ -79,10 +82,20 @@ def _seed_bytes(seed: str | bytes) -> bytes:
     return seed.encode() if isinstance(seed, str) else seed
 
 
-def devnet_setup(n: int, s: int, root: str | Path, seed: str | bytes = DEFAULT_SEED, force: bool = False) -> SolvencyKeys:
+def devnet_setup(
+    n: int,
+    s: int,
+    root: str | Path,
+    seed: str | bytes = DEFAULT_SEED,
+    force: bool = False,
+    progress: Progress | None = None,
+    backend: str | None = None,
+) -> SolvencyKeys:
     """Create (or load, when present and made from the same seed) the keys for ``(n, S)``.
 
-    INSECURE for production: the trapdoor is a hash of ``seed``.
+    INSECURE for production: the trapdoor is a hash of ``seed``. The fixed-base products run
+    on ``backend`` (the same keys, byte for byte, on every backend); ``progress`` receives
+    ``(stage, done, total)``.
     """
     directory = circuit_dir(root, n, s)
     seed_b = _seed_bytes(seed)
@@ -100,9 +113,13 @@ def devnet_setup(n: int, s: int, root: str | Path, seed: str | bytes = DEFAULT_S
             same = False
         if same and (directory / "circuit.zkey").exists() and (directory / "verification_key.json").exists():
             return load_keys(root, n, s)
+    report = progress or (lambda stage, done, total: None)
+    report(f"building the circuit (n={n}, S={s})", 0, 0)
     mc = margin_circuit(n, s)
     qap = QAP.from_cs(mc.cs)
-    pk = setup(qap, Toxic.from_seed(seed_b))
+    impl = get_backend(backend)
+    pk = setup(qap, Toxic.from_seed(seed_b), g1_batch=impl.fixed_base_g1, g2_batch=impl.fixed_base_g2, progress=report)
+    report("writing circuit.r1cs, circuit.zkey, verification_key.json", 0, 0)
     directory.mkdir(parents=True, exist_ok=True)
     formats.write_r1cs(directory / "circuit.r1cs", mc.cs.n_signals, mc.cs.n_public, mc.cs.r1cs_constraints(), mc.cs.n_private_inputs)
     formats.write_zkey(directory / "circuit.zkey", pk)
@@ -168,17 +185,19 @@ def prove_solvency(
     kind: int,
     address: int,
     collateral: int,
-    parallel: bool = True,
+    backend: str | None = None,
     settled: Sequence[int] | None = None,
 ) -> SolvencyProof:
-    """Prove the statement of ``kind`` for ``account`` in ``epoch``."""
+    """Prove the statement of ``kind`` for ``account`` in ``epoch`` (on ``backend``); ``settled``
+    is the funding index the account last settled at (default: the epoch's)."""
     w = witness_for(keys, epoch, account, kind, address, collateral, settled)
-    proof, public = prove(keys.pk, w, parallel=parallel)
+    proof, public = get_backend(backend).prove(keys.loaded(backend), w)
     return SolvencyProof(proof, public)
 
 
-def verify_solvency(vk: VerifyingKey, proof: Proof, public: list[int]) -> bool:
-    return verify(vk, proof, public)
+def verify_solvency(vk: VerifyingKey, proof: Proof, public: list[int], backend: str | None = None) -> bool:
+    """Whether ``proof`` verifies for ``public`` (every backend gives the same answer)."""
+    return get_backend(backend).verify(vk, proof, public)
 
 
 @dataclass(frozen=True)
@@ -193,33 +212,105 @@ class ProofRequest:
     settled: tuple[int, ...] | None = None  # the funding index the account last settled at
 
 
-_BATCH: tuple[ProvingKey, list[list[int]]] | None = None
+# ------------------------------------------------------------------ many proofs --------
+# The state of one prove_many worker (a pool process, a Ray actor, or this process for the
+# sequential executor): set once by _init_worker, then used by every task it runs.
+_WORKER: dict[str, Any] = {}
 
 
-def _prove_batch_item(i: int) -> tuple[Proof, list[int]]:
-    assert _BATCH is not None
-    pk, witnesses = _BATCH
-    return prove(pk, witnesses[i], parallel=False)
+def _init_worker(zkey: str, sha256: str, n: int, s: int, backend: str, pooled: bool) -> None:
+    """Load the key and build the circuit once per worker; a pool worker proves on one core."""
+    from prover.backend import file_sha256
+    from prover.parallel import set_cores_per_proof
+
+    if pooled:
+        set_cores_per_proof(1)
+    if file_sha256(zkey) != sha256:
+        raise ArtefactError(zkey, "differs on this worker from the key the prover was given (sha256 mismatch)")
+    _WORKER.update(key=load_key(zkey, backend), backend=backend, circuit=margin_circuit(n, s))
 
 
-def prove_many(keys: SolvencyKeys, requests: list[ProofRequest], processes: int | None = None) -> list[SolvencyProof]:
-    """Prove many accounts: witnesses are computed (and checked) here, then the proofs are
-    made one per worker process (``processes`` defaults to ``prover.parallel.processes()``).
-    Raises on the first request whose statement does not hold, before any proving."""
-    import multiprocessing
+def _prove_task(item: tuple[int, ProofRequest]) -> tuple[int, SolvencyProof]:
+    """One proof. The statement was checked by the caller; a proof that does not verify never
+    leaves the worker (one bad proof would sink an on-chain batch). With a fast verifier the
+    proof itself is checked (about a millisecond); the python backend checks every constraint
+    of the witness instead (its verifier takes longer than that)."""
+    i, r = item
+    impl = get_backend(_WORKER["backend"])
+    key: LoadedKey = _WORKER["key"]
+    fast = impl.name != "python"
+    w = _WORKER["circuit"].witness(r.epoch, r.account, r.kind, r.address, r.collateral, check=not fast, settled=r.settled)
+    proof, public = impl.prove(key, w)
+    if fast and not impl.verify(key.vk, proof, public):
+        raise ProverError(f"the proof of request {i} does not verify: the witness does not satisfy the circuit")
+    return i, SolvencyProof(proof, public)
 
-    from prover.parallel import processes as default_processes
 
-    global _BATCH
-    witnesses = [witness_for(keys, r.epoch, r.account, r.kind, r.address, r.collateral, r.settled) for r in requests]
-    pk = keys.pk
-    n_proc = default_processes() if processes is None else max(1, processes)
-    if n_proc <= 1 or len(requests) <= 1:
-        return [SolvencyProof(*prove(pk, w)) for w in witnesses]
-    _BATCH = (pk, witnesses)
+def iter_prove_many(
+    keys: SolvencyKeys,
+    requests: list[ProofRequest],
+    executor: Executor | None = None,
+    *,
+    processes: int | None = None,
+    backend: str | None = None,
+    retries: int = 2,
+) -> Iterator[tuple[int, SolvencyProof]]:
+    """``(index, proof)`` for every request, as the proofs complete (in any order).
+
+    Every statement is checked here first (sizes, bounds, solvency: raises before any proving).
+    The proofs are made on ``executor`` (a :class:`zkmargin.executor.Executor`; by default a
+    local process pool of ``processes`` workers, or this process when there is one request or
+    ``processes`` is 1), one proof per task, the key loaded and the circuit built once per
+    worker. A task whose worker died is retried (``retries`` times) by the executor; each
+    request yields exactly once: a second result for an index is dropped, a missing or failed
+    one raises :class:`ProverError`.
+    """
+    for r in requests:
+        check_statement(keys.n, keys.s, r.epoch, r.account, r.kind, r.address, r.collateral, settled=r.settled)
+    if not requests:
+        return
+    name = get_backend(backend).name
+    key = keys.loaded(name)
+    own = executor is None
+    ex: Executor
+    if executor is None:
+        ex = SequentialExecutor() if len(requests) <= 1 or processes == 1 else LocalPoolExecutor(processes)
+    else:
+        ex = executor
+    initargs = (key.path, key.sha256, keys.n, keys.s, name, ex.kind != "sequential")
+    done: set[int] = set()
     try:
-        with multiprocessing.get_context("fork").Pool(n_proc) as pool:
-            out = pool.map(_prove_batch_item, range(len(witnesses)), chunksize=1)
+        for res in ex.run(_prove_task, list(enumerate(requests)), initializer=_init_worker, initargs=initargs, retries=retries):
+            if res.error is not None:
+                raise ProverError(f"proving request {res.index} failed after {res.attempts} attempt(s):\n{res.error}")
+            assert res.value is not None
+            i, proof = res.value
+            if i in done:
+                continue
+            done.add(i)
+            yield i, proof
     finally:
-        _BATCH = None
-    return [SolvencyProof(proof, public) for proof, public in out]
+        if own:
+            ex.close()
+    missing = sorted(set(range(len(requests))) - done)
+    if missing:
+        raise ProverError(f"no proof came back for requests {missing}")
+
+
+def prove_many(
+    keys: SolvencyKeys,
+    requests: list[ProofRequest],
+    executor: Executor | None = None,
+    *,
+    processes: int | None = None,
+    backend: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[SolvencyProof]:
+    """Prove many accounts (see :func:`iter_prove_many`); the proofs in request order.
+    ``progress(done, total)`` is called after each proof."""
+    out: dict[int, SolvencyProof] = {}
+    for i, proof in iter_prove_many(keys, requests, executor, processes=processes, backend=backend):
+        out[i] = proof
+        if progress is not None:
+            progress(len(out), len(requests))
+    return [out[i] for i in range(len(requests))]

@@ -68,10 +68,7 @@ class MarginCircuit:
         return f"margin_n{self.n}_s{self.s}"
 
     def private_inputs(self, epoch: Epoch, account: Account, settled: Sequence[int] | None = None) -> dict[str, int]:
-        if epoch.n != self.n or epoch.s != self.s:
-            raise ProverInputError("epoch", f"has n={epoch.n}, S={epoch.s}; the circuit is n={self.n}, S={self.s}")
-        if len(account.q) != self.n:
-            raise ProverInputError("q", f"has {len(account.q)} positions, the circuit has n={self.n}")
+        _check_sizes(self.n, self.s, epoch, account)
         fs = epoch.fund if settled is None else check_funding(settled, self.n, "settled")
         priv = {"cash": account.cash, "salt": account.salt, "epoch_id": epoch.epoch_id, "im_factor_bps": epoch.im_factor_bps}
         for i in range(self.n):
@@ -103,15 +100,36 @@ class MarginCircuit:
     ) -> list[int]:
         """The full witness; raises :class:`UnsatisfiedError` if the statement does not hold.
         ``settled`` is the funding index the account last settled at (default: the epoch's)."""
-        pub = self.public_inputs(epoch, account, kind, address, collateral, settled)
-        if check:
-            fig = epoch.figures(kind, account.q, account.cash, collateral, settled)
-            if not fig.holds:
-                what = "not insolvent" if kind == 2 else "not solvent"
-                raise UnsatisfiedError(
-                    "account", f"{what} for kind {kind}: excess {fig.excess} (equity {fig.equity}, requirement {fig.requirement})"
-                )
+        pub = check_statement(self.n, self.s, epoch, account, kind, address, collateral, check=check, settled=settled)
         return self.cs.witness(pub, self.private_inputs(epoch, account, settled), check=check)
+
+
+def _check_sizes(n: int, s: int, epoch: Epoch, account: Account) -> None:
+    if epoch.n != n or epoch.s != s:
+        raise ProverInputError("epoch", f"has n={epoch.n}, S={epoch.s}; the circuit is n={n}, S={s}")
+    if len(account.q) != n:
+        raise ProverInputError("q", f"has {len(account.q)} positions, the circuit has n={n}")
+
+
+def check_statement(
+    n: int, s: int, epoch: Epoch, account: Account, kind: int, address: int, collateral: int, check: bool = True,
+    settled: Sequence[int] | None = None,
+) -> list[int]:
+    """Validate a statement for the ``(n, S)`` circuit without building it: the sizes, every
+    bound, and (``check``) that the statement holds (raises :class:`UnsatisfiedError` naming the
+    excess). ``settled`` is the funding index the account last settled at (default: the
+    epoch's). Returns the public inputs ``[C, D, kind, account, collateral, FD_s]``."""
+    _check_sizes(n, s, epoch, account)
+    fd = epoch.funding_digest() if settled is None else funding_digest(check_funding(settled, n, "settled"))
+    pub = public_inputs(account.commitment(), epoch.digest(), kind, address, collateral, fd)
+    if check:
+        fig = epoch.figures(kind, account.q, account.cash, collateral, settled)
+        if not fig.holds:
+            what = "not insolvent" if kind == 2 else "not solvent"
+            raise UnsatisfiedError(
+                "account", f"{what} for kind {kind}: excess {fig.excess} (equity {fig.equity}, requirement {fig.requirement})"
+            )
+    return pub
 
 
 def _build(n: int, s: int) -> MarginCircuit:

@@ -23,3 +23,11 @@ class UnsatisfiedError(ProverInputError):
 
 class VerificationFailed(ProverError):
     """A well-formed proof does not verify (the CLI exits with status 1)."""
+
+
+class BackendUnavailable(ProverInputError):
+    """A prover backend was asked for but cannot run here (its package is not installed)."""
+
+    def __init__(self, backend: str, problem: str) -> None:
+        self.backend = backend
+        super().__init__("backend", f"{backend}: {problem}")

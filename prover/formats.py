@@ -27,6 +27,7 @@ import os
 import struct
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -298,9 +299,36 @@ def write_zkey(path: str | Path, pk: Any, cs_hash: bytes = bytes(64)) -> None:
     write_atomic(path, _container(b"zkey", 1, sections))
 
 
-def read_zkey(path: str | Path, check_points: bool = False) -> Any:
-    """Read a snarkjs Groth16 ``.zkey`` (ours or snarkjs's) into a ``ProvingKey``."""
-    from prover.groth16 import QAP, ProvingKey
+@dataclass(frozen=True)
+class ZkeyData:
+    """A Groth16 ``.zkey`` with its header, IC and QAP rows parsed and the five point sections
+    (5 A, 6 B1, 7 B2, 8 C, 9 H) kept as raw bytes: affine, Montgomery form, little-endian,
+    checked to hold the expected number of points. Native backends copy these sections as
+    they are; :func:`read_zkey` turns them into Python points."""
+
+    path: str
+    qap: Any  # prover.groth16.QAP
+    alpha1: G1Affine
+    beta1: G1Affine
+    beta2: G2Affine
+    delta1: G1Affine
+    delta2: G2Affine
+    vk: VerifyingKey
+    sections: dict[int, bytes]
+
+    @property
+    def point_counts(self) -> dict[int, int]:
+        """Points per section: A, B1, B2 have ``nVars``; C the private signals; H the domain."""
+        q = self.qap
+        return {5: q.n_vars, 6: q.n_vars, 7: q.n_vars, 8: q.n_vars - q.n_public - 1, 9: q.domain_size}
+
+
+_COEF = struct.Struct("<III32s")
+
+
+def read_zkey_data(path: str | Path) -> ZkeyData:
+    """Read a snarkjs Groth16 ``.zkey`` (ours or snarkjs's) up to its point sections."""
+    from prover.groth16 import QAP
 
     where = str(path)
     sec = _read_container(path, b"zkey", "zkey")
@@ -325,6 +353,8 @@ def read_zkey(path: str | Path, check_points: bool = False) -> Any:
         raise ArtefactError(where, "zkey is not for BN254")
     if domain & (domain - 1) or domain == 0:
         raise ArtefactError(where, f"zkey domain size {domain} is not a power of two")
+    if n_public + 1 > n_vars:
+        raise ArtefactError(where, f"zkey has {n_public} public inputs but only {n_vars} signals")
     g1s = 2 * N8
     g2s = 4 * N8
     if len(h) < pos + 3 * g1s + 3 * g2s:
@@ -337,35 +367,57 @@ def read_zkey(path: str | Path, check_points: bool = False) -> Any:
     delta2 = _read_g2s(h[pos + 3 * g1s + 2 * g2s :], 1, where, True)[0]
     ic = _read_g1s(sec[3], n_public + 1, where, True)
     c4 = sec[4]
+    if len(c4) < 4:
+        raise ArtefactError(where, "zkey coefficient section has the wrong size")
     (n_coefs,) = struct.unpack_from("<I", c4, 0)
-    if len(c4) != 4 + n_coefs * (12 + N8):
+    if len(c4) != 4 + n_coefs * _COEF.size:
         raise ArtefactError(where, "zkey coefficient section has the wrong size")
     rows: tuple[dict[int, list[tuple[int, int]]], dict[int, list[tuple[int, int]]]] = ({}, {})
-    for i in range(n_coefs):
-        off = 4 + i * (12 + N8)
-        m, c, s = struct.unpack_from("<III", c4, off)
+    values: dict[bytes, int] = {}  # circuits reuse few distinct coefficients (1, -1, 2^k, ...)
+    for i, (m, c, s, raw) in enumerate(_COEF.iter_unpack(c4[4:])):
         if m > 1 or s >= n_vars or c >= domain:
             raise ArtefactError(where, f"zkey coefficient {i} is out of range")
-        rows[m].setdefault(c, []).append((s, _read_fe(c4, off + 12) * R2_R_INV % R))
+        v = values.get(raw)
+        if v is None:
+            v = values[raw] = int.from_bytes(raw, "little") * R2_R_INV % R
+        row = rows[m].get(c)
+        if row is None:
+            rows[m][c] = [(s, v)]
+        else:
+            row.append((s, v))
     n_a = max(rows[0]) + 1 if rows[0] else 0
     n_b = max(rows[1]) + 1 if rows[1] else 0
     a = [rows[0].get(j, []) for j in range(n_a)]
     b = [rows[1].get(j, []) for j in range(n_b)]
     qap = QAP(n_vars, n_public, n_a - n_public - 1, domain, a, b, [])
     vk = VerifyingKey(alpha1, beta2, gamma2, delta2, tuple(ic))
+    data = ZkeyData(where, qap, alpha1, beta1, beta2, delta1, delta2, vk, {k: sec[k] for k in range(5, 10)})
+    for k, count in data.point_counts.items():
+        size = count * (g2s if k == 7 else g1s)
+        if len(sec[k]) < size:
+            raise ArtefactError(where, f"truncated {'G2' if k == 7 else 'G1'} section {k} ({len(sec[k])} bytes, {count} points need {size})")
+    return data
+
+
+def read_zkey(path: str | Path, check_points: bool = False) -> Any:
+    """Read a snarkjs Groth16 ``.zkey`` (ours or snarkjs's) into a ``ProvingKey``."""
+    from prover.groth16 import ProvingKey
+
+    d = read_zkey_data(path)
+    n = d.point_counts
     return ProvingKey(
-        qap=qap,
-        alpha1=alpha1,
-        beta1=beta1,
-        beta2=beta2,
-        delta1=delta1,
-        delta2=delta2,
-        a_query=_read_g1s(sec[5], n_vars, where, check_points),
-        b1_query=_read_g1s(sec[6], n_vars, where, check_points),
-        b2_query=_read_g2s(sec[7], n_vars, where, check_points),
-        c_query=_read_g1s(sec[8], n_vars - n_public - 1, where, check_points),
-        h_query=_read_g1s(sec[9], domain, where, check_points),
-        vk=vk,
+        qap=d.qap,
+        alpha1=d.alpha1,
+        beta1=d.beta1,
+        beta2=d.beta2,
+        delta1=d.delta1,
+        delta2=d.delta2,
+        a_query=_read_g1s(d.sections[5], n[5], d.path, check_points),
+        b1_query=_read_g1s(d.sections[6], n[6], d.path, check_points),
+        b2_query=_read_g2s(d.sections[7], n[7], d.path, check_points),
+        c_query=_read_g1s(d.sections[8], n[8], d.path, check_points),
+        h_query=_read_g1s(d.sections[9], n[9], d.path, check_points),
+        vk=d.vk,
     )
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -162,10 +162,50 @@ def lagrange_at(tau: int, size: int) -> list[int]:
     return [k * x % R * i % R for x, i in zip(roots, invs)]
 
 
-def setup(qap: QAP, toxic: Toxic) -> ProvingKey:
-    """Generate the proving and verifying keys from the trapdoor ``toxic``."""
+#: ``batch(base, scalars) -> [k * base for k in scalars]`` (affine; fixed-base products)
+G1Batch = Callable[[G1Affine, Sequence[int]], list[G1Affine]]
+G2Batch = Callable[[G2Affine, Sequence[int]], list[G2Affine]]
+
+
+@lru_cache(maxsize=2)
+def _table_g1(base: G1Affine) -> FixedBaseG1:
+    assert base is not None
+    return FixedBaseG1(base)
+
+
+@lru_cache(maxsize=2)
+def _table_g2(base: G2Affine) -> FixedBaseG2:
+    return FixedBaseG2(base)
+
+
+def fixed_base_g1(base: G1Affine, scalars: Sequence[int]) -> list[G1Affine]:
+    """``[k * base for k in scalars]`` in pure Python (a window table per base, kept)."""
+    return _table_g1(base).batch_mul(list(scalars))
+
+
+def fixed_base_g2(base: G2Affine, scalars: Sequence[int]) -> list[G2Affine]:
+    return _table_g2(base).batch_mul(list(scalars))
+
+
+def setup(
+    qap: QAP,
+    toxic: Toxic,
+    g1_batch: G1Batch | None = None,
+    g2_batch: G2Batch | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ProvingKey:
+    """Generate the proving and verifying keys from the trapdoor ``toxic``.
+
+    ``g1_batch``/``g2_batch`` compute the fixed-base products (default: the pure-Python
+    :class:`FixedBaseG1`/:class:`FixedBaseG2`; a native backend passes its own, and the keys
+    are the same either way); ``progress`` receives ``(stage, done, total)``.
+    """
+    mul1 = g1_batch or fixed_base_g1
+    mul2 = g2_batch or fixed_base_g2
+    report = progress or (lambda stage, done, total: None)
     tau, alpha, beta, gamma, delta = toxic.tau, toxic.alpha, toxic.beta, toxic.gamma, toxic.delta
     n = qap.domain_size
+    report(f"QAP polynomials at tau (domain {n})", 0, 0)
     lag = lagrange_at(tau, n)
     u = [0] * qap.n_vars
     v = [0] * qap.n_vars
@@ -185,14 +225,22 @@ def setup(qap: QAP, toxic: Toxic) -> ProvingKey:
     lag2 = lagrange_at(tau, 2 * n)
     h_scalars = [lag2[2 * k + 1] * d_inv % R for k in range(n)]
 
-    fb1 = FixedBaseG1(G1_GEN)
-    fb2 = FixedBaseG2(G2_GEN)
-    a_query = fb1.batch_mul(u)
-    b1_query = fb1.batch_mul(v)
-    b2_query = fb2.batch_mul(v)
-    c_query = fb1.batch_mul(c_scalars)
-    h_query = fb1.batch_mul(h_scalars)
-    ic = fb1.batch_mul(ic_scalars)
+    # A, B1, B2 (in G2), C, H queries and IC
+    jobs: list[tuple[bool, list[int]]] = [(False, u), (False, v), (True, v), (False, c_scalars), (False, h_scalars),
+                                          (False, ic_scalars)]
+    total = sum(len(sc) for _, sc in jobs)
+    done = 0
+    out: list[list[Any]] = []
+    chunk = 2048
+    for in_g2, scalars in jobs:
+        points: list[Any] = []
+        for lo in range(0, len(scalars), chunk):
+            part = scalars[lo : lo + chunk]
+            points += mul2(G2_GEN, part) if in_g2 else mul1(G1_GEN, part)
+            done += len(part)
+            report("fixed-base products", done, total)
+        out.append(points)
+    a_query, b1_query, b2_query, c_query, h_query, ic = out
     vk = VerifyingKey(
         alpha1=g1_mul(G1_GEN, alpha),
         beta2=g2_mul(G2_GEN, beta),

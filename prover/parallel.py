@@ -1,14 +1,22 @@
-"""Run the prover's independent multi-scalar multiplications on several cores.
+"""How many cores one proof may use, and the python backend's MSMs on several processes.
 
-The jobs are handed to forked worker processes through a module global (no pickling of the
-bases); each worker returns one affine point.  ``ZKMARGIN_PROVER_PROCESSES`` sets the number
-of processes (default: 2, or 1 where ``fork`` is unavailable); 1 runs everything inline.
+:func:`cores_per_proof` is the one setting: ``ZKMARGIN_PROVER_PROCESSES`` (default: 2, or
+the CPUs this process may use if fewer); a pool worker of ``prove_many`` sets it to 1 for its
+process (the pool already keeps every core busy). The native backend runs its MSMs in that many
+threads; the python backend (:func:`run_msms`) in that many forked processes, with the jobs
+handed over through a module global (no pickling of the bases), each returning one point.
+
+The python backend forks only where that is safe: never from a process that runs other threads
+(a child forked while another thread holds a lock can deadlock: ape's test process holds
+provider threads), nor from a daemon process or where ``fork`` does not exist; it then runs the
+MSMs inline.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,16 +30,38 @@ SPLIT_AT = 4096
 _JOBS: list[tuple[str, Sequence[Any], Sequence[int]]] = []
 
 
-def processes() -> int:
+_CORES: int | None = None
+
+
+def set_cores_per_proof(n: int | None) -> None:
+    """Fix the cores one proof may use in this process (``None``: back to the default)."""
+    global _CORES
+    _CORES = None if n is None else max(1, n)
+
+
+def cores_per_proof() -> int:
+    """The cores one proof may use: :func:`set_cores_per_proof`, else ``$ZKMARGIN_PROVER_PROCESSES``,
+    else 2 (or fewer if this process may use fewer CPUs)."""
+    if _CORES is not None:
+        return _CORES
     env = os.environ.get("ZKMARGIN_PROVER_PROCESSES")
     if env:
         try:
             return max(1, int(env))
         except ValueError:
             return 1
-    if "fork" not in multiprocessing.get_all_start_methods() or multiprocessing.current_process().daemon:
-        return 1  # no fork, or we are a pool worker ourselves (daemons cannot have children)
-    return max(1, min(2, os.cpu_count() or 1))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(2, cpus))
+
+
+def processes() -> int:
+    """Processes the python backend forks for one proof's MSMs (1: inline; see the module docstring)."""
+    n = cores_per_proof()
+    if n <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    if multiprocessing.current_process().daemon or threading.active_count() > 1:
+        return 1
+    return n
 
 
 def _run(i: int) -> Any:

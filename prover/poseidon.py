@@ -39,11 +39,16 @@ def permute(state: Sequence[int]) -> list[int]:
 
 
 def poseidon(inputs: Sequence[int]) -> int:
-    """circomlib ``Poseidon(k)`` of ``k = len(inputs)`` field elements (signed ints are taken mod r)."""
+    """circomlib ``Poseidon(k)`` of ``k = len(inputs)`` field elements (signed ints are taken mod r).
+
+    Computed in the optimized form (:func:`prover.poseidon_opt.permute_optimized`, about 3.5x
+    fewer operations); :func:`permute` is the reference it is tested against."""
+    from prover.poseidon_opt import permute_optimized
+
     k = len(inputs)
     if not 1 <= k <= MAX_INPUTS:
         raise ProverInputError("inputs", f"Poseidon takes 1..{MAX_INPUTS} inputs, got {k}")
-    return permute([0, *inputs])[0]
+    return permute_optimized([0, *inputs])[0]
 
 
 def sponge(tag: int, xs: Sequence[int]) -> int:

@@ -1,19 +1,34 @@
 """Generate a Solidity Groth16 verifier (``IGroth16Verifier``) from a verifying key.
 
-The contract checks, in order: the number of public inputs, every proof word ``< q``, A and C
-on ``y^2 = x^3 + 3`` and not infinity, B on the twist ``y^2 = x^3 + 3/(9+u)`` and not
-infinity, every public input ``< r``; then computes ``vk_x = IC_0 + sum_i x_i * IC_{i+1}``
+``verifyProof`` checks one proof, in order: the number of public inputs, every proof word
+``< q``, A and C on ``y^2 = x^3 + 3`` and not infinity, B on the twist ``y^2 = x^3 + 3/(9+u)``
+and not infinity, every public input ``< r``; then computes ``vk_x = IC_0 + sum_i x_i * IC_{i+1}``
 with ecMul/ecAdd (0x07/0x06) and returns the result of the pairing check (0x08)
 
     e(-A, B) * e(alpha, beta) * e(vk_x, gamma) * e(C, delta) == 1.
 
-B's subgroup membership is checked by the pairing precompile itself (EIP-197); a failing
-precompile reverts with ``Verifier_PrecompileFailed(8)``.
+``verifyBatch`` checks ``k`` proofs of the same key with one random linear combination (the
+soundness argument is in docs/contracts.md): the same per-proof checks (errors carry the
+position in the flattened batch: word ``8 i + w``, point ``3 i + p``, input ``N i + j``), then
+coefficients ``r_0 = 1`` and ``r_i = 1 + (keccak256(seed, i) mod (r - 1))`` from
+``seed = keccak256(abi.encode(proofs, publicInputs))``, which the submitter cannot choose
+without changing the proofs, and one call to 0x08 with ``k + 3`` pairs:
+
+    prod_i e(-r_i A_i, B_i) * e((sum r_i) alpha, beta)
+        * e((sum r_i) IC_0 + sum_j (sum_i r_i x_ij) IC_{j+1}, gamma) * e(sum r_i C_i, delta) == 1.
+
+A batch of one is the single check (``r_0 = 1``). B's subgroup membership is checked by the
+pairing precompile itself (EIP-197); a failing precompile reverts with
+``Verifier_PrecompileFailed(8)``. :func:`batch_coefficients` is the Python twin of the
+coefficient derivation (tested against the contract).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+
+from eth_utils import keccak
 
 from prover.curve import B2
 from prover.errors import ProverInputError
@@ -32,8 +47,9 @@ pragma solidity ^0.8.28;
 import {{IGroth16Verifier}} from "../interfaces/IGroth16Verifier.sol";
 
 /// @title {name}: Groth16 verifier over BN254 for {n_public} public inputs.
-/// @notice Returns false when the pairing check fails; reverts with `Verifier_*` errors on
-///         malformed proofs or inputs (see IGroth16Verifier).
+/// @notice `verifyProof` checks one proof, `verifyBatch` k proofs with one random linear
+///         combination (k + 3 pairings). Both return false when the pairing check fails and
+///         revert with `Verifier_*` errors on malformed proofs or inputs (see IGroth16Verifier).
 contract {name} is IGroth16Verifier {{
     uint256 internal constant R = {r};
     uint256 internal constant Q = {q};
@@ -53,12 +69,7 @@ contract {name} is IGroth16Verifier {{
         returns (bool)
     {{
         if (publicInputs.length != N_PUBLIC) revert Verifier_InvalidInputLength(N_PUBLIC, publicInputs.length);
-        for (uint256 i = 0; i < 8; ++i) {{
-            if (proof[i] >= Q) revert Verifier_ProofNotInField(i);
-        }}
-        _checkG1(proof[0], proof[1], 0);
-        _checkG2(proof[2], proof[3], proof[4], proof[5]);
-        _checkG1(proof[6], proof[7], 2);
+        _checkProof(proof, 0);
         for (uint256 i = 0; i < N_PUBLIC; ++i) {{
             if (publicInputs[i] >= R) revert Verifier_InputNotInField(i);
         }}
@@ -69,14 +80,102 @@ contract {name} is IGroth16Verifier {{
         return _pairing(proof, x, y);
     }}
 
+    /// @inheritdoc IGroth16Verifier
+    function verifyBatch(uint256[8][] calldata proofs, uint256[] calldata publicInputs)
+        external
+        view
+        override
+        returns (bool)
+    {{
+        uint256 k = proofs.length;
+        if (k == 0) revert Verifier_EmptyBatch();
+        if (publicInputs.length != k * N_PUBLIC) revert Verifier_InvalidInputLength(k * N_PUBLIC, publicInputs.length);
+        // The coefficients come from a hash of everything the submitter chose.
+        bytes32 seed = keccak256(abi.encode(proofs, publicInputs));
+        uint256[] memory pairs = new uint256[](6 * (k + 3));
+        // acc[0] = sum r_i; (acc[1], acc[2]) = sum r_i C_i; acc[3 + j] = sum_i r_i x_ij (mod r)
+        uint256[] memory acc = new uint256[](3 + N_PUBLIC);
+        for (uint256 i = 0; i < k; ++i) {{
+            _accumulate(proofs[i], publicInputs[i * N_PUBLIC:(i + 1) * N_PUBLIC], i, _coefficient(seed, i), pairs, acc);
+        }}
+        uint256 o = 6 * k;
+        (pairs[o], pairs[o + 1]) = _mulAdd(0, 0, ALPHA_X, ALPHA_Y, acc[0]);
+        pairs[o + 2] = BETA_X1;
+        pairs[o + 3] = BETA_X0;
+        pairs[o + 4] = BETA_Y1;
+        pairs[o + 5] = BETA_Y0;
+        (uint256 x, uint256 y) = _mulAdd(0, 0, IC0_X, IC0_Y, acc[0]);
+{accumulate_batch}
+        pairs[o + 6] = x;
+        pairs[o + 7] = y;
+        pairs[o + 8] = GAMMA_X1;
+        pairs[o + 9] = GAMMA_X0;
+        pairs[o + 10] = GAMMA_Y1;
+        pairs[o + 11] = GAMMA_Y0;
+        pairs[o + 12] = acc[1];
+        pairs[o + 13] = acc[2];
+        pairs[o + 14] = DELTA_X1;
+        pairs[o + 15] = DELTA_X0;
+        pairs[o + 16] = DELTA_Y1;
+        pairs[o + 17] = DELTA_Y0;
+        return _pairingCheck(pairs);
+    }}
+
+    /// @dev r_0 = 1 (a batch of one is the single check); r_i = 1 + (keccak256(seed, i) mod (r - 1)).
+    function _coefficient(bytes32 seed, uint256 i) private pure returns (uint256 r) {{
+        if (i == 0) return 1;
+        assembly ("memory-safe") {{
+            mstore(0x00, seed)
+            mstore(0x20, i)
+            r := add(mod(keccak256(0x00, 0x40), sub(R, 1)), 1)
+        }}
+    }}
+
+    /// @dev Checks proof i and its inputs, writes the pair (-r A, B) and adds r C and r x to acc.
+    function _accumulate(
+        uint256[8] calldata proof,
+        uint256[] calldata inputs,
+        uint256 i,
+        uint256 r,
+        uint256[] memory pairs,
+        uint256[] memory acc
+    ) private view {{
+        _checkProof(proof, i);
+        for (uint256 j = 0; j < N_PUBLIC; ++j) {{
+            uint256 v = inputs[j];
+            if (v >= R) revert Verifier_InputNotInField(i * N_PUBLIC + j);
+            acc[3 + j] = addmod(acc[3 + j], mulmod(r, v, R), R);
+        }}
+        acc[0] = addmod(acc[0], r, R);
+        (uint256 ax, uint256 ay) = _mulAdd(0, 0, proof[0], proof[1], r);
+        uint256 o = 6 * i;
+        pairs[o] = ax;
+        pairs[o + 1] = (Q - ay) % Q;
+        pairs[o + 2] = proof[2];
+        pairs[o + 3] = proof[3];
+        pairs[o + 4] = proof[4];
+        pairs[o + 5] = proof[5];
+        (acc[1], acc[2]) = _mulAdd(acc[1], acc[2], proof[6], proof[7], r);
+    }}
+
+    /// @dev Field and curve checks of proof i (error indices: word 8 i + w, point 3 i + p).
+    function _checkProof(uint256[8] calldata proof, uint256 i) private pure {{
+        for (uint256 w = 0; w < 8; ++w) {{
+            if (proof[w] >= Q) revert Verifier_ProofNotInField(8 * i + w);
+        }}
+        _checkG1(proof[0], proof[1], 3 * i);
+        _checkG2(proof[2], proof[3], proof[4], proof[5], 3 * i + 1);
+        _checkG1(proof[6], proof[7], 3 * i + 2);
+    }}
+
     function _checkG1(uint256 x, uint256 y, uint256 point) private pure {{
         if (x == 0 && y == 0) revert Verifier_PointAtInfinity(point);
         if (mulmod(y, y, Q) != addmod(mulmod(mulmod(x, x, Q), x, Q), 3, Q)) revert Verifier_PointNotOnCurve(point);
     }}
 
     /// @dev (x1, x0, y1, y0): x = x0 + x1*u, u^2 = -1.
-    function _checkG2(uint256 x1, uint256 x0, uint256 y1, uint256 y0) private pure {{
-        if ((x0 | x1 | y0 | y1) == 0) revert Verifier_PointAtInfinity(1);
+    function _checkG2(uint256 x1, uint256 x0, uint256 y1, uint256 y0, uint256 point) private pure {{
+        if ((x0 | x1 | y0 | y1) == 0) revert Verifier_PointAtInfinity(point);
         // x^2 = (x0^2 - x1^2) + 2 x0 x1 u
         uint256 s0 = addmod(mulmod(x0, x0, Q), Q - mulmod(x1, x1, Q), Q);
         uint256 s1 = mulmod(2, mulmod(x0, x1, Q), Q);
@@ -86,27 +185,32 @@ contract {name} is IGroth16Verifier {{
         // y^2
         uint256 l0 = addmod(mulmod(y0, y0, Q), Q - mulmod(y1, y1, Q), Q);
         uint256 l1 = mulmod(2, mulmod(y0, y1, Q), Q);
-        if (l0 != r0 || l1 != r1) revert Verifier_PointNotOnCurve(1);
+        if (l0 != r0 || l1 != r1) revert Verifier_PointNotOnCurve(point);
     }}
 
-    /// @dev (x, y) + s * (px, py) with the ecMul and ecAdd precompiles.
+    /// @dev (x, y) + s * (px, py) with the ecMul and ecAdd precompiles ((0, 0) is infinity; no
+    ///      ecMul when s = 1, no ecAdd when (x, y) is infinity).
     function _mulAdd(uint256 x, uint256 y, uint256 px, uint256 py, uint256 s)
         private
         view
         returns (uint256 rx, uint256 ry)
     {{
         if (s == 0) return (x, y);
-        bool okMul;
-        bool okAdd;
+        bool okMul = true;
+        bool okAdd = true;
         assembly ("memory-safe") {{
             let m := mload(0x40)
             mstore(m, px)
             mstore(add(m, 0x20), py)
-            mstore(add(m, 0x40), s)
-            okMul := staticcall(gas(), 0x07, m, 0x60, m, 0x40)
-            mstore(add(m, 0x40), x)
-            mstore(add(m, 0x60), y)
-            okAdd := staticcall(gas(), 0x06, m, 0x80, m, 0x40)
+            if iszero(eq(s, 1)) {{
+                mstore(add(m, 0x40), s)
+                okMul := staticcall(gas(), 0x07, m, 0x60, m, 0x40)
+            }}
+            if or(x, y) {{
+                mstore(add(m, 0x40), x)
+                mstore(add(m, 0x60), y)
+                okAdd := staticcall(gas(), 0x06, m, 0x80, m, 0x40)
+            }}
             rx := mload(m)
             ry := mload(add(m, 0x20))
         }}
@@ -115,7 +219,7 @@ contract {name} is IGroth16Verifier {{
     }}
 
     function _pairing(uint256[8] calldata proof, uint256 x, uint256 y) private view returns (bool) {{
-        uint256[24] memory input;
+        uint256[] memory input = new uint256[](24);
         input[0] = proof[0];
         input[1] = (Q - proof[1]) % Q;
         input[2] = proof[2];
@@ -140,16 +244,30 @@ contract {name} is IGroth16Verifier {{
         input[21] = DELTA_X0;
         input[22] = DELTA_Y1;
         input[23] = DELTA_Y0;
+        return _pairingCheck(input);
+    }}
+
+    /// @dev The pairing precompile on consecutive (G1, G2) pairs of 6 words each.
+    function _pairingCheck(uint256[] memory pairs) private view returns (bool) {{
         uint256[1] memory out;
         bool ok;
         assembly ("memory-safe") {{
-            ok := staticcall(gas(), 0x08, input, 0x300, out, 0x20)
+            ok := staticcall(gas(), 0x08, add(pairs, 0x20), mul(mload(pairs), 0x20), out, 0x20)
         }}
         if (!ok) revert Verifier_PrecompileFailed(8);
         return out[0] == 1;
     }}
 }}
 """
+
+
+def batch_coefficients(proofs: Sequence[Sequence[int]], public_inputs: Sequence[int]) -> list[int]:
+    """The coefficients ``r_i`` ``verifyBatch`` derives for ``proofs`` (EVM words) and the
+    flattened ``public_inputs`` (the same keccak256 of ``abi.encode(proofs, publicInputs)``)."""
+    k = len(proofs)
+    words = [0x40, 0x40 + 32 * (1 + 8 * k), k, *(w for p in proofs for w in p), len(public_inputs), *public_inputs]
+    seed = keccak(b"".join(w.to_bytes(32, "big") for w in words))
+    return [1] + [1 + int.from_bytes(keccak(seed + i.to_bytes(32, "big")), "big") % (R - 1) for i in range(1, k)]
 
 
 def generate_verifier(vk: VerifyingKey, contract_name: str = "Groth16Verifier") -> str:
@@ -179,6 +297,9 @@ def generate_verifier(vk: VerifyingKey, contract_name: str = "Groth16Verifier") 
     accumulate = "\n".join(
         f"        (x, y) = _mulAdd(x, y, IC{i + 1}_X, IC{i + 1}_Y, publicInputs[{i}]);" for i in range(vk.n_public)
     )
+    accumulate_batch = "\n".join(
+        f"        (x, y) = _mulAdd(x, y, IC{i + 1}_X, IC{i + 1}_Y, acc[{3 + i}]);" for i in range(vk.n_public)
+    )
     return _TEMPLATE.format(
         name=contract_name,
         r=R,
@@ -188,4 +309,5 @@ def generate_verifier(vk: VerifyingKey, contract_name: str = "Groth16Verifier") 
         b2_1=B2[1],
         constants="\n".join(lines),
         accumulate=accumulate,
+        accumulate_batch=accumulate_batch,
     )

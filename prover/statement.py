@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -178,7 +179,8 @@ class Epoch:
         return funding_digest(self.fund)
 
     def digest(self) -> int:
-        return sponge(TAG_EPOCH, self.digest_inputs())
+        """``D`` (memoized per epoch: every proof of an epoch needs it)."""
+        return _epoch_digest(self)
 
     def figures(
         self, kind: int, q: Sequence[int], cash: int, collateral: int = 0, settled: Sequence[int] | None = None
@@ -209,23 +211,28 @@ class Epoch:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], source: str = "epoch") -> Epoch:
-        """Read the ``epoch.json`` artefact; checks the stored ``digest`` when present."""
-        try:
-            epoch = cls.create(
-                int(data["epoch_id"]),
-                int(data["im_factor_bps"]),
-                [int(x) for x in data["marks"]],
-                [[int(x) for x in row] for row in data["scenario_pnl"]],
-                [int(x) for x in data["addons"]],
-                [int(x) for x in data["funding"]] if "funding" in data else None,
-            )
-        except KeyError as exc:
-            raise ArtefactError(source, f"missing field {exc.args[0]!r}") from None
-        except (TypeError, ValueError) as exc:
-            if isinstance(exc, ProverInputError):
-                raise
-            raise ArtefactError(source, f"malformed epoch data: {exc}") from None
-        if "digest" in data and int(data["digest"]) != epoch.digest():
+        """Read the ``epoch.json`` artefact; checks the stored ``digest`` when present. Every
+        number must be a whole number (a JSON integer or a decimal string): ``1.5`` is an error
+        naming its field, never truncated. (Metadata keys are the risk engine's; the digest
+        covers every number the statement uses.)"""
+        if not isinstance(data, Mapping):
+            raise ArtefactError(source, f"must be a JSON object, got {type(data).__name__}")
+        for key in ("epoch_id", "im_factor_bps", "marks", "scenario_pnl", "addons"):
+            if key not in data:
+                raise ArtefactError(source, f"missing field {key!r}")
+        marks = _int_list(f"{source}.marks", data["marks"])
+        rows = data["scenario_pnl"]
+        if not isinstance(rows, list):
+            raise ArtefactError(f"{source}.scenario_pnl", "must be a list of lists of integers")
+        epoch = cls.create(
+            parse_whole(f"{source}.epoch_id", data["epoch_id"]),
+            parse_whole(f"{source}.im_factor_bps", data["im_factor_bps"]),
+            marks,
+            [_int_list(f"{source}.scenario_pnl[{i}]", row) for i, row in enumerate(rows)],
+            _int_list(f"{source}.addons", data["addons"]),
+            _int_list(f"{source}.funding", data["funding"]) if "funding" in data else None,
+        )
+        if "digest" in data and parse_whole(f"{source}.digest", data["digest"]) != epoch.digest():
             raise ArtefactError(f"{source}.digest", "does not match the sponge of the epoch data")
         return epoch
 
@@ -262,6 +269,70 @@ class Account:
 
     def commitment(self) -> int:
         return commitment(self.q, self.cash, self.salt)
+
+    @classmethod
+    def from_json(cls, data: Any, source: str = "account") -> Account:
+        """An account file ``{"q": [lots, ...], "cash": units, "salt": int}``: lots are whole
+        numbers (``1.5`` is an error naming ``q[i]``, never truncated), ``cash`` and ``salt``
+        integers or decimal strings; unknown keys are named."""
+        if not isinstance(data, Mapping):
+            raise ProverInputError(source, f"must be a JSON object with q, cash, salt, got {type(data).__name__}")
+        unknown = sorted(set(data) - ACCOUNT_KEYS)
+        if unknown:
+            raise ProverInputError(f"{source}.{unknown[0]}", f"unknown key (known: {', '.join(sorted(ACCOUNT_KEYS))})")
+        for key in ("q", "cash", "salt"):
+            if key not in data:
+                raise ProverInputError(source, f"missing field {key!r} (an account is {{\"q\": [...], \"cash\": int, \"salt\": int}})")
+        q = _int_list(f"{source}.q", data["q"], what="lots")
+        return cls.create(q, parse_whole(f"{source}.cash", data["cash"]), parse_whole(f"{source}.salt", data["salt"]))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Account:
+        p = Path(path)
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ArtefactError(str(p), "account file not found") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ArtefactError(str(p), f"not valid JSON: {exc}") from None
+        return cls.from_json(data, str(p))
+
+
+#: the keys of an account file (``zkmargin prove --account``)
+ACCOUNT_KEYS = frozenset({"q", "cash", "salt"})
+
+
+def parse_whole(field: str, value: object, what: str = "") -> int:
+    """A whole number from JSON: an integer or a decimal string (``"-12"``); a float such as
+    ``1.5`` (or ``2.0``), a bool or anything else is a :class:`ProverInputError` naming ``field``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("+-").isdigit():
+            return int(text)
+    unit = f" of {what}" if what else ""
+    if isinstance(value, float):
+        return _raise_float(field, value, what)
+    raise ProverInputError(field, f"must be a whole number{unit} (an integer or a decimal string), got {value!r}")
+
+
+def _raise_float(field: str, value: float, what: str) -> int:
+    unit = f" of {what}" if what else ""
+    if value.is_integer():
+        raise ProverInputError(field, f"must be a whole number{unit} written as an integer, got {value!r} (write {int(value)})")
+    raise ProverInputError(field, f"must be a whole number{unit}, got {value!r} (fractional {what or 'values'} are not allowed)")
+
+
+def _int_list(field: str, value: object, what: str = "") -> list[int]:
+    if not isinstance(value, list):
+        raise ProverInputError(field, f"must be a list of whole numbers, got {type(value).__name__}")
+    return [parse_whole(f"{field}[{i}]", x, what) for i, x in enumerate(value)]
+
+
+@lru_cache(maxsize=16)
+def _epoch_digest(epoch: Epoch) -> int:
+    return sponge(TAG_EPOCH, epoch.digest_inputs())
 
 
 def epoch_digest(

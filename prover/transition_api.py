@@ -20,7 +20,8 @@ from typing import Any
 
 from prover import formats
 from prover.errors import ArtefactError, ProverInputError
-from prover.groth16 import INSECURE_LABEL, QAP, ProvingKey, Toxic, prove, setup, verify
+from prover.backend import LoadedKey, get_backend, load_key
+from prover.groth16 import INSECURE_LABEL, QAP, ProvingKey, Toxic, setup
 from prover.keys import Proof, VerifyingKey
 from prover.transition_circuit import TransitionCircuit, transition_circuit
 from prover.transitions import TransitionRequest
@@ -56,6 +57,10 @@ class TransitionKeys:
             self._pk = formats.read_zkey(str(self.zkey_path))
         return self._pk
 
+    def loaded(self, backend: str | None = None) -> LoadedKey:
+        """The proving key as ``backend`` holds it (cached per process by the file's sha256)."""
+        return load_key(self.zkey_path, backend)
+
     @property
     def circuit(self) -> TransitionCircuit:
         return transition_circuit(self.n, self.s, self.k)
@@ -71,10 +76,11 @@ def transition_dir(root: str | Path, n: int, s: int, k: int) -> Path:
 
 
 def transition_setup(n: int, s: int, k: int, root: str | Path, seed: str | bytes = DEFAULT_SEED,
-                     force: bool = False) -> TransitionKeys:
+                     force: bool = False, backend: str | None = None) -> TransitionKeys:
     """Create (or load, when present and made from the same seed) the keys for ``(n, S, K)``.
 
-    INSECURE for production: the trapdoor is a hash of ``seed``.
+    INSECURE for production: the trapdoor is a hash of ``seed``. The fixed-base products run on
+    ``backend`` (the same keys, byte for byte, on every backend).
     """
     directory = transition_dir(root, n, s, k)
     seed_b = seed.encode() if isinstance(seed, str) else seed
@@ -90,7 +96,8 @@ def transition_setup(n: int, s: int, k: int, root: str | Path, seed: str | bytes
             return load_transition_keys(root, n, s, k)
     tc = transition_circuit(n, s, k)
     qap = QAP.from_cs(tc.cs)
-    pk = setup(qap, Toxic.from_seed(seed_b))
+    impl = get_backend(backend)
+    pk = setup(qap, Toxic.from_seed(seed_b), g1_batch=impl.fixed_base_g1, g2_batch=impl.fixed_base_g2)
     directory.mkdir(parents=True, exist_ok=True)
     formats.write_r1cs(directory / "circuit.r1cs", tc.cs.n_signals, tc.cs.n_public, tc.cs.r1cs_constraints(),
                        tc.cs.n_private_inputs)
@@ -133,16 +140,18 @@ def _check_fits(keys: TransitionKeys, req: TransitionRequest) -> None:
                                           f"the keys are for n={keys.n}, S={keys.s}, K={keys.k}")
 
 
-def prove_transition(keys: TransitionKeys, req: TransitionRequest) -> TransitionProof:
-    """Prove one account's transition (raises ``UnsatisfiedError`` naming the broken rule)."""
+def prove_transition(keys: TransitionKeys, req: TransitionRequest, backend: str | None = None) -> TransitionProof:
+    """Prove one account's transition on ``backend`` (default: the fastest installed; raises
+    ``UnsatisfiedError`` naming the broken rule)."""
     _check_fits(keys, req)
     w, _public = keys.circuit.witness(req)
-    proof, public = prove(keys.pk, w)
+    proof, public = get_backend(backend).prove(keys.loaded(backend), w)
     return TransitionProof(proof, public)
 
 
-def verify_transition(vk: VerifyingKey, proof: Proof, public: list[int]) -> bool:
-    return verify(vk, proof, public)
+def verify_transition(vk: VerifyingKey, proof: Proof, public: list[int], backend: str | None = None) -> bool:
+    """Whether ``proof`` verifies for ``public`` (every backend gives the same answer)."""
+    return get_backend(backend).verify(vk, proof, public)
 
 
 _KEYS: dict[tuple[str, int, int, int], TransitionKeys] = {}
@@ -158,9 +167,9 @@ def keys_for(req: TransitionRequest, root: str | Path | None = None) -> Transiti
 
 
 def prove_transitions(requests: Sequence[TransitionRequest], keys: TransitionKeys | None = None,
-                      root: str | Path | None = None) -> list[list[int]]:
-    """The EVM proof words (8 per request) of every request, in order; every witness is built
-    (and its statement checked) before the first proof is made."""
+                      root: str | Path | None = None, backend: str | None = None) -> list[list[int]]:
+    """The EVM proof words (8 per request) of every request, in order, on ``backend``; every
+    witness is built (and its statement checked) before the first proof is made."""
     if not requests:
         return []
     ks = keys or keys_for(requests[0], root)
@@ -169,7 +178,9 @@ def prove_transitions(requests: Sequence[TransitionRequest], keys: TransitionKey
     witnesses = [ks.circuit.witness(r)[0] for r in requests]
     from prover.evm import proof_to_evm
 
-    return [proof_to_evm(prove(ks.pk, w)[0]) for w in witnesses]
+    impl = get_backend(backend)
+    key = ks.loaded(impl.name)
+    return [proof_to_evm(impl.prove(key, w)[0]) for w in witnesses]
 
 
 def to_json(tp: TransitionProof) -> dict[str, Any]:

@@ -36,7 +36,8 @@ def cli(scenario_path, out_dir, seed):
     from offchain.devnet.defaults import zk_cache_dir
     from offchain.devnet.demo import UNIT, run_demo
     from offchain.devnet.demo_scenario import load_scenario
-    from offchain.devnet.report import account_rows, write_report
+    from offchain.devnet.report import account_rows, liquidator_result, write_report
+    from prover.backend import backend_name as prover_backend
 
     console = Console(width=max(120, Console().width))
     logger.set_level("WARNING")  # no per-transaction INFO lines
@@ -48,13 +49,33 @@ def cli(scenario_path, out_dir, seed):
 
     console.print("[5/5] writing the report")
     manifest = write_report(rec, out_dir, ROOT, int(chain.chain_id))
-    table = Table(title="Accounts after the crash")
-    for col in ("account", "deposit", "final balance", "status", "step", "fee", "shortfall"):
-        table.add_column(col, justify="left" if col in ("account", "status") else "right")
+    table = Table(title="Accounts after the crash (USD; leverage = gross notional at opening / deposit)")
+    for col in ("account", "deposit", "final balance", "loss", "status", "liquidated at", "fee", "shortfall"):
+        table.add_column(col, justify="left" if col in ("account", "status", "liquidated at") else "right")
     for r in account_rows(rec):
-        table.add_row(r["label"], f"{r['deposit_usd']:,.0f}", f"{r['final_balance_usd']:,.2f}", r["status"],
-                      str(r["liquidated_at_step"]), f"{r['fee_usd']:,.2f}", f"{r['shortfall_usd']:,.2f}")
+        table.add_row(r["label"], f"{r['deposit_usd']:,.0f}", f"{r['final_balance_usd']:,.2f}", f"{r['loss_usd']:,.2f}",
+                      r["status"], r["liquidated_at"], f"{r['fee_usd']:,.2f}", f"{r['shortfall_usd']:,.2f}")
     console.print(table)
+    lr = liquidator_result(rec)
+    console.print(f"liquidator {lr['address']}: {lr['fills']} fills, books worth {lr['books_value_at_marks_usd']:,.2f} USD "
+                  f"at the epoch marks bought for {lr['paid_usd']:,.2f} USD: result at the marks "
+                  f"{lr['result_at_marks_usd']:+,.2f} USD; vault balance {lr['capital_usd']:,.2f} -> "
+                  f"{lr['final_balance_usd']:,.2f} USD ({lr['vault_balance_change_usd']:+,.2f})")
+    if rec.margin_calls:
+        mc = rec.margin_calls
+        at = Table(title=f"Margin-call alerts (signed webhooks, {mc['inbox']['accepted']} accepted, "
+                         f"{mc['inbox']['rejected']} rejected)")
+        for col in ("#", "step", "account", "alert"):
+            at.add_column(col, justify="right" if col in ("#", "step") else "left")
+        for a in mc["alerts"]:
+            if a["type"] == "tier_changed":
+                what = f"{a['from']} -> {a['to']}"
+            elif a["type"] == "top_up":
+                what = f"top-up +{a['amount_usd']:,.2f} USD"
+            else:
+                what = f"{a['type']} ({a['reason']})"
+            at.add_row(str(a["seq"]), str(a["step"]), a["label"], what)
+        console.print(at)
     f = rec.final
     console.print(
         f"insurance fund {f['insurance_fund_initial'] / UNIT:,.2f} -> {f['insurance_fund'] / UNIT:,.2f} USD, "
@@ -63,5 +84,8 @@ def cli(scenario_path, out_dir, seed):
         + ("[green]exact[/green]" if f["vault_token_balance"] == f["account_balances"] + f["insurance_fund"] + f["protocol_fees"]
            else "[red]MISMATCH[/red]")
     )
-    console.print(f"report: {out_dir} (manifest config hash {manifest['config_hash'][:12]}, "
-                  f"{rec.timings['total_s']:.0f} s, of which proving {rec.timings['proving_s'] + rec.timings['open_s']:.0f} s)")
+    t = rec.timings
+    console.print(f"report: {out_dir} (manifest config hash {manifest['config_hash'][:12]})")
+    console.print(f"demo total {t['total_s']:.1f} s, of which proving {t['proving_s']:.1f} s "
+                  f"({100 * t['proving_s'] / t['total_s']:.0f}%: {rec.proofs} proofs, "
+                  f"{rec.proofs / max(t['proving_s'], 1e-9):.2f} accounts/s, backend {prover_backend()})")

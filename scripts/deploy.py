@@ -27,10 +27,11 @@ def cli(state_dir, date, grace_seconds, vols, seed):
 
     from offchain.devnet.defaults import DEFAULT_VOLS, zk_cache_dir
     from offchain.devnet.listing import devnet_listing, devnet_risk_config
-    from offchain.devnet.scripting import owner
+    from offchain.devnet.scripting import forget_previous_deployment, owner
     from offchain.devnet.session import Protocol
     from offchain.sim.paths import history_path
 
+    vol_map = parse_vols(vols, DEFAULT_VOLS)  # every option is checked before the first transaction
     try:
         day = dt.date.fromisoformat(date)
     except ValueError as exc:
@@ -42,8 +43,11 @@ def cli(state_dir, date, grace_seconds, vols, seed):
     p = Protocol.deploy(owner(), devnet_listing(now, spots), zk_dir=zk_cache_dir(), risk_config=devnet_risk_config(),
                         grace_period_seconds=grace_seconds, seed=seed)
     p.report_prices(spots)
-    p.post_epoch(vols=parse_vols(vols, DEFAULT_VOLS))
+    p.post_epoch(vols=vol_map)
+    forget_previous_deployment(state_dir)
     p.save(state_dir)
     for name, addr in p.d.addresses().items():
         click.echo(f"{name:12s} {addr}")
-    click.echo(f"state saved to {state_dir}")
+    click.echo(f"epoch 1 posted at BTC {spots['BTC']:,.2f}, ETH {spots['ETH']:,.2f} USD (closes of {day}); "
+               f"grace window {grace_seconds} s")
+    click.echo(f"state saved to {state_dir}; next: open accounts (ape run accounts --file FILE)")

@@ -1,7 +1,8 @@
 """The ``zkmargin`` command line.
 
 One click group; each package contributes its subcommands from its own CLI module
-(:mod:`offchain.risk.cli`, :mod:`offchain.sim.cli`, :mod:`prover.cli`, :mod:`offchain.operator.cli`), so the modules stay
+(:mod:`offchain.risk.cli`, :mod:`offchain.sim.cli`, :mod:`prover.cli`, :mod:`offchain.operator.cli`,
+:mod:`offchain.dashboard.cli`), so the modules stay
 small and no library module imports a CLI module. Errors derived from
 :class:`~zkmargin.errors.InputError` print ``error: <field>: <problem>`` and exit with status 2;
 other :class:`~zkmargin.errors.ZkMarginError` exit with status 1.
@@ -41,11 +42,12 @@ def info(as_json: bool) -> None:
 def _register() -> None:
     """Add every package's commands (imported here, lazily: ``zkmargin --help`` stays fast)."""
     from offchain.operator.cli import commands as operator_commands
+    from offchain.dashboard.cli import commands as dashboard_commands
     from offchain.risk.cli import commands as risk_commands
     from offchain.sim.cli import commands as sim_commands
     from prover.cli import commands as prover_commands
 
-    for command in [info, *risk_commands, *sim_commands, *prover_commands, *operator_commands]:
+    for command in [info, *risk_commands, *sim_commands, *prover_commands, *operator_commands, *dashboard_commands]:
         cli.add_command(command)
 
 

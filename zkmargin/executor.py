@@ -151,19 +151,43 @@ def _mp_context() -> multiprocessing.context.BaseContext:
 
 
 class LocalPoolExecutor(Executor):
-    """A local process pool (see the module docstring for start method and retries)."""
+    """A local process pool (see the module docstring for start method and retries).
+
+    With ``keep_workers`` the pool outlives a run: the next run with the same ``initializer``
+    and ``initargs`` reuses the warm workers (their initializer does not run again), a run with
+    others replaces the pool, and :meth:`close` stops it. Callers that run many batches (a
+    keeper proving every epoch) use it to load keys once per worker, not once per batch.
+    """
 
     kind = "local"
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, keep_workers: bool = False) -> None:
         n = workers if workers is not None else default_workers()
         if n < 1:
             raise InputError("workers", f"must be at least 1, got {n}")
         self._workers = n
+        self._keep = keep_workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_key: tuple[Any, ...] | None = None
 
     @property
     def workers(self) -> int:
         return self._workers
+
+    def _get_pool(self, initializer: Callable[..., None] | None, initargs: Sequence[Any]) -> ProcessPoolExecutor:
+        key = (initializer, tuple(initargs))
+        if self._pool is not None and self._pool_key != key:
+            self._drop_pool()
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self._workers, mp_context=_mp_context(), initializer=initializer,
+                                             initargs=tuple(initargs))
+            self._pool_key = key
+        return self._pool
+
+    def _drop_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool, self._pool_key = None, None
 
     def run(
         self,
@@ -177,11 +201,10 @@ class LocalPoolExecutor(Executor):
         pending = dict(enumerate(items))
         attempts = dict.fromkeys(pending, 0)
         while pending:
-            pool = ProcessPoolExecutor(self._workers, mp_context=_mp_context(), initializer=initializer,
-                                       initargs=tuple(initargs))
+            pool = self._get_pool(initializer, initargs)
             broken = False
+            futures: dict[Future[tuple[bool, Any]], int] = {}
             try:
-                futures: dict[Future[tuple[bool, Any]], int] = {}
                 for i, item in pending.items():
                     attempts[i] += 1
                     futures[pool.submit(_call, fn, item)] = i
@@ -198,12 +221,19 @@ class LocalPoolExecutor(Executor):
                         del pending[i]
                         yield TaskResult(i, out if ok else None, None if ok else out, attempts[i])
             finally:
-                pool.shutdown(wait=True, cancel_futures=True)
+                if broken or not self._keep:
+                    self._drop_pool()
+                else:  # stopped early by the caller: cancel what has not started, keep the workers
+                    for fut in futures:
+                        fut.cancel()
             if broken:
                 for i in sorted(pending):
                     if attempts[i] > retries:
                         del pending[i]
                         yield TaskResult(i, None, f"worker died {attempts[i]} times running this task", attempts[i])
+
+    def close(self) -> None:
+        self._drop_pool()
 
 
 def default_workers() -> int:

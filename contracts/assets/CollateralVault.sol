@@ -37,6 +37,8 @@ contract CollateralVault is ICollateralVault, GuardianPausable, ReentrancyGuardT
     address public settlement;
     /// @inheritdoc ICollateralVault
     int256 public totalPrivateCash;
+    /// @inheritdoc ICollateralVault
+    address public topUpModule;
 
     mapping(address account => uint256 shares) private _shares;
 
@@ -91,6 +93,12 @@ contract CollateralVault is ICollateralVault, GuardianPausable, ReentrancyGuardT
     }
 
     /// @inheritdoc ICollateralVault
+    function setTopUpModule(address topUpModule_) external onlyOwner {
+        topUpModule = topUpModule_;
+        emit TopUpModuleSet(topUpModule_);
+    }
+
+    /// @inheritdoc ICollateralVault
     function balanceOf(address account) public view returns (uint256) {
         return ShareMath.unitsOf(_shares[account], _poolUnits, _poolShares);
     }
@@ -116,6 +124,17 @@ contract CollateralVault is ICollateralVault, GuardianPausable, ReentrancyGuardT
         _pull(amount);
         _credit(msg.sender, amount);
         emit Deposited(msg.sender, amount, balanceOf(msg.sender));
+    }
+
+    /// @inheritdoc ICollateralVault
+    function depositFor(address account, uint256 amount) external nonReentrant whenNotPaused returns (uint256 newBalance) {
+        if (msg.sender != topUpModule) revert Vault_Unauthorized(msg.sender);
+        if (account == address(0)) revert Vault_ZeroAddress("account");
+        if (amount == 0) revert Vault_ZeroAmount();
+        _pull(amount);
+        _credit(account, amount);
+        newBalance = balanceOf(account);
+        emit Deposited(account, amount, newBalance);
     }
 
     /// @inheritdoc ICollateralVault

@@ -38,6 +38,9 @@ interface ICollateralVault {
     /// @param amount Collateral base units.
     /// @param totalPrivateCash The total private cash afterwards.
     event TradingFeesCollected(uint256 amount, int256 totalPrivateCash);
+    /// @notice Emitted when the owner names the top-up module (the only caller of `depositFor`).
+    /// @param topUpModule The module (zero: none, `depositFor` disabled).
+    event TopUpModuleSet(address topUpModule);
     /// @notice Emitted when `from` adds `amount` to the insurance fund.
     /// @param from The funder.
     /// @param amount Collateral base units added.
@@ -90,7 +93,7 @@ interface ICollateralVault {
     /// @param expected The amount asked for, in token base units.
     /// @param received The amount the vault's token balance changed by.
     error Vault_TransferAmountMismatch(uint256 expected, uint256 received);
-    /// @notice Only the margin or liquidation module may call this.
+    /// @notice Only the margin, liquidation or top-up module may call this.
     /// @param caller The caller.
     error Vault_Unauthorized(address caller);
     /// @notice The account has a margin commitment: withdraw through `MarginAccounts.withdraw` with a proof.
@@ -149,6 +152,17 @@ interface ICollateralVault {
     /// @param amount Collateral base units.
     /// @param to The receiver of the tokens.
     function withdraw(uint256 amount, address to) external;
+    /// @notice The top-up module, the only caller of `depositFor` (zero: none).
+    /// @return The module's address.
+    function topUpModule() external view returns (address);
+    /// @notice Name the top-up module (owner only; zero disables `depositFor`).
+    /// @param topUpModule The module (`TopUpAuthorizations`).
+    function setTopUpModule(address topUpModule) external;
+    /// @notice Pull `amount` collateral from the caller (the top-up module) and credit it to `account`.
+    /// @param account The account credited.
+    /// @param amount Collateral base units (the caller must have approved the vault).
+    /// @return newBalance The account's balance after the deposit, in collateral base units.
+    function depositFor(address account, uint256 amount) external returns (uint256 newBalance);
     /// @notice Pull `amount` collateral from the caller into the insurance fund.
     /// @param amount Collateral base units.
     function fundInsurance(uint256 amount) external;

@@ -5,8 +5,10 @@ pragma solidity ^0.8.28;
 /// @notice `proof = [A.x, A.y, B.x1, B.x0, B.y1, B.y0, C.x, C.y]`: G2 coordinates in the
 ///         EVM precompile order (imaginary limb first). `publicInputs` for the solvency
 ///         circuit are `[C, D, kind, account, collateral]` (docs/ARCHITECTURE.md).
-/// @dev    `verifyProof` returns false when the pairing check fails and reverts with one of
-///         the errors below when the input is malformed.
+/// @dev    `verifyProof` and `verifyBatch` return false when the pairing check fails and revert
+///         with one of the errors below when the input is malformed. In a batch the indices
+///         count through the batch: proof word `8 i + w`, point `3 i + p`, input `N i + j`
+///         for proof `i` (a batch of one reports what `verifyProof` reports).
 interface IGroth16Verifier {
     /// @notice `publicInputs.length` differs from the number the key was made for.
     /// @param expected The number of public inputs of the key.
@@ -28,6 +30,8 @@ interface IGroth16Verifier {
     ///         the order-r subgroup of G2.
     /// @param precompile The precompile's address: 6, 7 or 8.
     error Verifier_PrecompileFailed(uint256 precompile);
+    /// @notice `verifyBatch` was given no proof.
+    error Verifier_EmptyBatch();
 
     /// @notice Verify a Groth16 proof against the verifying key baked into the contract.
     /// @param proof `[A.x, A.y, B.x1, B.x0, B.y1, B.y0, C.x, C.y]`, each `< q`.
@@ -35,6 +39,19 @@ interface IGroth16Verifier {
     ///        `[C, D, kind, account, collateral]`.
     /// @return Whether the pairing check passes.
     function verifyProof(uint256[8] calldata proof, uint256[] calldata publicInputs)
+        external
+        view
+        returns (bool);
+
+    /// @notice Verify k proofs against the key with one random linear combination: k + 3
+    ///         pairings in one call to the pairing precompile instead of 4 k. The coefficients
+    ///         are derived from keccak256 of all the proofs and public inputs, so the caller
+    ///         cannot choose them (soundness argument: docs/contracts.md).
+    /// @param proofs The k proofs, each `[A.x, A.y, B.x1, B.x0, B.y1, B.y0, C.x, C.y]`, each word `< q`.
+    /// @param publicInputs The k statements one after the other (proof i's at `[N i, N (i + 1))`), each `< r`.
+    /// @return Whether every proof verifies (false: at least one does not, except with
+    ///         probability below 2^-250 per attempt).
+    function verifyBatch(uint256[8][] calldata proofs, uint256[] calldata publicInputs)
         external
         view
         returns (bool);

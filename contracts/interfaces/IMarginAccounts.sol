@@ -212,6 +212,8 @@ interface IMarginAccounts {
     ///         An entry whose account's state no longer admits it (already proven, commitment
     ///         changed, in liquidation, balance moved past its collateral) is skipped with
     ///         `ProofSkipped`; a wrong epoch, a bad kind or input, or an invalid proof reverts the batch.
+    ///         The remaining k proofs are verified together (`IGroth16Verifier.verifyBatch`: one
+    ///         random linear combination, k + 3 pairings), so one invalid proof rejects them all.
     /// @param epochId The current epoch.
     /// @param batch The proofs.
     function submitProofs(uint64 epochId, ProofSubmission[] calldata batch) external;

@@ -7,7 +7,8 @@ import {FieldMath} from "../libraries/FieldMath.sol";
 /// @title MockVerifier
 /// @notice A Groth16 verifier stand-in whose answers the test controls: it accepts exactly the
 ///         statements (public-input vectors) the owner allowed, or everything in `acceptAll` mode,
-///         and checks input length and field membership like the generated verifier.
+///         and checks input length and field membership like the generated verifier. A batch is
+///         accepted when every statement in it is.
 contract MockVerifier is IGroth16Verifier {
     /// @notice The account that controls the answers.
     address public immutable controller;
@@ -62,8 +63,24 @@ contract MockVerifier is IGroth16Verifier {
         if (numInputs != 0 && publicInputs.length != numInputs) {
             revert Verifier_InvalidInputLength(numInputs, publicInputs.length);
         }
+        return _accepts(publicInputs, 0);
+    }
+
+    /// @inheritdoc IGroth16Verifier
+    function verifyBatch(uint256[8][] calldata proofs, uint256[] calldata publicInputs) external view returns (bool) {
+        uint256 n = Constants.NUM_PUBLIC_INPUTS;
+        if (proofs.length == 0) revert Verifier_EmptyBatch();
+        if (publicInputs.length != proofs.length * n) revert Verifier_InvalidInputLength(proofs.length * n, publicInputs.length);
+        bool ok = true;
+        for (uint256 i = 0; i < proofs.length; ++i) {
+            ok = _accepts(publicInputs[i * n:(i + 1) * n], i * n) && ok;
+        }
+        return ok;
+    }
+
+    function _accepts(uint256[] calldata publicInputs, uint256 offset) private view returns (bool) {
         for (uint256 i = 0; i < publicInputs.length; ++i) {
-            if (publicInputs[i] >= FieldMath.SNARK_SCALAR_FIELD) revert Verifier_InputNotInField(i);
+            if (publicInputs[i] >= FieldMath.SNARK_SCALAR_FIELD) revert Verifier_InputNotInField(offset + i);
         }
         return acceptAll || allowed[keccak256(abi.encode(publicInputs))];
     }

@@ -5,13 +5,14 @@ pragma solidity ^0.8.28;
 
 import {IGroth16Verifier} from "../interfaces/IGroth16Verifier.sol";
 
-/// @title SolvencyVerifierN2S3: Groth16 verifier over BN254 for 5 public inputs.
-/// @notice Returns false when the pairing check fails; reverts with `Verifier_*` errors on
-///         malformed proofs or inputs (see IGroth16Verifier).
+/// @title SolvencyVerifierN2S3: Groth16 verifier over BN254 for 6 public inputs.
+/// @notice `verifyProof` checks one proof, `verifyBatch` k proofs with one random linear
+///         combination (k + 3 pairings). Both return false when the pairing check fails and
+///         revert with `Verifier_*` errors on malformed proofs or inputs (see IGroth16Verifier).
 contract SolvencyVerifierN2S3 is IGroth16Verifier {
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     uint256 internal constant Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583;
-    uint256 internal constant N_PUBLIC = 5;
+    uint256 internal constant N_PUBLIC = 6;
 
     // Twist coefficient b' = 3 / (9 + u) of G2: y^2 = x^3 + b'.
     uint256 internal constant B2_0 = 19485874751759354771024239261021720505790618469301721065564631296452457478373;
@@ -31,18 +32,20 @@ contract SolvencyVerifierN2S3 is IGroth16Verifier {
     uint256 internal constant DELTA_X0 = 21814415070184073584716838178820544145436525342180182030758812117845147834237;
     uint256 internal constant DELTA_Y1 = 8664995343211118967326452171829416782720223307776784382154494376503864399122;
     uint256 internal constant DELTA_Y0 = 10035361319699195419954669004051873369470698444403193361824919679036797877435;
-    uint256 internal constant IC0_X = 20315870738872333586244467824888503943466271292743484864542898677925555919384;
-    uint256 internal constant IC0_Y = 6853093618118631582414179047455910753134583919027993007298323380270277277088;
-    uint256 internal constant IC1_X = 3277810852880358321691062751357317516497161455150273057363844312718015490020;
-    uint256 internal constant IC1_Y = 4611082012226488197129617562595626686387028050912959148997054333262839257980;
-    uint256 internal constant IC2_X = 5871098365341240619176857729852027912098310309039201825812706856444456771504;
-    uint256 internal constant IC2_Y = 3531157936625037582578245330892506186039346504187497434083061685791809611831;
-    uint256 internal constant IC3_X = 6215073492869376505904275143038781027000397532802289924036669021687959977687;
-    uint256 internal constant IC3_Y = 15334253890516965492423794150195988179162538692396768579203501407281169981992;
-    uint256 internal constant IC4_X = 14635778240177787692382229936622452913417829620718443920208609120875414302019;
-    uint256 internal constant IC4_Y = 13732451991873021615933882180385952571895043616935345764465748904854237155803;
-    uint256 internal constant IC5_X = 13778981431306705614750011146737473852783388149930440878095832893287084595614;
-    uint256 internal constant IC5_Y = 4544394368302376149766556933778210242284443252443584335641259623155550149015;
+    uint256 internal constant IC0_X = 14917656827529513112584948255943179166218564184334962580726306735338605700816;
+    uint256 internal constant IC0_Y = 598450797463305736043221871266717959123206332898755044329643500614770107009;
+    uint256 internal constant IC1_X = 13690888825793886357326335912747726149713429301368188140776958799929312169293;
+    uint256 internal constant IC1_Y = 11433162593588181487108738964898093890391007529516556862311906057538200189906;
+    uint256 internal constant IC2_X = 10680664140585599358632554957493663502255533484529030604322010239843224765841;
+    uint256 internal constant IC2_Y = 861528857610672583818006990309671976843769723422186013996359128497162985071;
+    uint256 internal constant IC3_X = 14207423961515088646794310974108714460264039661279445477168415071728962991686;
+    uint256 internal constant IC3_Y = 14557153503433022401556349810591028206864869934559358411769266202215707828988;
+    uint256 internal constant IC4_X = 18938453790226536319172491571740812034592885510594216763461552744690385441153;
+    uint256 internal constant IC4_Y = 21563536180024322556519834800071095971806978105911900938166626616298597582199;
+    uint256 internal constant IC5_X = 3717404306936251309546565960919319704819223254250504514449470484420346544566;
+    uint256 internal constant IC5_Y = 10510067246416692104147651708357070415927358149755962247013993603988190411056;
+    uint256 internal constant IC6_X = 19243599268393604919456813557901666718802813909272251317742115330674962168248;
+    uint256 internal constant IC6_Y = 1092622069391472366694479131599791659946247946675167550409022530481014810683;
 
     /// @inheritdoc IGroth16Verifier
     function verifyProof(uint256[8] calldata proof, uint256[] calldata publicInputs)
@@ -52,12 +55,7 @@ contract SolvencyVerifierN2S3 is IGroth16Verifier {
         returns (bool)
     {
         if (publicInputs.length != N_PUBLIC) revert Verifier_InvalidInputLength(N_PUBLIC, publicInputs.length);
-        for (uint256 i = 0; i < 8; ++i) {
-            if (proof[i] >= Q) revert Verifier_ProofNotInField(i);
-        }
-        _checkG1(proof[0], proof[1], 0);
-        _checkG2(proof[2], proof[3], proof[4], proof[5]);
-        _checkG1(proof[6], proof[7], 2);
+        _checkProof(proof, 0);
         for (uint256 i = 0; i < N_PUBLIC; ++i) {
             if (publicInputs[i] >= R) revert Verifier_InputNotInField(i);
         }
@@ -69,7 +67,101 @@ contract SolvencyVerifierN2S3 is IGroth16Verifier {
         (x, y) = _mulAdd(x, y, IC3_X, IC3_Y, publicInputs[2]);
         (x, y) = _mulAdd(x, y, IC4_X, IC4_Y, publicInputs[3]);
         (x, y) = _mulAdd(x, y, IC5_X, IC5_Y, publicInputs[4]);
+        (x, y) = _mulAdd(x, y, IC6_X, IC6_Y, publicInputs[5]);
         return _pairing(proof, x, y);
+    }
+
+    /// @inheritdoc IGroth16Verifier
+    function verifyBatch(uint256[8][] calldata proofs, uint256[] calldata publicInputs)
+        external
+        view
+        override
+        returns (bool)
+    {
+        uint256 k = proofs.length;
+        if (k == 0) revert Verifier_EmptyBatch();
+        if (publicInputs.length != k * N_PUBLIC) revert Verifier_InvalidInputLength(k * N_PUBLIC, publicInputs.length);
+        // The coefficients come from a hash of everything the submitter chose.
+        bytes32 seed = keccak256(abi.encode(proofs, publicInputs));
+        uint256[] memory pairs = new uint256[](6 * (k + 3));
+        // acc[0] = sum r_i; (acc[1], acc[2]) = sum r_i C_i; acc[3 + j] = sum_i r_i x_ij (mod r)
+        uint256[] memory acc = new uint256[](3 + N_PUBLIC);
+        for (uint256 i = 0; i < k; ++i) {
+            _accumulate(proofs[i], publicInputs[i * N_PUBLIC:(i + 1) * N_PUBLIC], i, _coefficient(seed, i), pairs, acc);
+        }
+        uint256 o = 6 * k;
+        (pairs[o], pairs[o + 1]) = _mulAdd(0, 0, ALPHA_X, ALPHA_Y, acc[0]);
+        pairs[o + 2] = BETA_X1;
+        pairs[o + 3] = BETA_X0;
+        pairs[o + 4] = BETA_Y1;
+        pairs[o + 5] = BETA_Y0;
+        (uint256 x, uint256 y) = _mulAdd(0, 0, IC0_X, IC0_Y, acc[0]);
+        (x, y) = _mulAdd(x, y, IC1_X, IC1_Y, acc[3]);
+        (x, y) = _mulAdd(x, y, IC2_X, IC2_Y, acc[4]);
+        (x, y) = _mulAdd(x, y, IC3_X, IC3_Y, acc[5]);
+        (x, y) = _mulAdd(x, y, IC4_X, IC4_Y, acc[6]);
+        (x, y) = _mulAdd(x, y, IC5_X, IC5_Y, acc[7]);
+        (x, y) = _mulAdd(x, y, IC6_X, IC6_Y, acc[8]);
+        pairs[o + 6] = x;
+        pairs[o + 7] = y;
+        pairs[o + 8] = GAMMA_X1;
+        pairs[o + 9] = GAMMA_X0;
+        pairs[o + 10] = GAMMA_Y1;
+        pairs[o + 11] = GAMMA_Y0;
+        pairs[o + 12] = acc[1];
+        pairs[o + 13] = acc[2];
+        pairs[o + 14] = DELTA_X1;
+        pairs[o + 15] = DELTA_X0;
+        pairs[o + 16] = DELTA_Y1;
+        pairs[o + 17] = DELTA_Y0;
+        return _pairingCheck(pairs);
+    }
+
+    /// @dev r_0 = 1 (a batch of one is the single check); r_i = 1 + (keccak256(seed, i) mod (r - 1)).
+    function _coefficient(bytes32 seed, uint256 i) private pure returns (uint256 r) {
+        if (i == 0) return 1;
+        assembly ("memory-safe") {
+            mstore(0x00, seed)
+            mstore(0x20, i)
+            r := add(mod(keccak256(0x00, 0x40), sub(R, 1)), 1)
+        }
+    }
+
+    /// @dev Checks proof i and its inputs, writes the pair (-r A, B) and adds r C and r x to acc.
+    function _accumulate(
+        uint256[8] calldata proof,
+        uint256[] calldata inputs,
+        uint256 i,
+        uint256 r,
+        uint256[] memory pairs,
+        uint256[] memory acc
+    ) private view {
+        _checkProof(proof, i);
+        for (uint256 j = 0; j < N_PUBLIC; ++j) {
+            uint256 v = inputs[j];
+            if (v >= R) revert Verifier_InputNotInField(i * N_PUBLIC + j);
+            acc[3 + j] = addmod(acc[3 + j], mulmod(r, v, R), R);
+        }
+        acc[0] = addmod(acc[0], r, R);
+        (uint256 ax, uint256 ay) = _mulAdd(0, 0, proof[0], proof[1], r);
+        uint256 o = 6 * i;
+        pairs[o] = ax;
+        pairs[o + 1] = (Q - ay) % Q;
+        pairs[o + 2] = proof[2];
+        pairs[o + 3] = proof[3];
+        pairs[o + 4] = proof[4];
+        pairs[o + 5] = proof[5];
+        (acc[1], acc[2]) = _mulAdd(acc[1], acc[2], proof[6], proof[7], r);
+    }
+
+    /// @dev Field and curve checks of proof i (error indices: word 8 i + w, point 3 i + p).
+    function _checkProof(uint256[8] calldata proof, uint256 i) private pure {
+        for (uint256 w = 0; w < 8; ++w) {
+            if (proof[w] >= Q) revert Verifier_ProofNotInField(8 * i + w);
+        }
+        _checkG1(proof[0], proof[1], 3 * i);
+        _checkG2(proof[2], proof[3], proof[4], proof[5], 3 * i + 1);
+        _checkG1(proof[6], proof[7], 3 * i + 2);
     }
 
     function _checkG1(uint256 x, uint256 y, uint256 point) private pure {
@@ -78,8 +170,8 @@ contract SolvencyVerifierN2S3 is IGroth16Verifier {
     }
 
     /// @dev (x1, x0, y1, y0): x = x0 + x1*u, u^2 = -1.
-    function _checkG2(uint256 x1, uint256 x0, uint256 y1, uint256 y0) private pure {
-        if ((x0 | x1 | y0 | y1) == 0) revert Verifier_PointAtInfinity(1);
+    function _checkG2(uint256 x1, uint256 x0, uint256 y1, uint256 y0, uint256 point) private pure {
+        if ((x0 | x1 | y0 | y1) == 0) revert Verifier_PointAtInfinity(point);
         // x^2 = (x0^2 - x1^2) + 2 x0 x1 u
         uint256 s0 = addmod(mulmod(x0, x0, Q), Q - mulmod(x1, x1, Q), Q);
         uint256 s1 = mulmod(2, mulmod(x0, x1, Q), Q);
@@ -89,27 +181,32 @@ contract SolvencyVerifierN2S3 is IGroth16Verifier {
         // y^2
         uint256 l0 = addmod(mulmod(y0, y0, Q), Q - mulmod(y1, y1, Q), Q);
         uint256 l1 = mulmod(2, mulmod(y0, y1, Q), Q);
-        if (l0 != r0 || l1 != r1) revert Verifier_PointNotOnCurve(1);
+        if (l0 != r0 || l1 != r1) revert Verifier_PointNotOnCurve(point);
     }
 
-    /// @dev (x, y) + s * (px, py) with the ecMul and ecAdd precompiles.
+    /// @dev (x, y) + s * (px, py) with the ecMul and ecAdd precompiles ((0, 0) is infinity; no
+    ///      ecMul when s = 1, no ecAdd when (x, y) is infinity).
     function _mulAdd(uint256 x, uint256 y, uint256 px, uint256 py, uint256 s)
         private
         view
         returns (uint256 rx, uint256 ry)
     {
         if (s == 0) return (x, y);
-        bool okMul;
-        bool okAdd;
+        bool okMul = true;
+        bool okAdd = true;
         assembly ("memory-safe") {
             let m := mload(0x40)
             mstore(m, px)
             mstore(add(m, 0x20), py)
-            mstore(add(m, 0x40), s)
-            okMul := staticcall(gas(), 0x07, m, 0x60, m, 0x40)
-            mstore(add(m, 0x40), x)
-            mstore(add(m, 0x60), y)
-            okAdd := staticcall(gas(), 0x06, m, 0x80, m, 0x40)
+            if iszero(eq(s, 1)) {
+                mstore(add(m, 0x40), s)
+                okMul := staticcall(gas(), 0x07, m, 0x60, m, 0x40)
+            }
+            if or(x, y) {
+                mstore(add(m, 0x40), x)
+                mstore(add(m, 0x60), y)
+                okAdd := staticcall(gas(), 0x06, m, 0x80, m, 0x40)
+            }
             rx := mload(m)
             ry := mload(add(m, 0x20))
         }
@@ -118,7 +215,7 @@ contract SolvencyVerifierN2S3 is IGroth16Verifier {
     }
 
     function _pairing(uint256[8] calldata proof, uint256 x, uint256 y) private view returns (bool) {
-        uint256[24] memory input;
+        uint256[] memory input = new uint256[](24);
         input[0] = proof[0];
         input[1] = (Q - proof[1]) % Q;
         input[2] = proof[2];
@@ -143,10 +240,15 @@ contract SolvencyVerifierN2S3 is IGroth16Verifier {
         input[21] = DELTA_X0;
         input[22] = DELTA_Y1;
         input[23] = DELTA_Y0;
+        return _pairingCheck(input);
+    }
+
+    /// @dev The pairing precompile on consecutive (G1, G2) pairs of 6 words each.
+    function _pairingCheck(uint256[] memory pairs) private view returns (bool) {
         uint256[1] memory out;
         bool ok;
         assembly ("memory-safe") {
-            ok := staticcall(gas(), 0x08, input, 0x300, out, 0x20)
+            ok := staticcall(gas(), 0x08, add(pairs, 0x20), mul(mload(pairs), 0x20), out, 0x20)
         }
         if (!ok) revert Verifier_PrecompileFailed(8);
         return out[0] == 1;

@@ -16,12 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from offchain.devnet.demo_scenario import DevnetScenario, resolve_holdings
+from offchain.devnet.demo_scenario import DevnetScenario
 from offchain.devnet.deploy import COLLATERAL_DECIMALS, FeedParams
 from offchain.devnet.keepers.liquidation import Action, KeeperPolicy
 from offchain.devnet.listing import devnet_listing, devnet_risk_config
+from offchain.devnet.margin_call_demo import MarginCallDemo
+from offchain.devnet.onboarding import check_openings, expand, leverage
 from offchain.devnet.session import Protocol
 from offchain.mirror.auction import AuctionParams
+from offchain.risk.epoch import build_epoch
 from offchain.sim.paths import PricePath, make_path
 from prover.statement import KIND_MM
 from zkmargin.errors import InputError
@@ -50,21 +53,35 @@ class DemoRecord:
     epochs: list[dict[str, Any]] = field(default_factory=list)  # per epoch: proofs outcome
     actions: list[dict[str, Any]] = field(default_factory=list)  # keeper transactions
     liquidations: list[dict[str, Any]] = field(default_factory=list)  # per finished liquidation
+    fills: list[dict[str, Any]] = field(default_factory=list)  # per auction fill: value at marks and cost (base units)
+    deposits: dict[str, int] = field(default_factory=dict)  # base units, per account
+    leverage: dict[str, float] = field(default_factory=dict)  # gross notional at opening / deposit, per account
+    liquidator: str = ""
     final: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    margin_calls: dict[str, Any] = field(default_factory=dict)  # alerts and top-ups (scenario's margin_calls)
+    proofs: int = 0  # Groth16 proofs made (opening IM proofs and every epoch's)
 
 
-def _health(p: Protocol) -> dict[str, float | None]:
-    """Margin ratio equity / MM requirement per account in the latest epoch (None once closed)."""
+def _health(p: Protocol, epoch: Any = None) -> dict[str, float | None]:
+    """MM coverage, equity / MM requirement, per account (None once closed): in the latest posted
+    epoch (what the chain knew), or in ``epoch``."""
     out: dict[str, float | None] = {}
-    assert p.epoch is not None
+    epoch = epoch if epoch is not None else p.epoch
+    assert epoch is not None
     for acct in p.book:
         if int(p.d.accounts.commitmentOf(acct.address)) == 0:
             out[acct.address] = None
             continue
-        f = p.epoch.figures(acct.q, acct.cash, int(p.d.vault.balanceOf(acct.address)), KIND_MM)
+        f = epoch.figures(acct.q, acct.cash, int(p.d.vault.balanceOf(acct.address)), KIND_MM)
         out[acct.address] = f.equity / f.requirement if f.requirement else float("inf")
     return out
+
+
+def _engine_health(p: Protocol, vols: dict[str, float]) -> dict[str, float | None]:
+    """The MM coverage the risk engine sees at the latest prices (an epoch built, not posted)."""
+    now = build_epoch(p.market(vols), p.listing, p.risk_config, epoch_id=1, timestamp=p.now(), linearize=True)
+    return _health(p, now)
 
 
 def run_demo(s: DevnetScenario, zk_dir: Path, log: Any = print, users: list[Any] | None = None) -> DemoRecord:
@@ -78,6 +95,7 @@ def run_demo(s: DevnetScenario, zk_dir: Path, log: Any = print, users: list[Any]
     path = price_path(s, path_seed)
     spots0 = {a: float(path.prices[0, k]) for k, a in enumerate(path.assets)}
     owner, liquidator = accounts.test_accounts[0], accounts.test_accounts[9]
+    rec.liquidator = str(liquidator.address)
     if users is None:
         users = [accounts.test_accounts[i] for i in range(1, 9)]
         while len(users) < s.n_accounts:
@@ -103,28 +121,32 @@ def run_demo(s: DevnetScenario, zk_dir: Path, log: Any = print, users: list[Any]
 
     log(f"[2/5] opening {s.n_accounts} accounts with initial-margin proofs")
     t1 = time.monotonic()
-    specs = []
-    symbols = [i.symbol for i in p.listing]
-    k = 0
-    for tmpl in s.accounts:
-        for j in range(tmpl.count):
-            label = tmpl.label if tmpl.count == 1 else f"{tmpl.label} #{j + 1}"
-            specs.append((users[k], resolve_holdings(tmpl.holdings, symbols), int(tmpl.deposit_usd * UNIT), label))
-            rec.labels[str(users[k].address)] = label
-            k += 1
-    p.open_accounts(specs)
+    openings = expand(s.accounts, [i.symbol for i in p.listing], users, field="scenario.accounts")
+    check_openings(p, openings)  # a deposit below its initial margin names the label and the USD it needs
+    for o in openings:
+        addr = str(o.user.address)
+        rec.deposits[addr] = o.deposit_units
+        rec.leverage[addr] = leverage(p, o.holdings, o.deposit_units)
+        rec.labels[addr] = f"{o.label} ({rec.leverage[addr]:.1f}x)"
+    p.open_accounts([o.spec() for o in openings])
     rec.timings["open_s"] = time.monotonic() - t1
+    proofs, proving_s = p.last_proving
+    mcd = None
+    if s.margin_calls is not None:  # margin-call automation: its keeper gets an account of its own
+        mcd = MarginCallDemo(s.margin_calls, s.seed, log)
+        mc_keeper = accounts.test_accounts.generate_test_account()
+        chain.provider.set_balance(mc_keeper.address, 10**20)
+        mcd.opened(p, {o.label: o.user for o in openings}, mc_keeper)
     rec.epochs.append({"epoch": epoch.epoch_id, "step": 0, "proofs": {a.address: "opened (IM)" for a in p.book}})
 
     step = 0
     keeper = p.keeper(liquidator, policy=KeeperPolicy(max_fill_notional_units=LIQUIDATOR_FILL_NOTIONAL_USD * UNIT))
-    keeper.on_action = lambda act: _on_action(rec, p, act, step)  # the step at the time of the action
+    keeper.on_action = lambda act: _on_action(rec, p, act, step, log)  # the step at the time of the action
     last_epoch_spots = dict(spots0)
     n_steps = len(path.prices) - 1
     log(f"[3/5] replaying {n_steps} price steps ({s.path.kind}) with epochs, proofs and liquidations")
     t2 = time.monotonic()
-    proving_s = 0.0
-    _record_step(rec, p, 0, path, epoch_posted=True)
+    _record_step(rec, p, 0, path, epoch_posted=True, vols=s.vols)
     for step in range(1, n_steps + 1):
         failing: list[str] = []
         p.advance(s.step_seconds)
@@ -132,26 +154,37 @@ def run_demo(s: DevnetScenario, zk_dir: Path, log: Any = print, users: list[Any]
         p.report_prices(row)
         move = max(abs(row[u] / last_epoch_spots[u] - 1) for u in row)
         posted = step % s.epoch_every_rounds == 0 or move >= s.epoch_on_move or step == n_steps
+        drawdown = max(1 - row[u] / spots0[u] for u in row)
+        vols = s.crash_vols if drawdown >= s.crash_threshold else s.vols
         if posted:
-            drawdown = max(1 - row[u] / spots0[u] for u in row)
-            vols = s.crash_vols if drawdown >= s.crash_threshold else s.vols
             e = p.post_epoch(vols=vols)
             last_epoch_spots = dict(row)
+            if mcd is not None:
+                mcd.run(step)  # alerts and top-ups while the grace window is open, before the proofs
             tp = time.monotonic()
             outcome = p.prove_all()
-            proving_s += time.monotonic() - tp
+            proving_s += time.monotonic() - tp  # the proofs and their submitProofs batches
+            proofs += p.last_proving[0]
             rec.epochs.append({"epoch": e.epoch_id, "step": step, "proofs": outcome})
             failing = [rec.labels.get(addr, addr) for addr, r in outcome.items() if r == "not provable"]
+            count, secs = p.last_proving
             log(f"  step {step:3d}: BTC {row['BTC']:>10,.0f} ETH {row['ETH']:>8,.0f}  epoch {e.epoch_id}: "
-                f"{sum(r == 'proved' for r in outcome.values())} proved, {len(failing)} cannot prove"
+                f"{sum(r == 'proved' for r in outcome.values())} proved"
+                + (f" ({count / secs:.1f} accounts/s)" if count and secs else "") + f", {len(failing)} cannot prove"
                 + (f" ({'; '.join(failing)})" if failing else ""))
-        _record_step(rec, p, step, path, epoch_posted=posted)  # health as proven, before liquidation
+        _record_step(rec, p, step, path, epoch_posted=posted, vols=vols)  # health as proven, before liquidation
         if posted and failing:
             p.advance(s.grace_period_seconds + 1)
             keeper.run(until_idle=True, poll_seconds=0)
+            _record_settlement(rec, p)  # the fund and fees after this step's liquidations, at this step
+        if mcd is not None:
+            mcd.run(step)
     rec.timings["replay_s"] = time.monotonic() - t2
-    rec.timings["proving_s"] = proving_s
+    rec.timings["proving_s"] = proving_s  # proofs of the opening IM statements and of every epoch
+    rec.proofs = proofs
 
+    if mcd is not None:
+        rec.margin_calls = mcd.finish()
     log("[4/5] final balances")
     v, token = p.d.vault, p.d.token
     rec.final = {
@@ -161,29 +194,56 @@ def run_demo(s: DevnetScenario, zk_dir: Path, log: Any = print, users: list[Any]
         "protocol_fees": int(v.protocolFees()),
         "insurance_fund_initial": int(s.insurance_fund_usd * UNIT),
         "balances": {addr: int(v.balanceOf(addr)) for addr in rec.labels},
+        "liquidator_balance": int(v.balanceOf(rec.liquidator)),
+        "liquidator_capital": int(s.liquidator_capital_usd * UNIT),
         "open": {addr: int(p.d.accounts.commitmentOf(addr)) != 0 for addr in rec.labels},
     }
     rec.timings["total_s"] = time.monotonic() - t0
     return rec
 
 
-def _on_action(rec: DemoRecord, p: Protocol, act: Action, step: int) -> None:
+def _on_action(rec: DemoRecord, p: Protocol, act: Action, step: int, log: Any = print) -> None:
     rec.actions.append({"step": step, "kind": act.kind, "account": act.account, "block": act.block, "gas": act.gas_used})
+    if act.kind == "bid":
+        for ev in p.d.liquidation.AuctionFill.range(act.block, act.block + 1):
+            if str(ev.account) == act.account:
+                rec.fills.append({"step": step, "account": act.account, "value": int(ev.value), "cost": int(ev.cost),
+                                  "discount_bps": int(ev.discountBps), "block": act.block})
     if act.finished:
         logs = list(p.d.liquidation.LiquidationFinished.range(act.block, act.block + 1))
         for ev in logs:
             if str(ev.account) == act.account:
-                rec.liquidations.append({
+                x: dict[str, Any] = {
                     "step": step, "account": act.account, "label": rec.labels.get(act.account, ""),
                     "epoch": int(ev.epochId), "fee": int(ev.fee), "shortfall": int(ev.shortfall),
                     "remaining_collateral": int(ev.remainingCollateral), "block": act.block,
-                })
+                }
+                rec.liquidations.append(x)
+                deposit = rec.deposits.get(act.account, 0)
+                fills = [f for f in rec.fills if f["account"] == act.account]
+                cost = sum(f["cost"] for f in fills)
+                paid = (f"the liquidator paid {cost / UNIT:,.2f} USD for it" if cost >= 0 else
+                        f"the liquidator was paid {-cost / UNIT:,.2f} USD to take it over")
+                log(f"    liquidated {x['label']} at step {step}: book worth {sum(f['value'] for f in fills) / UNIT:,.2f} USD "
+                    f"at the epoch marks, {paid} ({len(fills)} fill(s)); fee {x['fee'] / UNIT:,.2f} USD, shortfall "
+                    f"{x['shortfall'] / UNIT:,.2f} USD; the account lost {(deposit - x['remaining_collateral']) / UNIT:,.2f} "
+                    f"USD of its {deposit / UNIT:,.2f} USD deposit")
 
 
-def _record_step(rec: DemoRecord, p: Protocol, step: int, path: PricePath, epoch_posted: bool) -> None:
+def _record_settlement(rec: DemoRecord, p: Protocol) -> None:
+    """After the keeper acted within a step: the insurance fund and fees at that step include
+    its liquidations (the plots then show each change at its liquidation, not one step later)."""
+    v = p.d.vault
+    rec.steps[-1]["insurance_fund"] = int(v.insuranceFund())
+    rec.steps[-1]["protocol_fees"] = int(v.protocolFees())
+
+
+def _record_step(rec: DemoRecord, p: Protocol, step: int, path: PricePath, epoch_posted: bool,
+                 vols: dict[str, float]) -> None:
     v = p.d.vault
     rec.steps.append({
         "step": step,
+        "market_time": int(path.timestamps[step]),
         "chain_time": p.now(),
         "BTC": float(path.prices[step, 0]),
         "ETH": float(path.prices[step, 1]),
@@ -192,4 +252,5 @@ def _record_step(rec: DemoRecord, p: Protocol, step: int, path: PricePath, epoch
         "insurance_fund": int(v.insuranceFund()),
         "protocol_fees": int(v.protocolFees()),
         "health": _health(p),
+        "health_engine": _engine_health(p, vols),
     })

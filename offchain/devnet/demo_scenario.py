@@ -14,8 +14,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from offchain.devnet.margin_calls import MarginCallConfig
 from offchain.sim.paths import HistoryPathSpec, PathSpec
-from offchain.validation import load_json
+from offchain.validation import first_error, load_json
 from prover.statement import BPS
 from zkmargin.errors import InputError
 
@@ -51,6 +52,30 @@ class AuctionSpec(_Model):
     protocol_fee_share_bps: int = Field(default=2_000, ge=0, le=BPS)
 
 
+class TopUpAccount(_Model):
+    """An account of the scenario that authorizes the margin-call keeper's top-ups."""
+
+    label: str = Field(min_length=1, max_length=40, description="the label of an account template with count 1")
+    allowance_usd: float = Field(gt=0, le=1e12, description="the on-chain allowance it gives the keeper")
+    wallet_usd: float = Field(default=0, ge=0, le=1e12, description="collateral in its wallet (minted on the devnet)")
+    twin: str | None = Field(default=None, description="the label of the same account without top-up, to compare with")
+
+
+class MarginCallSpec(_Model):
+    """Margin-call automation in the demo: the keeper's config (tiers, retries, top-up policy;
+    the alerts go to the demo's own signed-webhook inbox) and the accounts that opt in."""
+
+    config: MarginCallConfig = MarginCallConfig()
+    top_ups: list[TopUpAccount] = Field(default_factory=list)
+
+    @field_validator("config")
+    @classmethod
+    def _no_webhooks(cls, v: MarginCallConfig) -> MarginCallConfig:
+        if v.webhooks:
+            raise ValueError("the demo delivers alerts to its own inbox: leave webhooks out")
+        return v
+
+
 class DevnetScenario(_Model):
     name: str = "devnet-demo"
     seed: int = Field(default=2021, ge=0)
@@ -71,6 +96,7 @@ class DevnetScenario(_Model):
     liquidator_capital_usd: float = Field(default=500_000, gt=0)
     max_deviation_bps: int = Field(default=5_000, ge=0, le=BPS)
     accounts: list[AccountTemplate] = Field(min_length=1)
+    margin_calls: MarginCallSpec | None = Field(default=None, description="alerts and top-ups (offchain.devnet.margin_calls)")
 
     @field_validator("vols", "crash_vols")
     @classmethod
@@ -86,6 +112,12 @@ class DevnetScenario(_Model):
             raise ValueError(f"path.assets must be BTC and ETH (the devnet listing), got {self.path.assets}")
         if isinstance(self.path, HistoryPathSpec) and not self.path.start < self.path.end:
             raise ValueError("path.end must be after path.start")
+        if self.margin_calls is not None:
+            singles = {t.label for t in self.accounts if t.count == 1}
+            for k, t in enumerate(self.margin_calls.top_ups):
+                for name, label in (("label", t.label), ("twin", t.twin)):
+                    if label is not None and label not in singles:
+                        raise ValueError(f"margin_calls.top_ups[{k}].{name}: no account with count 1 is labelled {label!r}")
         return self
 
     @property
@@ -99,9 +131,8 @@ def load_scenario(path: str | Path) -> DevnetScenario:
     try:
         return DevnetScenario.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = [str(x) for x in err["loc"] if x not in ("history", "gbm_jump", "garch")]  # union tags
-        msg = str(err["msg"]).removeprefix("Value error, ")
+        where, msg = first_error(exc, DevnetScenario)  # an unknown key first, by name
+        loc = [str(x) for x in where if x not in ("history", "gbm_jump", "garch")]  # union tags
         raise InputError(".".join(["scenario", *loc]), msg) from None
 
 

@@ -83,11 +83,12 @@ class Deployment:
     poseidon: Any = None
     settlement: Any = None
     transition_verifier: Any = None
+    topups: Any = None
 
     def addresses(self) -> dict[str, str]:
         """Contract name -> address, for registries and manifests."""
         out = {"token": str(self.token.address), "vault": str(self.vault.address), "oracle": str(self.oracle.address)}
-        for name in ("epochs", "accounts", "liquidation", "settlement", "verifier", "transition_verifier", "poseidon"):
+        for name in ("epochs", "accounts", "liquidation", "settlement", "verifier", "transition_verifier", "poseidon", "topups"):
             contract = getattr(self, name)
             if contract is not None:
                 out[name] = str(contract.address)
@@ -190,6 +191,8 @@ def deploy_protocol(
     settlement = project.Settlement.deploy(owner, accounts.address, epochs.address, vault.address, fee_bps, sender=owner)
     vault.setModules(accounts.address, liquidation.address, settlement.address, sender=owner)
     accounts.setModules(liquidation.address, settlement.address, sender=owner)
+    topups = project.TopUpAuthorizations.deploy(vault.address, accounts.address, sender=owner)
+    vault.setTopUpModule(topups.address, sender=owner)
     if guardian is not None:
         for contract in (vault, oracle, epochs, accounts, liquidation, settlement):
             contract.setGuardian(guardian, sender=owner)
@@ -206,6 +209,7 @@ def deploy_protocol(
         poseidon=poseidon,
         settlement=settlement,
         transition_verifier=transition_verifier,
+        topups=topups,
     )
 
 

@@ -59,6 +59,9 @@ def parse_vols(values: tuple[str, ...], defaults: dict[str, float]) -> dict[str,
             vol = float("nan")
         if not sep or not name or not 0 < vol < 10:
             raise click.BadParameter(f"expected UNDERLYING=VOL with 0 < VOL < 10, got {item!r}", param_hint="--vol")
+        if name.upper() not in defaults:
+            raise click.BadParameter(f"unknown underlying {name!r} in {item!r}; listed: {', '.join(sorted(defaults))}",
+                                     param_hint="--vol")
         out[name.upper()] = vol
     return out
 
@@ -86,3 +89,12 @@ def friendly_errors(fn: Any) -> Any:
             raise click.ClickException(str(exc)) from None
 
     return wrapper
+
+
+def forget_previous_deployment(state_dir: Path) -> None:
+    """Before saving a new deployment in ``state_dir``: drop the previous one's epochs and the
+    keeper's checkpoint (its scan position belongs to the old chain)."""
+    import shutil
+
+    (state_dir / "keeper.json").unlink(missing_ok=True)
+    shutil.rmtree(state_dir / "epochs", ignore_errors=True)

@@ -19,6 +19,7 @@ keys come from ape test accounts). All money is in collateral base units (6 deci
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from offchain.devnet.manifest import write_json_atomic
 from offchain.devnet.operator import AccountBook, PrivateAccount, lots_vector, salt_from_seed
 from offchain.mirror.model import SKIP_REASONS
 from offchain.mirror.oracle import PriceReport, sign_report, to_price_units
+from offchain.mirror.vault import shares_for_deposit, units_of
 from offchain.risk.epoch import RiskEpoch, build_epoch
 from offchain.risk.instruments import AnyInstrument
 from offchain.risk.instruments import Instrument as InstrumentModel
@@ -85,7 +87,15 @@ class Protocol:
     epoch: RiskEpoch | None = None
     spots: dict[str, float] = field(default_factory=dict)
     market_timestamp: int | None = None
+    #: where proofs are made (a ``zkmargin.executor.Executor``); default: a local pool whose
+    #: workers stay warm (keys loaded, circuit built) from one epoch to the next
+    prover: Any = None
+    #: accounts and seconds of the latest ``prove_all`` (its accounts per second)
+    last_proving: tuple[int, float] = (0, 0.0)
     _salts: np.random.SeedSequence | None = None
+    #: a block of the chain the deployment lives on (number, hash), so a saved state can tell
+    #: a restarted node (same chain id, contracts gone) from its own chain
+    anchor: tuple[int, str] | None = None
 
     # --- deployment -----------------------------------------------------------------------
     @classmethod
@@ -141,6 +151,9 @@ class Protocol:
 
         state_dir = Path(state_dir)
         cfg = self.risk_config.model_dump(mode="json") if hasattr(self.risk_config, "model_dump") else self.risk_config
+        if self.anchor is None:
+            head = self.chain.blocks.head
+            self.anchor = (int(head.number), _hex(head.hash))
         write_json_atomic(state_dir / "deployment.json", {
             "version": STATE_VERSION,
             "chain_id": self.d.chain_id,
@@ -154,6 +167,7 @@ class Protocol:
             "salts_spawned": self._salts.n_children_spawned if self._salts is not None else 0,
             "reported": sorted(self.spots),
             "verifier_type": str(self.d.verifier.contract_type.name),
+            "anchor_block": {"number": self.anchor[0], "hash": self.anchor[1]},
         })
         self.book.save(state_dir / "book.json")
         if self.epoch is not None:
@@ -163,7 +177,7 @@ class Protocol:
     @classmethod
     def attach(cls, state_dir: Path, owner: Any, reporters: Sequence[Any] | None = None) -> Protocol:
         """Reconnect to a deployment saved by :meth:`save` on the connected chain."""
-        from ape import chain, project
+        from ape import project
 
         from offchain.risk.epoch import load_epoch
         from offchain.risk.margin.risk_matrix import RiskMatrixConfig
@@ -177,11 +191,12 @@ class Protocol:
         obj = load_json(str(path), field="deployment")
         if obj.get("version") != STATE_VERSION:
             raise InputError(f"{path}.version", f"expected {STATE_VERSION}, got {obj.get('version')!r}")
-        if int(obj["chain_id"]) != int(chain.chain_id):
-            raise DevnetError(f"{path} is for chain {obj['chain_id']}, connected to chain {chain.chain_id}")
+        anchor = _check_same_chain(path, obj)
         addrs = obj["contracts"]
         names = {"token": "MockStablecoin", "vault": "CollateralVault", "oracle": "PriceOracle", "epochs": "RiskEpochs",
                  "accounts": "MarginAccounts", "liquidation": "Liquidation", "poseidon": "PoseidonSponge"}
+        if "topups" in addrs:  # the top-up module (deployments saved before it existed have none)
+            names["topups"] = "TopUpAuthorizations"
         try:
             contracts = {k: getattr(project, v).at(addrs[k]) for k, v in names.items()}
         except Exception as exc:  # ape raises ContractNotFoundError & co for a wrong chain or address
@@ -199,7 +214,8 @@ class Protocol:
         salts.spawn(int(obj.get("salts_spawned", 0)))  # never reuse a salt after a restart
         p = cls(d=d, listing=list(listing), keys=keys, book=AccountBook.load(state_dir / "book.json"),
                 reporter_keys=[_private_key(r) for r in (reporters or [owner])], risk_config=risk_config,
-                grace_period_seconds=int(obj["grace_period_seconds"]), seed=int(obj["seed"]), _salts=salts)
+                grace_period_seconds=int(obj["grace_period_seconds"]), seed=int(obj["seed"]), _salts=salts,
+                anchor=anchor)
         current = int(d.epochs.currentEpochId())
         epoch_file = state_dir / "epochs" / f"epoch-{current}.json"
         if current and epoch_file.exists():
@@ -307,13 +323,27 @@ class Protocol:
         words, _ = sp.evm()
         return self.d.accounts.submitProof(acct.address, self._require_epoch().epoch_id, kind, b, words, sender=self.d.owner)
 
-    def prove_all(self, kind: int = KIND_MM, processes: int | None = None) -> dict[str, str]:
+    def _executor(self, count: int, processes: int | None) -> Any:
+        """The executor for ``count`` proofs: ``self.prover``, else this process for one proof or
+        ``processes == 1``, else this session's warm local pool."""
+        from zkmargin.executor import LocalPoolExecutor, SequentialExecutor
+
+        if self.prover is not None:
+            return self.prover
+        if count <= 1 or processes == 1:
+            return SequentialExecutor()
+        self.prover = LocalPoolExecutor(processes, keep_workers=True)
+        return self.prover
+
+    def prove_all(self, kind: int = KIND_MM, processes: int | None = None, progress: bool | None = None) -> dict[str, str]:
         """Prove every open account that has no proof for the current epoch yet, the proofs made
-        in parallel and sent in ``submitProofs`` batches; ``{address: "proved" | "already proven" |
-        "not provable" | "closed" | "skipped (<why>)"}`` (an account that moved on between the check
-        and the batch, e.g. proved itself, is skipped by the contract and the batch goes on).
-        Idempotent: a second call (or a restarted prover) sends nothing new."""
-        from prover.api import prove_many
+        in parallel (``self.prover``) and sent in ``submitProofs`` batches as they come; ``{address:
+        "proved" | "already proven" | "not provable" | "closed" | "skipped (<why>)"}`` (an account
+        that moved on between the check and the batch, e.g. proved itself, is skipped by the
+        contract and the batch goes on). A progress bar (accounts, accounts/s) on a terminal, or
+        as ``progress`` says. Idempotent: a second call (or a restarted prover) sends nothing new."""
+        from prover.api import iter_prove_many
+        from prover.progress import proof_bar
 
         epoch = self._require_epoch()
         out: dict[str, str] = {}
@@ -331,16 +361,30 @@ class Protocol:
                 else:
                     out[acct.address] = "not provable"
         requests = [self._request(a, kind, b) for a, b in provable]
-        entries = []
-        for (acct, b), sp in zip(provable, prove_many(self.keys, requests, processes=processes) if requests else []):
-            words, _ = sp.evm()
-            entries.append((acct.address, kind, b, acct.commitment(), words))
-        for start in range(0, len(entries), PROOF_BATCH):
-            chunk = entries[start : start + PROOF_BATCH]
+
+        def send(chunk: list[Any]) -> None:
             receipt = self.d.accounts.submitProofs(epoch.epoch_id, chunk, sender=self.d.owner)
             skipped = {str(ev.account): int(ev.reason) for ev in self.d.accounts.ProofSkipped.from_receipt(receipt)}
             for address, *_ in chunk:
                 out[address] = f"skipped ({SKIP_REASONS[skipped[address]]})" if address in skipped else "proved"
+
+        t0 = time.monotonic()
+        pending: list[Any] = []
+        bar = proof_bar(len(requests), f"epoch {epoch.epoch_id} proofs", disable=None if progress is None else not progress)
+        try:
+            if requests:
+                for i, sp in iter_prove_many(self.keys, requests, self._executor(len(requests), processes)):
+                    acct, b = provable[i]
+                    pending.append((acct.address, kind, b, acct.commitment(), sp.evm()[0]))
+                    bar.update(1)
+                    if len(pending) == PROOF_BATCH:  # sent while the workers go on proving
+                        send(pending)
+                        pending = []
+            if pending:
+                send(pending)
+        finally:
+            bar.close()
+        self.last_proving = (len(requests), time.monotonic() - t0)
         return out
 
     def open_account(self, user: Any, holdings: dict[str, int], deposit_units: int, label: str = "") -> PrivateAccount:
@@ -356,19 +400,29 @@ class Protocol:
         d, epoch = self.d, self._require_epoch()
         assert self._salts is not None
         opened: list[tuple[Any, PrivateAccount, int]] = []
+        # the balance each account will have after its deposit, by the vault's share maths (after a
+        # socialized loss a deposit can credit one unit less than it brings)
+        pool_units, pool_shares = int(d.vault.totalDeposits()), int(d.vault.totalShares())
+        user_shares: dict[str, int] = {}
         for k, (user, holdings, deposit_units, label) in enumerate(specs):
             if deposit_units <= 0:
                 raise InputError(f"accounts[{k}].deposit_units", f"must be positive, got {deposit_units}")
             q = lots_vector(self.book.instruments, holdings)
             cash = -sum(qi * mi for qi, mi in zip(q, epoch.marks))  # spot-like: pay the mark for each lot
-            b = int(d.vault.balanceOf(user)) + deposit_units
+            addr = str(user.address)
+            minted = shares_for_deposit(deposit_units, pool_units, pool_shares)
+            user_shares[addr] = user_shares.get(addr, int(d.vault.sharesOf(user))) + minted
+            pool_units, pool_shares = pool_units + deposit_units, pool_shares + minted
+            b = units_of(user_shares[addr], pool_units, pool_shares)
             if not epoch.figures(q, cash, b, KIND_IM).holds:
                 fig = epoch.figures(q, cash, b, KIND_MM)
                 raise NotProvable(str(user.address), KIND_IM, fig.equity, epoch.statement().requirement(q, KIND_IM))
             salt = salt_from_seed(self._salts.spawn(1)[0])
             opened.append((user, PrivateAccount(str(user.address), q, cash, salt, label), b))
         requests = [self._request(a, KIND_IM, b) for _, a, b in opened]
-        proofs = prove_many(self.keys, requests, processes=processes)
+        t0 = time.monotonic()
+        proofs = prove_many(self.keys, requests, self._executor(len(requests), processes))
+        self.last_proving = (len(requests), time.monotonic() - t0)
         for (user, acct, b), sp, (_, _, deposit_units, _) in zip(opened, proofs, specs):
             d.token.mint(user, deposit_units, sender=d.owner)
             d.token.approve(d.vault.address, deposit_units, sender=user)
@@ -408,6 +462,41 @@ class Protocol:
         out["insurance"] = int(v.insuranceFund())
         out["fees"] = int(v.protocolFees())
         return out
+
+
+def _hex(value: Any) -> str:
+    return "0x" + bytes(value).hex() if not isinstance(value, str) else value.lower()
+
+
+def _check_same_chain(path: Path, obj: dict[str, Any]) -> tuple[int, str] | None:
+    """Raise :class:`InputError` (one line saying what to do) when the deployment saved in
+    ``path`` is not on the connected node: another chain id, a chain without the saved block
+    (a restarted anvil), or contracts without code. Returns the saved anchor block."""
+    from ape import chain
+
+    provider = chain.provider
+    where = getattr(provider, "http_uri", None) or getattr(provider, "network_choice", "this network")
+    state_dir = path.parent
+    redo = (f"run `ape run deploy --network {where} --state-dir {state_dir}` to deploy there, or pass the "
+            "--state-dir of a deployment on this node")
+    saved_chain = int(obj["chain_id"])
+    if saved_chain != int(chain.chain_id):
+        raise InputError(str(path), f"saved for chain {saved_chain}, but the node at {where} is chain {chain.chain_id}: {redo}")
+    raw = obj.get("anchor_block")
+    anchor = (int(raw["number"]), str(raw["hash"]).lower()) if isinstance(raw, dict) else None
+    gone = f"the deployment saved here is not on the node at {where} (was it restarted?): {redo}"
+    if anchor is not None:
+        try:
+            block = provider.web3.eth.get_block(anchor[0])
+            same = _hex(block["hash"]) == anchor[1]
+        except Exception:  # noqa: BLE001 - web3 raises BlockNotFound & co for a shorter chain
+            same = False
+        if not same:
+            raise InputError(str(path), gone)
+    for name, address in obj.get("contracts", {}).items():
+        if not provider.web3.eth.get_code(address):
+            raise InputError(str(path), f"{gone} (no contract code at the {name} address {address})")
+    return anchor
 
 
 def _verifier_at(address: str, type_name: str) -> Any:

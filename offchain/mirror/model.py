@@ -224,21 +224,25 @@ class ProtocolModel:
 
     def submit_proofs(self, epoch_id: int, batch: Sequence[tuple[str, int, int, int, bool]]) -> list[tuple[str, int]]:
         """``submitProofs`` over ``(account, kind, collateral, commitment, statement_true)`` entries;
-        returns the skipped ``(account, reason)``. Atomic: a revert changes nothing."""
+        returns the skipped ``(account, reason)``. The entries that are not skipped are verified
+        together after every check (one batch verification): a false one reverts the batch with
+        ``Accounts_InvalidProof``. Atomic: a revert changes nothing."""
         accepted: list[tuple[str, int, int]] = []
         skipped: list[tuple[str, int]] = []
         saved = {a: AccountState(**vars(st)) for a, st in self.accounts.items()}
         try:
+            all_true = True
             for a, kind, collateral, expected, ok in batch:
                 self._check_submission(epoch_id, kind)
                 problem = self._state_problem(a, expected, kind, collateral)
                 if problem:
                     skipped.append((a, problem))
                     continue
-                if not ok:
-                    raise Reject("Accounts_InvalidProof")
+                all_true = all_true and ok
                 self._accept_proof(a, kind, collateral)
                 accepted.append((a, kind, collateral))
+            if not all_true:  # the accepted entries are verified together, after every check
+                raise Reject("Accounts_InvalidProof")
         except Reject:
             self.accounts = saved
             raise

@@ -128,7 +128,7 @@ def margin_cmd(
     for k in ("equity", "im", "mm", "free_collateral"):
         t.add_row(k, f"{out['account'][k]:,.2f}")
     ratio = out["account"]["margin_ratio"]
-    t.add_row("margin_ratio", "inf" if ratio is None else f"{ratio:.4f}")
+    t.add_row("margin_ratio (MM / equity)", "n/a (equity <= 0: bankrupt)" if ratio is None else f"{ratio:.4f}")
     t.add_row("health", out["account"]["health"])
     if moves:
         for k, v in out["exhausting_move"].items():
@@ -325,8 +325,14 @@ def var_cmd(
             # delta notional: linear size * price, options size * spot delta * spot
             notional = net.table.sensitivities().delta * net.size * net.table.spot
             exp = {u: float(notional[net.table.u_index == k].sum()) for k, u in enumerate(net.table.underlyings)}
-    if not exp:
+    if portfolio_file:
+        out["on"] = f"portfolio {portfolio_file} ({len(portfolio.positions)} positions)"
+    elif exp:
+        out["on"] = "linear exposures " + ", ".join(f"{u} {v:,.0f} USD" for u, v in exp.items())
+    else:
         exp = {u: 1_000_000.0 for u in history}
+        out["on"] = ("linear exposures of 1,000,000 USD long in each underlying of the history ("
+                     + ", ".join(exp) + "; no --portfolio or --exposure given)")
     if not portfolio_file:
         from offchain.risk.margin.var import history_matrix
 
@@ -345,6 +351,7 @@ def var_cmd(
     if as_json:
         _emit_json(_clean(out))
         return
+    _console().print(f"VaR and ES on {out['on']}")
     t = Table(title=f"{method} VaR/ES at {confidence:.1%}, {horizon_days}-day")
     t.add_column("quantity")
     t.add_column("value", justify="right")
@@ -549,6 +556,7 @@ def compare_cmd(
     from offchain.risk.io import load_portfolio
     from offchain.risk.margin import get_model
     from offchain.risk.margin.base import UnsupportedInstrumentError
+    from offchain.risk.margin.risk_matrix import PRESETS
 
     portfolio, pm = load_portfolio(portfolio_file)
     market = _market(pm, market_file)
@@ -562,7 +570,7 @@ def compare_cmd(
     if not has_options:
         runs.append(("isolated", "isolated", None))
     runs += [("cross", "cross", None), ("standard_options", "standard_options", None)]
-    runs += [(f"risk_matrix:{p}", "risk_matrix", {"preset": p}) for p in ("deribit_pm", "cme_span", "derive_pmrm")]
+    runs += [(f"risk_matrix:{p}", "risk_matrix", {"preset": p}) for p in PRESETS]
     if history_file:
         runs += [("var", "var", {"history_file": history_file}), ("dynamic", "dynamic", {"history_file": history_file})]
     eq = equity(portfolio, market)

@@ -26,12 +26,17 @@ import math
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from offchain.validation import finite
 from zkmargin.errors import InputError
 
 STABLE_ASSETS = frozenset({"USD", "USDC", "USDT", "DAI"})  # valued at 1 USD
+#: the largest |size| of a position, in units of its underlying (more BTC than will ever exist;
+#: catches typos such as 1e300 or -1e9 before they reach the maths)
+MAX_ABS_SIZE = 1e8
+#: the largest |amount| of money in an input file (USD; cash, collateral, isolated margin)
+MAX_ABS_USD = 1e15
 
 
 def parse_expiry(value: Any) -> int:
@@ -51,6 +56,13 @@ def parse_expiry(value: Any) -> int:
             dt = dt.replace(tzinfo=UTC)
         return int(dt.timestamp())
     raise ValueError("expiry must be unix seconds or an ISO-8601 date")
+
+
+def _usd(v: float, what: str) -> float:
+    finite(v, what)
+    if abs(v) > MAX_ABS_USD:
+        raise ValueError(f"|{what}| must be at most {MAX_ABS_USD:.0e}, got {v:g}")
+    return v
 
 
 class _Model(BaseModel):
@@ -165,6 +177,8 @@ class Position(_Model):
         finite(v, "size")
         if v == 0:
             raise ValueError("size must be non-zero")
+        if abs(v) > MAX_ABS_SIZE:
+            raise ValueError(f"|size| must be at most {MAX_ABS_SIZE:.0e} units of the underlying, got {v:g}")
         return v
 
     @field_validator("entry_price")
@@ -179,7 +193,7 @@ class Position(_Model):
     @field_validator("margin")
     @classmethod
     def _margin(cls, v: float | None) -> float | None:
-        return None if v is None else finite(v, "margin")
+        return None if v is None else _usd(v, "margin")
 
 
 class Collateral(_Model):
@@ -191,8 +205,8 @@ class Collateral(_Model):
 
     @field_validator("amount", "haircut")
     @classmethod
-    def _finite(cls, v: float) -> float:
-        return finite(v)
+    def _finite(cls, v: float, info: ValidationInfo) -> float:
+        return _usd(v, str(info.field_name))
 
 
 class Portfolio(_Model):
@@ -208,7 +222,7 @@ class Portfolio(_Model):
     @field_validator("cash")
     @classmethod
     def _cash(cls, v: float) -> float:
-        return finite(v, "cash")
+        return _usd(v, "cash")
 
     @field_validator("positions")
     @classmethod

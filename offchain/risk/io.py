@@ -27,6 +27,10 @@ from zkmargin.errors import InputError
 def parse_portfolio(data: Any) -> Portfolio:
     if not isinstance(data, dict):
         raise InputError("portfolio", "expected a JSON object")
+    allowed = [*Portfolio.model_fields, "market", "description"]
+    unknown = [k for k in data if k not in allowed]
+    if unknown:
+        raise InputError(str(unknown[0]), f"unknown key {unknown[0]!r} (allowed keys: {', '.join(allowed)})")
     body = {k: v for k, v in data.items() if k not in ("market", "description")}
     if not body.get("positions"):
         raise InputError("positions", "portfolio has no positions")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import click
 
-from offchain.sim.report import write_outputs
+from offchain.sim.report import check_destination, write_outputs
 from offchain.sim.runner import MAX_SEED, compare_models
 from offchain.sim.scenario import load_scenario
 from zkmargin.errors import InputError, ZkMarginError
@@ -95,6 +95,7 @@ def simulate(
     names = _split_models(models)
     scenario.select_models(names or None)  # unknown names fail before any work
     out = out_dir if out_dir is not None else DEFAULT_OUT_ROOT / f"{scenario.name}-seed{root_seed}"
+    check_destination(out)  # a foreign --out fails now, not after the whole simulation
 
     bar = None
     progress = None

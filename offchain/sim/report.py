@@ -244,7 +244,8 @@ def _write_plots(comp: Comparison, out: Path) -> None:
     finish(fig, "summary.png")
 
 
-def _check_destination(out: Path) -> None:
+def check_destination(out: Path) -> None:
+    """Refuse an ``--out`` that is a file or a foreign non-empty directory (call it before the run)."""
     if out.exists() and not out.is_dir():
         raise InputError("--out", f"{out} exists and is not a directory")
     if out.is_dir() and any(out.iterdir()):
@@ -262,7 +263,7 @@ def _check_destination(out: Path) -> None:
 def write_outputs(comp: Comparison, out: Path, plots: bool = True) -> list[Path]:
     """Write every output atomically into ``out``; return the written paths."""
     out = Path(out)
-    _check_destination(out)
+    check_destination(out)
     parent = out.resolve().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)

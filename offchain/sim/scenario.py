@@ -217,9 +217,10 @@ def parse_scenario(data: object, source: str = "scenario") -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = _loc(tuple(err["loc"]))
-        msg = str(err["msg"]).removeprefix("Value error, ")
+        from offchain.validation import first_error
+
+        loc, msg = first_error(exc, Scenario)  # an unknown key first, by name
+        field = _loc(loc)
         more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
         return _raise(source, field, msg + more)
     from offchain.sim.policies import NEEDS_HISTORY, engine_config

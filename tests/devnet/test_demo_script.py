@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,8 @@ def test_demo_runs_end_to_end_and_writes_the_report(tmp_path):
     proc = _run_demo("--scenario", str(ROOT / "config" / "devnet-smoke.json"), "--out", str(out))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "exact" in proc.stdout
+    assert re.search(r"demo total [\d.]+ s, of which proving [\d.]+ s \(\d+%: \d+ proofs, [\d.]+ accounts/s, "
+                     r"backend native\)", proc.stdout), proc.stdout[-2000:]
     for name in ("manifest.json", "summary.json", "accounts.csv", "steps.csv", "actions.csv", "price.png",
                  "account_health.png", "liquidations.png", "insurance_fund.png"):
         assert (out / name).stat().st_size > 0, name
@@ -39,12 +42,34 @@ def test_demo_runs_end_to_end_and_writes_the_report(tmp_path):
     assert manifest["seed"] == 19 and len(manifest["config_hash"]) == 64
     assert set(manifest["contracts"]) >= {"vault", "oracle", "epochs", "accounts", "liquidation", "verifier"}
     assert manifest["packages"]["eth-ape"] == "0.8.51"
+    # labels carry the leverage computed from the positions: 1 BTC (1000 lots of 0.001) at the
+    # 18 May 2021 close over an 11,000 USD deposit; 0.3 BTC perp + 0.3 BTC of puts over 6,000
+    close = {r["date"]: float(r["BTC"]) for r in csv.DictReader((ROOT / "examples" / "history_btc_eth_2021.csv").open())}
+    naked = f"naked long BTC perp ({close['2021-05-18'] / 11_000:.1f}x)"
+    hedged = f"long BTC perp + put ({0.6 * close['2021-05-18'] / 6_000:.1f}x)"
     rows = {r["label"]: r for r in csv.DictReader((out / "accounts.csv").open())}
-    assert rows["naked long BTC perp"]["status"] == "liquidated"
-    assert rows["long BTC perp + put"]["status"] == "open"
+    assert set(rows) == {naked, hedged}
+    assert rows[naked]["status"] == "liquidated"
+    assert rows[hedged]["status"] == "open"
     summary = json.loads((out / "summary.json").read_text())
     f = summary["final"]
     assert f["vault_token_balance"] == f["account_balances"] + f["insurance_fund"] + f["protocol_fees"]
+    # liquidations are printed as they happen, with the account's loss; the liquidator's result is reported
+    (liq,) = summary["liquidations_usd"]
+    assert proc.stdout.index(f"liquidated {naked} at step") < proc.stdout.index("[4/5]")
+    assert float(rows[naked]["loss_usd"]) == pytest.approx(11_000 - float(rows[naked]["final_balance_usd"]))
+    assert liq["account_loss_usd"] == pytest.approx(liq["market_loss_usd"] + liq["discount_to_liquidator_usd"]
+                                                    + liq["fee_usd"] - liq["shortfall_usd"], abs=1e-6)
+    lr = summary["liquidator"]
+    assert lr["vault_balance_change_usd"] == pytest.approx(-lr["paid_usd"])
+    assert "liquidator 0x" in proc.stdout and "result at the marks" in proc.stdout
+    # every step has its market time and both health views; the fund's change is at the liquidation's step
+    steps = list(csv.DictReader((out / "steps.csv").open()))
+    assert steps[0]["market_time_utc"] == "2021-05-18T00:00:00+00:00"
+    assert all(s[f"health_engine_{hedged}"] for s in steps)
+    k = int(liq["step"])
+    assert int(steps[k]["insurance_fund"]) != int(steps[k - 1]["insurance_fund"])
+    assert all(steps[j]["insurance_fund"] == steps[k]["insurance_fund"] for j in range(k, len(steps)))
 
 
 def test_malformed_scenario_fails_cleanly(tmp_path):

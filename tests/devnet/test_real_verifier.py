@@ -22,14 +22,16 @@ from conftest import ADDONS, AUCTION, BTC, GRACE, IM_BPS, MARKS, PNL, UNIT, Env
 from offchain.devnet.deploy import deploy_protocol
 from offchain.mirror.auction import WAD
 from offchain.mirror.oracle import PriceReport, sign_report, to_price_units
-from prover.api import devnet_setup, prove_solvency
+from prover.api import ProofRequest, devnet_setup, prove_many, prove_solvency
 from prover.field import R
 from prover.statement import KIND_IM, KIND_INSOLVENCY, KIND_MM, Account, Epoch
 
 GAS_DIR = Path(__file__).resolve().parents[2] / "gas"
+BATCHES = (1, 4, 16)
 TARGETS = {
     "MarginAccounts.submitProof (MM, real verifier)": 250_000,
     "MarginAccounts.submitProofs (MM, real verifier, batch of 3: per proof)": 250_000,
+    "MarginAccounts.submitProofs (MM, real verifier, batch of 16: per proof)": 100_000,
     "PriceOracle.submitReport (2 of 3 signatures)": 80_000,
     "CollateralVault.deposit (repeat)": 70_000,
     "Liquidation.bid (partial fill)": 300_000,
@@ -40,18 +42,6 @@ GAS: dict[str, int] = {}
 def record(name, receipt):
     GAS[name] = int(receipt.gas_used)
     return receipt
-
-
-@pytest.fixture(scope="module", autouse=True)
-def single_process_prover():
-    """Prove in this process: forking the multi-threaded ape test process can deadlock the child."""
-    old = os.environ.get("ZKMARGIN_PROVER_PROCESSES")
-    os.environ["ZKMARGIN_PROVER_PROCESSES"] = "1"
-    yield
-    if old is None:
-        del os.environ["ZKMARGIN_PROVER_PROCESSES"]
-    else:
-        os.environ["ZKMARGIN_PROVER_PROCESSES"] = old
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +176,43 @@ def test_real_proofs_end_to_end_and_gas(real, keys, users, accounts, project):
     record("CollateralVault.unpause", d.vault.unpause(sender=env.owner))
     record("CollateralVault.withdrawFees", d.vault.withdrawFees(int(d.vault.protocolFees()), env.owner, sender=env.owner))
     record("PriceOracle.resetCircuitBreaker", d.oracle.resetCircuitBreaker(BTC, sender=env.owner))
+    _batched_submissions(env, keys, accounts, 7)
     _report()
+
+
+def _batched_submissions(env, keys, accounts, eid):
+    """Gas per proof of submitProofs in batches of 1, 4 and 16 (one batched verification each),
+    and a batch with one bad proof rejected as a whole."""
+    from zkmargin.executor import SequentialExecutor
+
+    d = env.d
+    crowd = []
+    for i in range(sum(BATCHES) + 1):
+        u = accounts.generate_test_account()
+        env.chain.provider.set_balance(u.address, 10**20)
+        env.fund(u, 1_000 * UNIT)
+        crowd.append((u, Account.create([i % 7 + 1, -(i % 5)], 10 * UNIT, 7_000 + i)))
+    env.post_epoch(eid)  # an n = 2, S = 3 epoch to open the accounts in
+    reqs = [ProofRequest(_epoch(env, eid), acc, KIND_IM, int(str(u.address), 16), int(d.vault.balanceOf(u)))
+            for u, acc in crowd]
+    for (u, acc), sp, req in zip(crowd, prove_many(keys, reqs, SequentialExecutor()), reqs):
+        d.accounts.updateCommitment(acc.commitment(), eid, req.collateral, sp.evm()[0], sender=u)
+    eid += 1
+    env.post_epoch(eid)
+    reqs = [ProofRequest(_epoch(env, eid), acc, KIND_MM, int(str(u.address), 16), int(d.vault.balanceOf(u)))
+            for u, acc in crowd]
+    entries = [(u.address, KIND_MM, r.collateral, acc.commitment(), sp.evm()[0])
+               for (u, acc), r, sp in zip(crowd, reqs, prove_many(keys, reqs))]
+    bad = [list(e) for e in entries[-4:]]
+    bad[2][2] -= 1  # another collateral: its proof is of a different statement
+    with reverts(d.accounts.Accounts_InvalidProof):
+        d.accounts.submitProofs(eid, [tuple(e) for e in bad], sender=env.owner)
+    start = 0
+    for k in BATCHES:
+        receipt = d.accounts.submitProofs(eid, entries[start : start + k], sender=env.owner)
+        GAS[f"MarginAccounts.submitProofs (MM, real verifier, batch of {k}: per proof)"] = int(receipt.gas_used) // k
+        assert all(d.accounts.accountState(u).provenEpoch == eid for u, _ in crowd[start : start + k])
+        start += k
 
 
 def _report():

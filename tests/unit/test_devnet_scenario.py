@@ -41,7 +41,12 @@ def test_shipped_scenarios_load():
         ({"path": {"kind": "history", "assets": ["BTC"], "start": "2021-05-10", "end": "2021-05-12", "steps_per_day": 2}},
          "scenario", "path.assets must be BTC and ETH"),
         ({"path": {"kind": "history", "assets": ["BTC", "ETH"], "start": "2021-05-10", "end": "2021-05-12", "steps_per_day": 2,
-                   "sise": 1}}, "scenario.path.sise", "Extra inputs"),
+                   "sise": 1}}, "scenario.path.sise", "unknown key 'sise' (allowed keys: kind, assets, start"),
+        ({"accounts": [{"label": "x", "holdings": {"BTC-PERP": 1}, "deposit": 100}]}, "scenario.accounts.0.deposit",
+         "unknown key 'deposit' (allowed keys: label, count, holdings, deposit_usd)"),
+        ({"accounts": [{"label": "x", "holdings": {"BTC-PERP": 1.5}, "deposit_usd": 100}]}, "scenario.accounts.0.holdings.BTC-PERP",
+         "fractional part"),
+        ({"grace_seconds": 60}, "scenario.grace_seconds", "unknown key 'grace_seconds'"),
     ],
 )
 def test_bad_scenarios_name_the_field(tmp_path, patch, field, words):
@@ -72,3 +77,40 @@ def test_wick_replaces_one_step_and_must_hit_a_step(tmp_path):
     with pytest.raises(InputError) as err:
         price_path(load_scenario(_write(tmp_path, off)), 5)
     assert err.value.field == "scenario.path.wicks.0.at"
+
+
+def test_accounts_file_example_and_errors(tmp_path):
+    from offchain.devnet.onboarding import load_accounts_file
+
+    spec = load_accounts_file(ROOT / "examples" / "devnet-accounts.json")
+    assert [a.label for a in spec.accounts] == ["naked long BTC perp", "long BTC perp + protective put", "long ETH perp"]
+    assert (spec.insurance_fund_usd, spec.liquidator_capital_usd) == (20_000, 200_000)
+    bad = tmp_path / "a.json"
+    for obj, field, words in [
+        ({"accounts": [{"label": "x", "holdings": {"BTC-PERP": 2.5}, "deposit_usd": 100}]}, "accounts[0].holdings.BTC-PERP",
+         "fractional part"),
+        ({"accounts": [{"label": "x", "holding": {"BTC-PERP": 2}, "deposit_usd": 100}]}, "accounts[0].holding",
+         "unknown key 'holding'"),
+        ({"liquidator_usd": 5}, "liquidator_usd",
+         "unknown key 'liquidator_usd' (allowed keys: accounts, insurance_fund_usd, liquidator_capital_usd)"),
+        ({"insurance_fund_usd": float("inf")}, "insurance_fund_usd", "finite"),
+        ({"accounts": [{"label": "x", "holdings": {"BTC-PERP": 2}, "deposit_usd": 1e300}]}, "accounts[0].deposit_usd",
+         "less than or equal to 1000000000000"),
+    ]:
+        bad.write_text(json.dumps(obj))
+        with pytest.raises(InputError) as err:
+            load_accounts_file(bad)
+        assert err.value.field == f"{bad}:{field}", err.value
+        assert words in err.value.problem, err.value
+
+
+def test_vol_options_name_bad_items():
+    import click
+
+    from offchain.devnet.scripting import parse_vols
+
+    assert parse_vols(("btc=1.2",), {"BTC": 0.8, "ETH": 0.9}) == {"BTC": 1.2, "ETH": 0.9}
+    for item, words in (("BTC=abc", "expected UNDERLYING=VOL"), ("DOGE=0.5", "unknown underlying 'DOGE'"), ("BTC", "expected")):
+        with pytest.raises(click.BadParameter) as err:
+            parse_vols((item,), {"BTC": 0.8, "ETH": 0.9})
+        assert words in err.value.message

@@ -38,6 +38,7 @@ from typing import Any
 
 from offchain.devnet.chain_epochs import ChainEpochs
 from offchain.devnet.keepers.takeover import OpeningBook, Takeovers, TransitionProver
+from offchain.devnet.clock import GraceWindow, grace_window, utc
 from offchain.devnet.manifest import write_json_atomic
 from offchain.devnet.operator import PrivateAccount
 from offchain.mirror.auction import WAD, take_slice
@@ -100,6 +101,21 @@ class Skip:
 
     account: str
     reason: str
+
+
+@dataclass(frozen=True)
+class AccountWatch:
+    """What the keeper sees of one account: ``state`` is ``"in auction"``, ``"liquidatable"``,
+    ``"in grace"`` (no proof for the current epoch yet), ``"proven"`` or ``"closed"``."""
+
+    account: str
+    label: str
+    state: str
+    detail: str
+
+    def line(self) -> str:
+        name = f"{self.account} ({self.label})" if self.label else self.account
+        return f"{name}: {self.detail}"
 
 
 @dataclass
@@ -185,6 +201,8 @@ class LiquidationKeeper:
     def scan(self) -> list[str]:
         """Add accounts that got a commitment since the last scan; return all known accounts."""
         head = int(self.chain.blocks.head.number)
+        if self.state.scanned_to_block > head:  # a checkpoint from a longer, other chain: re-scan
+            self.state = KeeperState(self.state.chain_id, self.state.accounts_address)
         start = self.state.scanned_to_block + 1
         if start <= head:
             from eth_utils import keccak, to_checksum_address
@@ -222,6 +240,57 @@ class LiquidationKeeper:
             if time.monotonic() > deadline:
                 raise DevnetError(f"keeper transactions from {addr} still pending after {timeout_s} s")
             time.sleep(0.2)
+
+    # --- what it watches and waits for -------------------------------------------------------
+    def watch(self) -> tuple[list[AccountWatch], GraceWindow | None]:
+        """Every known account's state from the chain, and the current epoch's grace window."""
+        window = grace_window(self.d)
+        epoch = window.epoch_id if window else 0
+        out = []
+        for account in self.scan():
+            label = self.book.get(account).label if account in self.book else ""
+            if self.d.liquidation.getAuction(account).active:
+                out.append(AccountWatch(account, label, "in auction", "in auction: the keeper bids until the book is sold"))
+                continue
+            if int(self.d.accounts.commitmentOf(account)) == 0:
+                out.append(AccountWatch(account, label, "closed", "closed (no commitment)"))
+                continue
+            reason = int(self.d.accounts.liquidationReason(account))
+            proven = int(self.d.accounts.accountState(account).provenEpoch)
+            if reason:
+                why = "proven insolvent" if reason == 2 else f"no proof for epoch {epoch} within its grace window"
+                out.append(AccountWatch(account, label, "liquidatable", f"liquidatable ({why})"))
+            elif proven >= epoch:
+                out.append(AccountWatch(account, label, "proven", f"proven for epoch {epoch}"))
+            else:
+                ends = f" after {utc(window.ends_at)}" if window else ""
+                out.append(AccountWatch(account, label, "in grace",
+                                        f"no proof for epoch {epoch} yet (last proven: epoch {proven}): liquidatable{ends} unless proven"))
+        return out, window
+
+    def waiting_for(self) -> str:
+        """One line: what the keeper watches and what it is waiting for (after an idle pass)."""
+        watches, window = self.watch()
+        if not watches:
+            return "no margin accounts yet: waiting for accounts to open (ape run accounts)"
+        counts: dict[str, int] = {}
+        for w in watches:
+            counts[w.state] = counts.get(w.state, 0) + 1
+        epoch = window.epoch_id if window else 0
+        words = {"proven": f"proven for epoch {epoch}", "in grace": f"without a proof for epoch {epoch}",
+                 "liquidatable": "liquidatable", "in auction": "in auction", "closed": "closed"}
+        parts = [f"{counts[state]} {words[state]}" for state in words if state in counts]
+        head = f"watching {len(watches)} accounts ({', '.join(parts)})"
+        pending = [w for w in watches if w.state == "in grace"]
+        stuck = [w for w in watches if w.state in ("liquidatable", "in auction")]
+        if stuck:
+            names = ", ".join(w.label or w.account for w in stuck)
+            return f"{head}: cannot act on {names} (see the skips above); retrying"
+        if pending and window is not None:
+            names = ", ".join(w.label or w.account for w in pending)
+            return (f"{head}: waiting for the grace window of epoch {window.epoch_id} to end at {window.when()}; "
+                    f"then {names} can be liquidated unless proven")
+        return f"{head}: nothing to liquidate; waiting for a new epoch (epoch {epoch} is the latest)"
 
     # --- one pass ------------------------------------------------------------------------------
     def decide(self, account: str, chain_from: tuple[PrivateAccount, int] | None = None) -> tuple[str, tuple[Any, ...]] | None:

@@ -64,6 +64,8 @@ from offchain.risk.market import MarketState
 from offchain.risk.valuation import KIND_FUTURE, KIND_PERP, InstrumentTable
 
 VOL_FLOOR = 1e-4  # lowest shocked implied vol (annualized fraction)
+#: the portfolio risk-matrix presets compared side by side (``zkmargin compare``, the dashboard)
+PRESETS = ("deribit_pm", "cme_span", "derive_pmrm")
 VOL_UP, VOL_SAME, VOL_DOWN = 1, 0, -1
 
 

@@ -98,6 +98,17 @@ BAD = [
     ("NaN size", lambda d: d["positions"][0].update(size=math.nan), "positions[0].size", "finite"),
     ("negative strike", lambda d: d["instruments"][3].update(strike=-1), "instruments[3].strike", "greater than 0"),
     ("bad haircut", lambda d: d["collateral"][1].update(haircut=1.5), "collateral[1].haircut", "less than 1"),
+    ("absurd size", lambda d: d["positions"][0].update(size=1e300), "positions[0].size", "at most 1e+08 units"),
+    ("huge short", lambda d: d["positions"][0].update(size=-1e9), "positions[0].size", "got -1e+09"),
+    ("absurd cash", lambda d: d.update(cash=1e300), "cash", "at most 1e+15"),
+    ("absurd collateral", lambda d: d["collateral"][0].update(amount=1e300), "collateral[0].amount", "at most 1e+15"),
+    ("typo in a position key", lambda d: d["positions"][0].update(sise=d["positions"][0].pop("size")),
+     "positions[0].sise", "unknown key 'sise' (allowed keys: instrument, size, entry_price, margin)"),
+    ("typo in an instrument key", lambda d: d["instruments"][3].update(strik=d["instruments"][3].pop("strike")),
+     "instruments[3].strik", "unknown key 'strik'"),
+    ("typo at the top", lambda d: d.update(colateral=[]), "colateral",
+     "unknown key 'colateral' (allowed keys: instruments, positions, collateral, cash, account, market, description)"),
+    ("typo in the market", lambda d: d["market"].update(spot={}), "market.spot", "unknown key 'spot'"),
 ]
 
 
@@ -201,3 +212,25 @@ def test_batch_from_accounts_file(capsys: pytest.CaptureFixture[str], tmp_path: 
     rc, _, err = run(capsys, "batch", "--market", str(EX / "market.json"), "--listing", str(EX / "listing.json"),
                      "--accounts", str(bad))
     assert rc == 2 and err.startswith("error: accounts.indices: ")
+
+
+def test_margin_ratio_of_a_bankrupt_account_is_not_shown_as_infinite(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # short 10 BTC perp entered at 20,000 with BTC marked far higher: equity < 0
+    p = _portfolio(tmp_path, lambda d: d["positions"][0].update(size=-10.0, entry_price=20_000.0))
+    rc, out, _ = run(capsys, "margin", "--portfolio", str(p), "--model", "cross")
+    assert rc == 0
+    assert "n/a (equity <= 0: bankrupt)" in out and " inf " not in out
+    rc, out, _ = run(capsys, "margin", "--portfolio", str(p), "--model", "cross", "--json")
+    d = json.loads(out)
+    assert d["account"]["equity"] < 0 and d["account"]["margin_ratio"] is None
+
+
+def test_var_says_what_it_is_on(capsys: pytest.CaptureFixture[str]) -> None:
+    hist = str(EX / "history_btc_eth_2021.csv")
+    rc, out, _ = run(capsys, "var", "--history", hist)
+    assert rc == 0
+    assert "VaR and ES on linear exposures of 1,000,000 USD long in each underlying of the history (BTC, ETH" in out
+    rc, out, _ = run(capsys, "var", "--history", hist, "--portfolio", str(EX / "portfolio_hedged.json"), "--json")
+    assert json.loads(out)["on"] == f"portfolio {EX / 'portfolio_hedged.json'} (6 positions)"
+    rc, out, _ = run(capsys, "var", "--history", hist, "--exposure", "BTC=250000", "--json")
+    assert json.loads(out)["on"] == "linear exposures BTC 250,000 USD"

@@ -62,3 +62,14 @@ def test_bad_executor_choices_name_the_field(monkeypatch: pytest.MonkeyPatch) ->
     assert err.value.field == "workers"
     monkeypatch.setenv("ZKMARGIN_EXECUTOR", "sequential")
     assert isinstance(make_executor(), SequentialExecutor)
+
+
+def test_kept_workers_serve_later_runs_with_the_same_initializer() -> None:
+    with LocalPoolExecutor(2, keep_workers=True) as ex:
+        first = ex.map(worker_state, range(8), initializer=init_worker, initargs=(3,))
+        again = ex.map(worker_state, range(8), initializer=init_worker, initargs=(3,))
+        assert {inits for _, _, inits in first + again} == {1}  # the initializer ran once per worker
+        assert {pid for pid, _, _ in again} & {pid for pid, _, _ in first}  # the same processes
+        other = ex.map(worker_state, range(4), initializer=init_worker, initargs=(4,))
+        assert {tag for _, tag, _ in other} == {4} and not {pid for pid, _, _ in other} & {pid for pid, _, _ in first}
+    assert ex._pool is None  # closed

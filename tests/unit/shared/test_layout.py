@@ -1,7 +1,7 @@
 """The package layout of docs/ARCHITECTURE.md ("Where things live"), checked on the source.
 
 Data flows one way: ``zkmargin`` (shared) <- ``prover`` <- ``offchain.{risk, sim, mirror}``
-<- ``offchain.devnet``. Every ``import`` and ``from ... import`` in the tree (module level or
+<- ``offchain.devnet`` <- ``offchain.dashboard``. Every ``import`` and ``from ... import`` in the tree (module level or
 inside functions) is read with :mod:`ast` and checked against these rules:
 
 - ``prover`` imports nothing from ``offchain``;
@@ -14,6 +14,7 @@ inside functions) is read with :mod:`ast` and checked against these rules:
 - the operator's book and settler (``offchain.operator``) sit on the order book and the devnet
   package's batch building, never on the simulator or the mirror; the devnet package does not
   import it;
+- nothing but the CLI entry point imports the dashboard (it reads every layer below it);
 - nothing outside ``tests/`` imports the pytest plugin;
 - no library module imports a CLI module.
 """
@@ -26,20 +27,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGES = ("zkmargin", "prover", "offchain")
 OTHER_CODE = ("scripts", "bench", "tools")
-CLI_MODULES = {"zkmargin.cli", "offchain.risk.cli", "offchain.sim.cli", "prover.cli", "offchain.operator.cli"}
+CLI_MODULES = {"zkmargin.cli", "offchain.risk.cli", "offchain.sim.cli", "prover.cli", "offchain.operator.cli",
+               "offchain.dashboard.cli"}
 PLUGIN = "offchain.devnet.pytest_plugin"
 
 #: module prefix -> prefixes it must not import
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "prover": ("offchain",),
     "zkmargin": ("prover", "offchain"),
-    "offchain.risk": ("offchain.sim", "offchain.mirror", "offchain.devnet"),
-    "offchain.sim": ("offchain.mirror", "offchain.devnet"),
-    "offchain.mirror": ("offchain.risk", "offchain.sim", "offchain.devnet"),
-    "offchain.validation": ("offchain.risk", "offchain.sim", "offchain.mirror", "offchain.devnet"),
-    "offchain.trading": ("offchain.devnet", "offchain.sim", "offchain.mirror"),
-    "offchain.operator": ("offchain.sim", "offchain.mirror"),
-    "offchain.devnet": ("offchain.operator",),
+    "offchain.risk": ("offchain.sim", "offchain.mirror", "offchain.devnet", "offchain.dashboard"),
+    "offchain.sim": ("offchain.mirror", "offchain.devnet", "offchain.dashboard"),
+    "offchain.mirror": ("offchain.risk", "offchain.sim", "offchain.devnet", "offchain.dashboard"),
+    "offchain.validation": ("offchain.risk", "offchain.sim", "offchain.mirror", "offchain.devnet", "offchain.dashboard"),
+    "offchain.trading": ("offchain.devnet", "offchain.sim", "offchain.mirror", "offchain.dashboard"),
+    "offchain.operator": ("offchain.sim", "offchain.mirror", "offchain.dashboard"),
+    # the dashboard sits on top of everything: nothing below it imports it
+    "offchain.devnet": ("offchain.operator", "offchain.dashboard"),
 }
 #: modules exempt from FORBIDDEN (the CLI entry point sits on top of everything)
 EXEMPT = {"zkmargin.cli"}

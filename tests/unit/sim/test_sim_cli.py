@@ -218,3 +218,19 @@ def test_semantic_errors_name_the_scenario_field(
     assert main(["simulate", "--scenario", str(file), "--out", str(out), "-q"]) == 2
     assert message in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["small.json"]
+
+
+def test_a_foreign_out_is_refused_before_the_simulation_runs(
+    tmp_path: Path, scenario_file: Path, monkeypatch: Any, capsys: Any
+) -> None:
+    from offchain.sim import cli as sim_cli
+
+    def must_not_run(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the simulation ran before --out was checked")
+
+    monkeypatch.setattr(sim_cli, "compare_models", must_not_run)
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    assert main(["simulate", "--scenario", str(scenario_file), "--out", str(out), "-q"]) == 2
+    assert f"error: --out: {out} is not empty and is not a previous simulate output" in capsys.readouterr().err

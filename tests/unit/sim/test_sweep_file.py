@@ -88,7 +88,7 @@ BAD = [
     ({"grid": [{"name": "x", "path": "liquidators[nobody].latency_steps", "values": [1]}]},
      "tiny.json:grid[0].path", "no item named 'nobody'"),
     ({"grid": [{"name": "x", "path": "liquidation.colour", "values": [1]}]},
-     "tiny.json:grid[0].values[0]", "liquidation.colour: Extra inputs are not permitted"),
+     "tiny.json:grid[0].values[0]", "liquidation.colour: unknown key 'colour' (allowed keys: discount, fee,"),
     ({"grid": [{"name": "a", "path": "traders.n", "values": [10]}, {"name": "a", "path": "seed", "values": [1]}]},
      "tiny.json:grid", "axis names must be unique"),
     ({"overrides": {"traders.n": 0}}, "tiny.json:scenarios[0]", "traders.n: Input should be greater than or equal to 1"),
