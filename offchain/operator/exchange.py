@@ -46,7 +46,7 @@ from offchain.trading.book import OrderBook
 from offchain.trading.events import Cancel, CancelReason, Report
 from offchain.trading.funding import FundingParams, FundingStep
 from offchain.trading.listing import ListingSpec
-from offchain.trading.orders import Order, normalize_address
+from offchain.trading.orders import Order, OrderKind, normalize_address
 from offchain.trading.risk import EpochRiskCheck
 from offchain.trading.signing import OrderSignature
 from prover.statement import BPS, Epoch
@@ -307,18 +307,8 @@ class Exchange:
 
     def orders(self, trader: str) -> list[OrderView]:
         """``trader``'s recorded orders, oldest first, with their settled, matched and resting lots."""
-        address = checksum("trader", trader)
-        matched: dict[int, int] = {}
-        for f in self.store.unsettled_fills(address):
-            for o in (f.buy_order, f.sell_order):
-                matched[o] = matched.get(o, 0) + f.size
-        out = []
-        for rec in self.store.orders(address):
-            rest = self._book.order(rec.book_id) if rec.book_id is not None else None
-            resting = rest.remaining if rest is not None and rest.trader == rec.order.trader else 0
-            out.append(OrderView(rec.commitment, rec.book_id, rec.order, rec.status, rec.reason, rec.filled,
-                                 matched.get(rec.commitment, 0), resting))
-        return out
+        self._sync(self._now)
+        return order_views(self.store, trader, self._now)
 
     # --- funding -----------------------------------------------------------------------------------
     def sample_funding(self, index_prices: Sequence[int], now: int) -> list[int | None]:
@@ -334,6 +324,21 @@ class Exchange:
         step, which it marks used; ``marks`` per lot as the new epoch's."""
         self.current_epoch()
         return take_step(self.store, self.listing, self.funding_params, marks, index_prices, now)
+
+
+def order_views(store: OperatorStore, trader: str, now: int) -> list[OrderView]:
+    """``trader``'s recorded orders, oldest first, with their settled and matched lots and the
+    lots an exchange started at ``now`` has resting (reads only: a rebuilt book's view)."""
+    address = checksum("trader", trader)
+    matched: dict[int, int] = {}
+    for f in store.unsettled_fills(address):
+        for o in (f.buy_order, f.sell_order):
+            matched[o] = matched.get(o, 0) + f.size
+    resting = {rec.commitment: left for rec, left in store.unfilled_orders()
+               if rec.order.trader == address.lower() and rec.order.expiry > now
+               and rec.order.kind in (OrderKind.LIMIT, OrderKind.POST_ONLY)}
+    return [OrderView(rec.commitment, rec.book_id, rec.order, rec.status, rec.reason, rec.filled,
+                      matched.get(rec.commitment, 0), resting.get(rec.commitment, 0)) for rec in store.orders(address)]
 
 
 def _renumbered(rec: OrderRecord, book_id: int) -> OrderRecord:
