@@ -3,7 +3,7 @@ that crosses it) records the orders and the fill in the operator database, signe
 accounts' keys and priced in USD per unit of the underlying; bad input exits 2 and writes
 nothing; ``ape run trader book`` and ``orders`` show the database; ``ape run funding`` records one
 premium sample per perpetual against the oracle's index; ``ape run trader cancel`` records the
-cancel."""
+cancel and ``orders`` shows it."""
 
 from __future__ import annotations
 
@@ -86,6 +86,12 @@ def test_ape_run_trader_and_funding(env, accounts, chain, tmp_path):
     assert cancel.returncode == 0, cancel.stdout + cancel.stderr
     assert "cancelled book order 0: 1 lot (0.001 BTC) BTC-PERP" in cancel.stdout
 
+    mine = _ape(net, state, "trader", "orders", "--account", "1")
+    assert mine.returncode == 0, mine.stdout + mine.stderr
+    print(mine.stdout)
+    assert mine.stdout.splitlines()[-1].split()[1:] == ["book", "id", "0", "sell", "3", "BTC-PERP", "limit", "at", "30000.5", "USD",
+                                       "cancelled:", "settled", "0,", "matched", "2,", "resting", "0", "(cancelled)"]
+
     funding = _ape(net, state, "funding")
     assert funding.returncode == 0, funding.stdout + funding.stderr
     print(funding.stdout)
@@ -96,4 +102,4 @@ def test_ape_run_trader_and_funding(env, accounts, chain, tmp_path):
         cancelled = store.order(orders[0].commitment)
     assert [(s.instrument, s.index_price, s.premium) for s in samples] == [(0, 30_000_000, 0), (1, 20_000_000, 0)]
     assert (cancelled.status, cancelled.reason) == ("cancelled", "cancelled")
-    print(f"six ape runs in {time.perf_counter() - started:.1f} s")
+    print(f"seven ape runs in {time.perf_counter() - started:.1f} s")
