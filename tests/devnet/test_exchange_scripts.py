@@ -1,9 +1,9 @@
 """The exchange's scripts on the devnet: ``ape run trader place`` twice (a resting order, then one
 that crosses it) records the orders and the fill in the operator database, signed by the test
-accounts' keys and priced in USD per unit of the underlying; bad input exits 2 and writes
-nothing; ``ape run trader book`` and ``orders`` show the database; ``ape run funding`` records one
-premium sample per perpetual against the oracle's index; ``ape run trader cancel`` records the
-cancel and ``orders`` shows it."""
+accounts' keys and priced in USD per unit of the underlying; an order below initial margin is
+recorded as rejected with the reason and exits 1; bad input exits 2 and writes nothing; ``ape run
+trader book`` shows the depth, ``cancel`` records a cancel and ``orders`` shows it; ``ape run
+funding`` records one premium sample per perpetual against the oracle's index."""
 
 from __future__ import annotations
 
@@ -58,6 +58,12 @@ def test_ape_run_trader_and_funding(env, accounts, chain, tmp_path):
     print(cross.stdout)
     assert "filled 2 lots (0.002 BTC) at 30000.5 USD against book order 0" in cross.stdout
 
+    broke = _ape(net, state, "trader", "place", "--account", "3", "--symbol", "BTC-PERP", "--side", "buy",
+                 "--size", "1", "--price", "30000.5")  # account 3 deposited nothing: below IM
+    print(broke.stdout)
+    assert broke.returncode == 1, broke.stdout + broke.stderr
+    assert "  rejected: risk: " in broke.stdout and "collateral 0" in broke.stdout
+
     bad = _ape(net, state, "trader", "place", "--account", "2", "--symbol", "BTC-PERP", "--side", "buy",
                "--size", "1", "--price", "30000.55")
     assert bad.returncode == 2, bad.stdout + bad.stderr
@@ -67,14 +73,14 @@ def test_ape_run_trader_and_funding(env, accounts, chain, tmp_path):
         orders = store.orders()
         fills = store.fills()
         listing = json.loads(store.setting("listing") or "{}")
-    assert [o.order.size for o in orders] == [3, 2]  # the refused price wrote nothing
-    for rec, who in zip(orders, (maker, taker)):
+    assert [(o.order.size, o.status) for o in orders] == [(3, "open"), (2, "open"), (1, "rejected")]  # "filled"
+    # once settled; the price off the grid wrote nothing
+    for rec, who in zip(orders, (maker, taker, accounts[3])):
         assert rec.order.trader == str(who.address).lower()
         assert recover_signer(rec.commitment, rec.signature, d.chain_id, str(d.settlement.address)).lower() == \
             rec.order.trader
     assert [(f.instrument, f.price, f.size, f.buyer.lower(), f.seller.lower(), f.status) for f in fills] == [
         (0, 30_000_500, 2, str(taker.address).lower(), str(maker.address).lower(), "pending")]
-    assert (orders[0].status, orders[1].status) == ("open", "open")  # "filled" once settled
     assert listing["instruments"][0]["symbol"] == "BTC-PERP"
 
     book = _ape(net, state, "trader", "book", "--symbol", "BTC-PERP")
@@ -102,4 +108,4 @@ def test_ape_run_trader_and_funding(env, accounts, chain, tmp_path):
         cancelled = store.order(orders[0].commitment)
     assert [(s.instrument, s.index_price, s.premium) for s in samples] == [(0, 30_000_000, 0), (1, 20_000_000, 0)]
     assert (cancelled.status, cancelled.reason) == ("cancelled", "cancelled")
-    print(f"seven ape runs in {time.perf_counter() - started:.1f} s")
+    print(f"eight ape runs in {time.perf_counter() - started:.1f} s")
