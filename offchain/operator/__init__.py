@@ -10,7 +10,9 @@
 * :mod:`offchain.operator.exchange`: :class:`Exchange`, the order book as a persistent service over
   the store (rebuilt on start, pre-trade risk on the unsettled state, funding samples), with
   :mod:`offchain.operator.exposure` (a trader's unsettled state) and
-  :mod:`offchain.operator.funding_window` (the funding keeper's window in the store);
+  :mod:`offchain.operator.funding_window` (the funding keeper's window in the store),
+  :mod:`offchain.operator.quoting` (command-line prices: USD per unit <-> base units per lot)
+  and :mod:`offchain.operator.ape_exchange` (the exchange of a saved deployment, inside ape);
 * :mod:`offchain.operator.batching`: the batch limits and the fill-by-fill reference check;
 * :mod:`offchain.operator.settler`: :class:`Settler` (prepare, prove, submit, confirm; recovery);
 * :mod:`offchain.operator.chain`: the chain interface, with :mod:`offchain.operator.ape_chain`
@@ -19,7 +21,7 @@
 * :mod:`offchain.operator.provers`: the mock and the real prover;
 * :mod:`offchain.operator.runner`: the loop (SIGTERM, fault injection); :mod:`offchain.operator.cli`.
 
-See docs/trading.md, "The operator's book".
+See docs/trading.md, "The operator's book" and "The exchange service".
 """
 
 from __future__ import annotations
