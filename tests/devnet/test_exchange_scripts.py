@@ -3,7 +3,8 @@ that crosses it) records the orders and the fill in the operator database, signe
 accounts' keys and priced in USD per unit of the underlying; an order below initial margin is
 recorded as rejected with the reason and exits 1; bad input exits 2 and writes nothing; ``ape run
 trader book`` shows the depth, ``cancel`` records a cancel and ``orders`` shows it; ``ape run
-funding`` records one premium sample per perpetual against the oracle's index."""
+funding`` records one premium sample per perpetual against the oracle's index; ``ape run settler``
+settles the recorded fill on chain."""
 
 from __future__ import annotations
 
@@ -108,4 +109,14 @@ def test_ape_run_trader_and_funding(env, accounts, chain, tmp_path):
         cancelled = store.order(orders[0].commitment)
     assert [(s.instrument, s.index_price, s.premium) for s in samples] == [(0, 30_000_000, 0), (1, 20_000_000, 0)]
     assert (cancelled.status, cancelled.reason) == ("cancelled", "cancelled")
-    print(f"eight ape runs in {time.perf_counter() - started:.1f} s")
+
+    settle = _ape(net, state, "settler")  # the fill the trader script recorded settles on chain (mock prover)
+    assert settle.returncode == 0, settle.stdout + settle.stderr
+    print(settle.stdout.splitlines()[-3:])
+    with OperatorStore(state / "operator.sqlite", create=False) as store:
+        assert [f.status for f in store.fills()] == ["settled"]
+        for who, lots in ((maker, -2), (taker, 2)):
+            rec = store.account(str(who.address))
+            assert rec is not None and rec.opening is not None and rec.opening.q[0] == lots
+            assert int(d.accounts.commitmentOf(str(who.address))) == rec.commitment != 0
+    print(f"nine ape runs in {time.perf_counter() - started:.1f} s")
