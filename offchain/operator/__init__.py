@@ -7,6 +7,12 @@
   persisted payload;
 * :mod:`offchain.operator.intake`: :class:`BookRecorder`, the order book's orders and fills into
   the store;
+* :mod:`offchain.operator.exchange`: :class:`Exchange`, the order book as a persistent service over
+  the store (rebuilt on start, pre-trade risk on the unsettled state, funding samples), with
+  :mod:`offchain.operator.exposure` (a trader's unsettled state) and
+  :mod:`offchain.operator.funding_window` (the funding keeper's window in the store),
+  :mod:`offchain.operator.quoting` (command-line prices: USD per unit <-> base units per lot)
+  and :mod:`offchain.operator.ape_exchange` (the exchange of a saved deployment, inside ape);
 * :mod:`offchain.operator.batching`: the batch limits and the fill-by-fill reference check;
 * :mod:`offchain.operator.settler`: :class:`Settler` (prepare, prove, submit, confirm; recovery);
 * :mod:`offchain.operator.chain`: the chain interface, with :mod:`offchain.operator.ape_chain`
@@ -15,7 +21,7 @@
 * :mod:`offchain.operator.provers`: the mock and the real prover;
 * :mod:`offchain.operator.runner`: the loop (SIGTERM, fault injection); :mod:`offchain.operator.cli`.
 
-See docs/trading.md, "The operator's book".
+See docs/trading.md, "The operator's book" and "The exchange service".
 """
 
 from __future__ import annotations
@@ -24,16 +30,21 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from offchain.operator.exchange import Exchange, OrderView
+    from offchain.operator.exposure import TraderState
     from offchain.operator.intake import BookRecorder
     from offchain.operator.settler import Settler, StepReport
     from offchain.operator.store import OperatorStore, Rejection
 
 #: the public names, imported on first use (``zkmargin --help`` does not pay for numpy and web3)
-_EXPORTS = {"BookRecorder": "offchain.operator.intake", "Settler": "offchain.operator.settler",
+_EXPORTS = {"BookRecorder": "offchain.operator.intake", "Exchange": "offchain.operator.exchange",
+            "OrderView": "offchain.operator.exchange", "TraderState": "offchain.operator.exposure",
+            "Settler": "offchain.operator.settler",
             "StepReport": "offchain.operator.settler", "OperatorStore": "offchain.operator.store",
             "Rejection": "offchain.operator.store"}
 
-__all__ = ["BookRecorder", "OperatorStore", "Rejection", "Settler", "StepReport"]
+__all__ = ["BookRecorder", "Exchange", "OperatorStore", "OrderView", "Rejection", "Settler", "StepReport",
+           "TraderState"]
 
 
 def __getattr__(name: str) -> Any:

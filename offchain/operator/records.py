@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from fractions import Fraction
 
 from eth_utils import to_checksum_address
 
@@ -149,3 +150,35 @@ class HistoryEntry:
     salt: int | None
     commitment: int | None
     note: str
+
+
+@dataclass(frozen=True)
+class FundingSampleRecord:
+    """One premium sample of a perpetual: its impact prices (exact, base units per lot; None when
+    that side of the book was too thin for the impact notional), the oracle index per lot, the
+    premium in ``10^-18`` and the funding step that used it (None while unused)."""
+
+    id: int
+    instrument: int
+    at: int
+    impact_bid: Fraction | None
+    impact_ask: Fraction | None
+    index_price: int
+    premium: int
+    step_id: int | None
+
+
+@dataclass(frozen=True)
+class FundingStepRecord:
+    """One advance of the funding index: from the index of epoch ``base_epoch`` (``start``) to
+    ``index`` over the ``elapsed`` seconds before ``at``; ``superseded`` when it was taken again
+    before an epoch carried it."""
+
+    id: int
+    base_epoch: int
+    at: int
+    elapsed: int
+    start: tuple[int, ...]
+    index: tuple[int, ...]
+    delta: tuple[int, ...]
+    status: str

@@ -125,9 +125,74 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE INDEX orders_by_trader ON orders (trader);
         """,
     ),
+    (
+        ("the exchange: funding premium samples and steps; the lots of an open order the book cancelled (a "
+         "reduce-only cap); the book version (bumped by triggers on every change that moves the order book)"),
+        """
+        CREATE TABLE funding_steps (
+            id INTEGER PRIMARY KEY,
+            base_epoch INTEGER NOT NULL,
+            at INTEGER NOT NULL,
+            elapsed INTEGER NOT NULL,
+            start_index TEXT NOT NULL,
+            funding_index TEXT NOT NULL,
+            delta TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'taken' CHECK (status IN ('taken', 'superseded')),
+            created_at REAL NOT NULL
+        );
+        CREATE TABLE funding_samples (
+            id INTEGER PRIMARY KEY,
+            instrument INTEGER NOT NULL,
+            at INTEGER NOT NULL,
+            impact_bid TEXT,
+            impact_ask TEXT,
+            index_price TEXT NOT NULL,
+            premium TEXT NOT NULL,
+            step_id INTEGER REFERENCES funding_steps (id),
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX funding_samples_by_step ON funding_samples (step_id, id);
+        ALTER TABLE orders ADD COLUMN cancelled TEXT NOT NULL DEFAULT '0';
+        INSERT OR IGNORE INTO settings (key, value) VALUES ('book_version', '0');
+        CREATE TRIGGER book_version_order_added AFTER INSERT ON orders BEGIN
+            UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE key = 'book_version';
+        END;
+        CREATE TRIGGER book_version_order_status AFTER UPDATE OF status ON orders
+        WHEN OLD.status IS NOT NEW.status BEGIN
+            UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE key = 'book_version';
+        END;
+        CREATE TRIGGER book_version_fill_added AFTER INSERT ON fills BEGIN
+            UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE key = 'book_version';
+        END;
+        CREATE TRIGGER book_version_fill_rejected AFTER UPDATE OF status ON fills
+        WHEN OLD.status IS NOT NEW.status AND 'rejected' IN (OLD.status, NEW.status) BEGIN
+            UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE key = 'book_version';
+        END;
+        CREATE TRIGGER book_version_opening AFTER UPDATE OF q ON accounts
+        WHEN OLD.q IS NOT NEW.q BEGIN
+            UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE key = 'book_version';
+        END;
+        """,
+    ),
 )
 #: the version this code writes
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def statements(sql: str) -> list[str]:
+    """The complete SQL statements of a migration script, in order (a trigger's body, with its own
+    semicolons, stays one statement)."""
+    out: list[str] = []
+    buf = ""
+    for piece in sql.split(";"):
+        buf += piece + ";"
+        if sqlite3.complete_statement(buf):
+            if buf.strip(" \n;"):
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip(" \n;"):
+        raise InputError("migration", f"an incomplete SQL statement: {buf.strip()[:80]!r}")
+    return out
 
 
 def current_version(conn: sqlite3.Connection) -> int:
@@ -156,9 +221,8 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION, where: str =
         description, sql = MIGRATIONS[version - 1]
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in sql.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in statements(sql):
+                conn.execute(statement)
             conn.execute("INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
                          (version, description, time.time()))
         except BaseException:

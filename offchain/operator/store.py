@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Self
 
@@ -42,6 +43,8 @@ from offchain.operator.records import (
     BatchStatus,
     FillRecord,
     FillStatus,
+    FundingSampleRecord,
+    FundingStepRecord,
     HistoryEntry,
     OrderRecord,
     OrderStatus,
@@ -54,6 +57,13 @@ from offchain.trading.signing import OrderSignature
 from prover.statement import Account, Epoch
 from prover.statement import commitment as commit
 from zkmargin.errors import InputError
+
+#: a fill as the exchange records it: ``(instrument, price, size, buy order, sell order, book seq)``
+SubmittedFill = tuple[int, int, int, int, int, "int | None"]
+#: an order the book closed: ``(commitment, status, reason)``
+ClosedOrder = tuple[int, OrderStatus, "str | None"]
+#: a premium sample to record: ``(instrument, impact bid, impact ask, index price, premium)``
+NewFundingSample = tuple[int, "Fraction | None", "Fraction | None", int, int]
 
 #: history kinds that may appear in a non-batch transition (:meth:`OperatorStore.record_transition`)
 TRANSITION_KINDS = ("funding", "takeover", "cash_out", "close")
@@ -180,6 +190,23 @@ class OperatorStore:
         elif given is not None and given != stored:
             raise InputError(key, f"the database at {self.path} was created with {key} {stored}, not {given}")
 
+    def setting(self, key: str) -> str | None:
+        """The value recorded under ``key`` in ``settings`` (None when there is none)."""
+        return self._setting(key)
+
+    def record_setting(self, key: str, value: str) -> None:
+        """Record ``value`` under ``key`` the first time; afterwards the same value is a no-op and
+        another one is refused (``InputError`` naming ``key``): a database keeps one listing, one
+        funding configuration."""
+        self._settle_setting(key, value, lambda: value)
+
+    @property
+    def book_version(self) -> int:
+        """A counter that every change that moves the order book bumps (triggers on ``orders``
+        inserted or changing status, ``fills`` inserted or rejected, openings' positions): a
+        process holding a book rebuilds it when the counter moved under it."""
+        return int(self._setting("book_version") or 0)
+
     @property
     def schema_version(self) -> int:
         return int(self._one("SELECT MAX(version) FROM schema_version")[0])
@@ -281,6 +308,11 @@ class OperatorStore:
             return None
         return Epoch.from_json(json.loads(row[0]), f"{self.path}:epochs[{epoch_id}]")
 
+    def latest_epoch(self) -> Epoch | None:
+        """The recorded epoch with the highest id (None when none is recorded)."""
+        row = self._one("SELECT id FROM epochs ORDER BY id DESC LIMIT 1")
+        return None if row is None else self.epoch(int(row[0]))
+
     # --- orders ----------------------------------------------------------------------------------
     _ORDER_COLUMNS = ("commitment, trader, instrument, side, limit_price, size, expiry, nonce, salt, kind, reduce_only, "
                       "symbol, sig_v, sig_r, sig_s, book_id, filled, state_salt, status, reason")
@@ -298,18 +330,22 @@ class OperatorStore:
         """Record a signed order (its trader's account is registered too); returns its commitment.
         The signature is the gateway's to verify; recording the same order twice is a no-op."""
         c = order.commitment()
-        trader = checksum("order.trader", order.trader)
         with self.transaction() as tx:
-            self._ensure_account(tx, trader)
-            tx.execute(
-                f"INSERT OR IGNORE INTO orders ({self._ORDER_COLUMNS}, created_at) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '0', '0', 'open', NULL, ?)",
-                (str(c), trader, order.instrument, int(order.side), str(order.limit_price), str(order.size),
-                 str(order.expiry), str(order.nonce), str(order.salt), str(order.kind), int(order.reduce_only),
-                 order.symbol, int(signature.v), str(signature.r), str(signature.s), book_id, _now()))
-            if book_id is not None:
-                tx.execute("UPDATE orders SET book_id = ? WHERE commitment = ?", (book_id, str(c)))
+            self._insert_order(tx, c, order, signature, book_id)
         return c
+
+    def _insert_order(self, tx: sqlite3.Connection, c: int, order: BookOrder, signature: OrderSignature,
+                      book_id: int | None, status: OrderStatus = OrderStatus.OPEN, reason: str | None = None) -> None:
+        trader = checksum("order.trader", order.trader)
+        self._ensure_account(tx, trader)
+        tx.execute(
+            f"INSERT OR IGNORE INTO orders ({self._ORDER_COLUMNS}, created_at) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '0', '0', ?, ?, ?)",
+            (str(c), trader, order.instrument, int(order.side), str(order.limit_price), str(order.size),
+             str(order.expiry), str(order.nonce), str(order.salt), str(order.kind), int(order.reduce_only),
+             order.symbol, int(signature.v), str(signature.r), str(signature.s), book_id, str(status), reason, _now()))
+        if book_id is not None:
+            tx.execute("UPDATE orders SET book_id = ? WHERE commitment = ?", (book_id, str(c)))
 
     def order(self, commitment: int) -> OrderRecord:
         row = self._one(f"SELECT {self._ORDER_COLUMNS} FROM orders WHERE commitment = ?", (str(commitment),))
@@ -334,6 +370,170 @@ class OperatorStore:
                           (str(st), reason, str(commitment))).rowcount != 1:
                 raise InputError("order", f"{commitment} is not in the operator's book")
 
+    # --- the exchange's writes and reads -----------------------------------------------------------
+    def record_submission(self, commitment: int, order: BookOrder, signature: OrderSignature, book_id: int, *,
+                          accepted: bool, status: OrderStatus = OrderStatus.OPEN, reason: str | None = None,
+                          cancelled: int = 0, fills: Sequence[SubmittedFill] = (),
+                          closed: Sequence[ClosedOrder] = ()) -> tuple[int, int]:
+        """Record what the book did with one signed order, in one transaction: the order (its
+        ``status``, ``reason`` and the lots the book ``cancelled`` at once while the rest stays
+        open: a reduce-only cap), its ``fills`` (each checked as :meth:`add_fill` checks it)
+        and the resting orders the match ``closed``. A rejected order is recorded as rejected,
+        unless its commitment is already recorded as accepted (a replay the book refused: the
+        order stands as it was); an order accepted after an earlier rejection of the same
+        commitment becomes open. Returns :attr:`book_version` before and after the write (a
+        difference between the first and the writer's last known version is someone else's change)."""
+        with self.transaction() as tx:
+            before = self._version(tx)
+            row = tx.execute("SELECT status FROM orders WHERE commitment = ?", (str(commitment),)).fetchone()
+            if not accepted:
+                if row is None:
+                    self._insert_order(tx, commitment, order, signature, book_id, OrderStatus.REJECTED, reason)
+                elif row[0] == OrderStatus.REJECTED:
+                    tx.execute("UPDATE orders SET reason = ?, book_id = ? WHERE commitment = ?",
+                               (reason, book_id, str(commitment)))
+            else:
+                if row is None:
+                    self._insert_order(tx, commitment, order, signature, book_id)
+                elif row[0] == OrderStatus.REJECTED:
+                    tx.execute("UPDATE orders SET status = 'open', reason = NULL, book_id = ? WHERE commitment = ?",
+                               (book_id, str(commitment)))
+                else:
+                    raise StoreError(f"order {commitment} is recorded already ({row[0]}): the book accepted it twice")
+                if cancelled:
+                    tx.execute("UPDATE orders SET cancelled = ? WHERE commitment = ?", (str(int(cancelled)), str(commitment)))
+                for f in fills:
+                    self._insert_fill(tx, *f)
+                self._close(tx, closed)
+                if status != OrderStatus.OPEN:
+                    self._close(tx, [(commitment, status, reason)])
+            return before, self._version(tx)
+
+    def close_orders(self, closed: Sequence[ClosedOrder]) -> tuple[int, int]:
+        """Record the book's cancellations (``(commitment, status, reason)``) in one transaction; an
+        order that is no longer open keeps its status. Returns :attr:`book_version` before and after."""
+        with self.transaction() as tx:
+            before = self._version(tx)
+            self._close(tx, closed)
+            return before, self._version(tx)
+
+    def set_book_ids(self, ids: Sequence[tuple[int, int]]) -> None:
+        """Renumber orders for the book (``(commitment, book id)``), in one transaction."""
+        with self.transaction() as tx:
+            for c, oid in ids:
+                tx.execute("UPDATE orders SET book_id = ? WHERE commitment = ?", (int(oid), str(c)))
+
+    @staticmethod
+    def _version(tx: sqlite3.Connection) -> int:
+        return int(tx.execute("SELECT value FROM settings WHERE key = 'book_version'").fetchone()[0])
+
+    @staticmethod
+    def _close(tx: sqlite3.Connection, closed: Sequence[ClosedOrder]) -> None:
+        for c, st, why in closed:
+            changed = tx.execute("UPDATE orders SET status = ?, reason = ? WHERE commitment = ? AND status = 'open'",
+                                 (str(OrderStatus(st)), why, str(c))).rowcount
+            if not changed and tx.execute("SELECT 1 FROM orders WHERE commitment = ?", (str(c),)).fetchone() is None:
+                raise StoreError(f"order {c} is not in the operator's book: it cannot be closed")
+
+    def unfilled_orders(self) -> list[tuple[OrderRecord, int]]:
+        """Every open order with lots neither settled, matched nor cancelled, and how many: ``size -
+        filled - cancelled`` less the lots of its pending and in-batch fills; oldest first (by
+        ``book_id``, then by arrival)."""
+        matched: dict[int, int] = {}
+        for f in self.unsettled_fills():
+            for o in (f.buy_order, f.sell_order):
+                matched[o] = matched.get(o, 0) + f.size
+        rows = self._all(f"SELECT {self._ORDER_COLUMNS}, cancelled FROM orders WHERE status = 'open' "
+                         "ORDER BY book_id IS NULL, book_id, created_at, commitment")
+        out = []
+        for r in rows:
+            rec = self._order_of(r[:-1])
+            left = rec.order.size - rec.filled - int(r[-1]) - matched.get(rec.commitment, 0)
+            if left > 0:
+                out.append((rec, left))
+        return out
+
+    def used_nonces(self) -> set[tuple[str, int]]:
+        """``(trader, nonce)`` (trader lower-case) of every order a book accepted (not rejected)."""
+        return {(str(t).lower(), int(n)) for t, n in self._all("SELECT trader, nonce FROM orders WHERE status != 'rejected'")}
+
+    def next_book_numbers(self) -> tuple[int, int]:
+        """The next book order id and fill sequence number: one past the highest recorded."""
+        oid = self._one("SELECT MAX(book_id) FROM orders")[0]
+        seq = self._one("SELECT MAX(book_seq) FROM fills")[0]
+        return (0 if oid is None else int(oid) + 1), (0 if seq is None else int(seq) + 1)
+
+    def unsettled_fills(self, trader: str | None = None) -> list[FillRecord]:
+        """Fills matched but not settled (``pending`` or ``in_batch``), in order; with ``trader``
+        only those it is a side of."""
+        sql = f"SELECT {self._FILL_COLUMNS} FROM fills WHERE status IN ('pending', 'in_batch')"
+        if trader is None:
+            return [self._fill_of(r) for r in self._all(sql + " ORDER BY id")]
+        a = checksum("trader", trader)
+        return [self._fill_of(r) for r in self._all(sql + " AND (buyer = ? OR seller = ?) ORDER BY id", (a, a))]
+
+    # --- funding samples and steps -----------------------------------------------------------------
+    @staticmethod
+    def _sample_of(row: Any) -> FundingSampleRecord:
+        sid, i, at, bid, ask, index, premium, step = row
+        return FundingSampleRecord(int(sid), int(i), int(at), None if bid is None else Fraction(bid),
+                                   None if ask is None else Fraction(ask), int(index), int(premium),
+                                   None if step is None else int(step))
+
+    def add_funding_samples(self, at: int, samples: Sequence[NewFundingSample]) -> list[int]:
+        """Record one sampling round (``(instrument, impact bid, impact ask, index, premium)`` per
+        perpetual) taken at ``at`` (unix seconds) in one transaction; returns the ids."""
+        ids = []
+        with self.transaction() as tx:
+            for i, bid, ask, index, premium in samples:
+                cur = tx.execute(
+                    "INSERT INTO funding_samples (instrument, at, impact_bid, impact_ask, index_price, premium, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (int(i), int(at), None if bid is None else str(Fraction(bid)),
+                     None if ask is None else str(Fraction(ask)), str(int(index)), str(int(premium)), _now()))
+                ids.append(int(cur.lastrowid or 0))
+        return ids
+
+    def funding_samples(self, *, unused: bool = False) -> list[FundingSampleRecord]:
+        """The premium samples in the order they were taken (``unused``: only those no step used)."""
+        cols = "id, instrument, at, impact_bid, impact_ask, index_price, premium, step_id"
+        where = " WHERE step_id IS NULL" if unused else ""
+        return [self._sample_of(r) for r in self._all(f"SELECT {cols} FROM funding_samples{where} ORDER BY id")]
+
+    def funding_steps(self, *, taken: bool = False) -> list[FundingStepRecord]:
+        """The funding steps in order (``taken``: without the superseded ones)."""
+        where = " WHERE status = 'taken'" if taken else ""
+        rows = self._all("SELECT id, base_epoch, at, elapsed, start_index, funding_index, delta, status "
+                         f"FROM funding_steps{where} ORDER BY id")
+        return [FundingStepRecord(int(i), int(b), int(at), int(e), _vec(s0), _vec(f), _vec(d), st)
+                for i, b, at, e, s0, f, d, st in rows]
+
+    def reopen_funding_steps(self, base_epoch: int) -> list[int]:
+        """Supersede the steps taken from epoch ``base_epoch`` or later (no epoch carried them:
+        their window is still open) and release their samples, in one transaction; returns their ids."""
+        with self.transaction() as tx:
+            ids = [int(r[0]) for r in tx.execute(
+                "SELECT id FROM funding_steps WHERE status = 'taken' AND base_epoch >= ? ORDER BY id", (int(base_epoch),))]
+            for sid in ids:
+                tx.execute("UPDATE funding_steps SET status = 'superseded' WHERE id = ?", (sid,))
+                tx.execute("UPDATE funding_samples SET step_id = NULL WHERE step_id = ?", (sid,))
+        return ids
+
+    def record_funding_step(self, base_epoch: int, at: int, elapsed: int, start: Sequence[int], index: Sequence[int],
+                            delta: Sequence[int], sample_ids: Sequence[int]) -> int:
+        """Record a step and mark its samples used, in one transaction; returns the step's id."""
+        with self.transaction() as tx:
+            cur = tx.execute(
+                "INSERT INTO funding_steps (base_epoch, at, elapsed, start_index, funding_index, delta, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (int(base_epoch), int(at), int(elapsed), _vec_json(start), _vec_json(index), _vec_json(delta), _now()))
+            sid = int(cur.lastrowid or 0)
+            for k in sample_ids:
+                if tx.execute("UPDATE funding_samples SET step_id = ? WHERE id = ? AND step_id IS NULL",
+                              (sid, int(k))).rowcount != 1:
+                    raise StoreError(f"funding sample {k} is used already: it cannot join step {sid}")
+        return sid
+
     # --- fills -----------------------------------------------------------------------------------
     _FILL_COLUMNS = ("id, instrument, price, size, buyer, buy_order, seller, sell_order, book_seq, batch_id, status, "
                      "attempts, reason")
@@ -350,35 +550,39 @@ class OperatorStore:
         fill's id, its place in the settlement order. Refused, naming the field, unless it respects
         both orders (instrument, sides, limit prices, sizes) and the orders are not rejected."""
         with self.transaction() as tx:
-            sides = []
-            for name, commitment, side in (("buy_order", buy_order, Side.BUY), ("sell_order", sell_order, Side.SELL)):
-                row = tx.execute(f"SELECT {self._ORDER_COLUMNS} FROM orders WHERE commitment = ?",
-                                 (str(commitment),)).fetchone()
-                if row is None:
-                    raise InputError(name, f"{commitment} is not in the operator's book")
-                rec = self._order_of(row)
-                if rec.order.side != side:
-                    raise InputError(name, f"is a {rec.order.side.name.lower()} order")
-                if rec.order.instrument != instrument:
-                    raise InputError(name, f"is for instrument {rec.order.instrument}, the fill for {instrument}")
-                if rec.status == OrderStatus.REJECTED:
-                    raise InputError(name, f"was rejected ({rec.reason})")
-                if (side == Side.BUY and price > rec.order.limit_price) or (side == Side.SELL and price < rec.order.limit_price):
-                    raise InputError("price", f"{price} is beyond the {name}'s limit {rec.order.limit_price}")
-                taken = sum(int(r[0]) for r in tx.execute(
-                    "SELECT size FROM fills WHERE status != 'rejected' AND (buy_order = ? OR sell_order = ?)",
-                    (str(commitment), str(commitment))).fetchall())
-                if size < 1 or taken + size > rec.order.size:
-                    raise InputError("size", f"{size} lots after {taken} would overfill the {name} of {rec.order.size}")
-                sides.append(rec.trader)
-            if sides[0] == sides[1]:
-                raise InputError("fill", f"buyer and seller are the same account {sides[0]}")
-            cur = tx.execute(
-                "INSERT INTO fills (instrument, price, size, buyer, buy_order, seller, sell_order, book_seq, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (int(instrument), str(price), str(size), sides[0], str(buy_order), sides[1], str(sell_order), book_seq,
-                 _now()))
-            return int(cur.lastrowid or 0)
+            return self._insert_fill(tx, instrument, price, size, buy_order, sell_order, book_seq)
+
+    def _insert_fill(self, tx: sqlite3.Connection, instrument: int, price: int, size: int, buy_order: int,
+                     sell_order: int, book_seq: int | None) -> int:
+        sides = []
+        for name, commitment, side in (("buy_order", buy_order, Side.BUY), ("sell_order", sell_order, Side.SELL)):
+            row = tx.execute(f"SELECT {self._ORDER_COLUMNS} FROM orders WHERE commitment = ?",
+                             (str(commitment),)).fetchone()
+            if row is None:
+                raise InputError(name, f"{commitment} is not in the operator's book")
+            rec = self._order_of(row)
+            if rec.order.side != side:
+                raise InputError(name, f"is a {rec.order.side.name.lower()} order")
+            if rec.order.instrument != instrument:
+                raise InputError(name, f"is for instrument {rec.order.instrument}, the fill for {instrument}")
+            if rec.status == OrderStatus.REJECTED:
+                raise InputError(name, f"was rejected ({rec.reason})")
+            if (side == Side.BUY and price > rec.order.limit_price) or (side == Side.SELL and price < rec.order.limit_price):
+                raise InputError("price", f"{price} is beyond the {name}'s limit {rec.order.limit_price}")
+            taken = sum(int(r[0]) for r in tx.execute(
+                "SELECT size FROM fills WHERE status != 'rejected' AND (buy_order = ? OR sell_order = ?)",
+                (str(commitment), str(commitment))).fetchall())
+            if size < 1 or taken + size > rec.order.size:
+                raise InputError("size", f"{size} lots after {taken} would overfill the {name} of {rec.order.size}")
+            sides.append(rec.trader)
+        if sides[0] == sides[1]:
+            raise InputError("fill", f"buyer and seller are the same account {sides[0]}")
+        cur = tx.execute(
+            "INSERT INTO fills (instrument, price, size, buyer, buy_order, seller, sell_order, book_seq, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (int(instrument), str(price), str(size), sides[0], str(buy_order), sides[1], str(sell_order), book_seq,
+             _now()))
+        return int(cur.lastrowid or 0)
 
     def fill(self, fill_id: int) -> FillRecord:
         row = self._one(f"SELECT {self._FILL_COLUMNS} FROM fills WHERE id = ?", (int(fill_id),))
@@ -691,6 +895,13 @@ class OperatorStore:
                     "salt": None if h.salt is None else str(h.salt),
                     "commitment": None if h.commitment is None else str(h.commitment), "note": h.note}
                    for h in self.history()]
+        samples = [{"id": x.id, "instrument": x.instrument, "at": x.at,
+                    "impact_bid": None if x.impact_bid is None else str(x.impact_bid),
+                    "impact_ask": None if x.impact_ask is None else str(x.impact_ask),
+                    "index_price": str(x.index_price), "premium": str(x.premium), "step_id": x.step_id}
+                   for x in self.funding_samples()]
+        steps = [{"id": x.id, "base_epoch": x.base_epoch, "at": x.at, "elapsed": x.elapsed, "start": list(x.start),
+                  "index": list(x.index), "delta": list(x.delta), "status": x.status} for x in self.funding_steps()]
         accounts = [{"address": r.address, "label": r.label, "status": r.status, "commitment": str(r.commitment),
                      "settled_epoch": r.settled_epoch} for r in self.accounts()]
         return {
@@ -699,7 +910,8 @@ class OperatorStore:
             "accounts": [a.to_json() for a in self.openings()],
             "operator": {"schema_version": self.schema_version, "seed": str(self.seed), "salts_drawn": self.salts_drawn,
                          "accounts": accounts, "epochs": epochs, "orders": [order_json(o) for o in self.orders()],
-                         "fills": [fill_json(f) for f in self.fills()], "batches": batches, "history": history},
+                         "fills": [fill_json(f) for f in self.fills()], "batches": batches, "history": history,
+                         "funding_samples": samples, "funding_steps": steps},
         }
 
     def export_json(self, path: str | Path) -> dict[str, Any]:

@@ -47,7 +47,15 @@ from offchain.trading.events import (
     risk_reason,
 )
 from offchain.trading.listing import ListingSpec
-from offchain.trading.orders import Order, OrderKind, Side, admission_reason
+from offchain.trading.orders import (
+    Order,
+    OrderKind,
+    Side,
+    admission_reason,
+    check_restorable,
+    restore_cross_reason,
+)
+from zkmargin.errors import InputError
 
 _BUY = Side.BUY
 _SELL = Side.SELL
@@ -379,6 +387,70 @@ class OrderBook:
                 heapify(heap)
                 heaps[s] = heap
         self._dead = 0
+
+    # --- rebuilding a book ----------------------------------------------------------------
+    def restore(self, order: Order, remaining: int, now: int, order_id: int | None = None) -> OpenOrder:
+        """Put ``remaining`` lots of an order a previous book accepted back at the end of its
+        price level, without matching and without the risk check or the fill listener. A book is
+        rebuilt by restoring its resting orders oldest first (so each level keeps its time
+        priority), marking the other orders' nonces used (:meth:`use_nonce`) and setting the
+        positions and the counters (:meth:`set_position`, :meth:`resume`).
+
+        ``order_id`` (default :attr:`next_order_id`) must be at least :attr:`next_order_id`, which
+        then moves past it: ids keep their arrival order. The order's nonce counts as used. An
+        order whose expiry has passed may be restored (the book drops it lazily, as it would
+        have). Raises :class:`~zkmargin.errors.InputError` naming the field, and changes nothing,
+        for an order that breaks the listing, a kind that never rests (market, IOC), ``remaining``
+        outside ``[1, size]``, an ``order_id`` below :attr:`next_order_id`, a nonce already used,
+        or an order live at ``now`` that crosses a live opposite order."""
+        check_restorable(order, remaining, self.listing)
+        oid = self._next_id if order_id is None else order_id
+        if isinstance(oid, bool) or not isinstance(oid, int) or oid < self._next_id:
+            raise InputError("order_id", f"must be an integer >= the next order id {self._next_id}, got {oid!r}")
+        trader = order.trader
+        nonce_key = (trader, order.nonce)
+        if nonce_key in self._nonces:
+            raise InputError("nonce", f"{order.nonce} was already used by {trader}")
+        i = order.instrument
+        buy = order.side == _BUY
+        price = order.limit_price
+        book_sides = self._levels[i]
+        heaps = self._heaps[i]
+        if order.expiry > now:
+            if buy:
+                key = self._first_live(book_sides[1], heaps[1], price, now)
+            else:
+                key = self._first_live(book_sides[0], heaps[0], -price, now)
+            if key is not None:
+                raise InputError("limit_price", restore_cross_reason(order.side, key if buy else -key))
+        rec = [oid, trader, order.side, price, remaining, order.expiry, order.reduce_only, i]
+        s = 0 if buy else 1
+        mykey = -price if buy else price
+        lv = book_sides[s].get(mykey)
+        if lv is None:
+            lv = book_sides[s][mykey] = deque()
+            heappush(heaps[s], mykey)
+        lv.append(rec)
+        self._live[oid] = rec
+        self._by_trader.setdefault(trader, {})[oid] = rec
+        self._nonces.add(nonce_key)
+        self._next_id = oid + 1
+        return self._open(rec)
+
+    def use_nonce(self, trader: str, nonce: int) -> None:
+        """Count ``(trader, nonce)`` as used: the book refuses another order with it (an order a
+        previous book accepted that is no longer resting)."""
+        self._nonces.add((trader.lower(), nonce))
+
+    def resume(self, next_order_id: int, next_fill_seq: int) -> None:
+        """Continue numbering orders from ``next_order_id`` and fills from ``next_fill_seq`` (a
+        rebuilt book goes on where its predecessor stopped); neither may go backwards."""
+        if next_order_id < self._next_id:
+            raise InputError("next_order_id", f"{next_order_id} is below the next order id {self._next_id}")
+        if next_fill_seq < self._seq:
+            raise InputError("next_fill_seq", f"{next_fill_seq} is below the next fill seq {self._seq}")
+        self._next_id = next_order_id
+        self._seq = next_fill_seq
 
     # --- positions ------------------------------------------------------------------------
     def position(self, trader: str, instrument: int) -> int:

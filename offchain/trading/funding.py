@@ -214,13 +214,15 @@ class FundingKeeper:
     """Accumulates the integer funding index of a listing (module docstring).
 
     ``listing`` must give every instrument's ``kind`` (and an everlasting option's terms);
-    ``index`` is the index to start from (default zeros). Call :meth:`sample` (or
-    :meth:`sample_prices`) at a regular cadence between epochs, e.g. every 5 seconds as Binance
-    does, and :meth:`advance` at each epoch: it returns the new index and starts a new window.
+    ``index`` is the index to start from (default zeros) and ``samples`` the premium samples
+    already taken in the current window, per instrument (default none: a keeper restarted from
+    persisted samples goes on exactly). Call :meth:`sample` (or :meth:`sample_prices`) at a
+    regular cadence between epochs, e.g. every 5 seconds as Binance does, and :meth:`advance` at
+    each epoch: it returns the new index and starts a new window.
     """
 
     def __init__(self, listing: ListingSpec, params: FundingParams | None = None,
-                 index: Sequence[int] | None = None) -> None:
+                 index: Sequence[int] | None = None, samples: Sequence[Sequence[int]] | None = None) -> None:
         self.listing = listing
         self.params = params or FundingParams()
         symbols = {s.symbol for s in listing.instruments}
@@ -240,6 +242,13 @@ class FundingKeeper:
                 raise FundingError(f"index[{i}]", f"|{f}| must be < 2^{EPOCH_VALUE_BITS}")
         self._index = tuple(start)
         self._samples: list[list[int]] = [[] for _ in range(n)]
+        if samples is not None:
+            if len(samples) != n:
+                raise FundingError("samples", f"has {len(samples)} entries, the listing has {n} instruments")
+            for i, window in enumerate(samples):
+                if window and self.kinds[i] != "perp":
+                    raise FundingError(f"samples[{i}]", "only perpetuals take premium samples")
+                self._samples[i] = [_check_int(f"samples[{i}]", p) for p in window]
         self._perp_params = [self.params.for_symbol(s.symbol) if k == "perp" else None
                              for s, k in zip(listing.instruments, self.kinds)]
 
@@ -291,6 +300,12 @@ class FundingKeeper:
     def sample(self, book: OrderBook, index_prices: Sequence[int]) -> list[int | None]:
         """Record one premium sample per perpetual from ``book``'s impact prices for each one's
         impact notional and the oracle's ``index_prices`` (base units per lot)."""
+        bids, asks = self.impact_prices(book)
+        return self.sample_prices(index_prices, bids, asks)
+
+    def impact_prices(self, book: OrderBook) -> tuple[list[Fraction | None], list[Fraction | None]]:
+        """Each perpetual's impact bid and ask in ``book`` (:func:`impact_price` of its impact
+        notional; None for a side too thin and for the other instruments); records nothing."""
         if book.listing.n != self.listing.n:
             raise FundingError("book", f"lists {book.listing.n} instruments, the keeper {self.listing.n}")
         bids: list[Fraction | None] = []
@@ -303,7 +318,7 @@ class FundingKeeper:
             depth = 1 << 30  # every level: depth() stops at the last one
             bids.append(impact_price(book.depth(i, Side.BUY, depth), params.impact_notional))
             asks.append(impact_price(book.depth(i, Side.SELL, depth), params.impact_notional))
-        return self.sample_prices(index_prices, bids, asks)
+        return bids, asks
 
     def advance(self, marks: Sequence[int], index_prices: Sequence[int], elapsed_seconds: int) -> FundingStep:
         """Add one epoch's funding: ``marks`` per lot (as ``Epoch.marks``), ``index_prices`` per lot

@@ -204,6 +204,22 @@ def check_listing(order: Order, listing: ListingSpec) -> Order:
     return order
 
 
+def check_restorable(order: Order, remaining: int, listing: ListingSpec) -> None:
+    """Raise :class:`InputError` naming the field unless ``remaining`` lots of ``order`` may be
+    put back in a book (``OrderBook.restore``): the order fits the listing, its kind rests
+    (``limit`` or ``post_only``), and ``remaining`` is in ``[1, size]``."""
+    check_listing(order, listing)
+    if order.kind not in (OrderKind.LIMIT, OrderKind.POST_ONLY):
+        raise InputError("kind", f"a {order.kind.value} order never rests, so it cannot be restored")
+    if isinstance(remaining, bool) or not isinstance(remaining, int) or not 1 <= remaining <= order.size:
+        raise InputError("remaining", f"must be an integer in [1, {order.size}] (the order's size), got {remaining!r}")
+
+
+def restore_cross_reason(side: Side, best: int) -> str:
+    """Why a restored order cannot rest: it is live and crosses the live opposite order at ``best``."""
+    return f"would cross the live best {'ask' if side == Side.BUY else 'bid'} {best} (a book never rests crossed orders)"
+
+
 class OrderRequest(BaseModel):
     """An order as it arrives at the operator's API (JSON)."""
 

@@ -28,7 +28,15 @@ from offchain.trading.events import (
     risk_reason,
 )
 from offchain.trading.listing import ListingSpec
-from offchain.trading.orders import Order, OrderKind, Side, admission_reason
+from offchain.trading.orders import (
+    Order,
+    OrderKind,
+    Side,
+    admission_reason,
+    check_restorable,
+    restore_cross_reason,
+)
+from zkmargin.errors import InputError
 
 
 @dataclass
@@ -180,6 +188,35 @@ class ReferenceBook:
     def expire(self, now: int) -> list[Cancel]:
         old = [o for o in self.resting if o.expiry <= now]
         return [self._remove(o, CancelReason.EXPIRED) for o in sorted(old, key=lambda o: o.order_id)]
+
+    def restore(self, order: Order, remaining: int, now: int, order_id: int | None = None) -> OpenOrder:
+        check_restorable(order, remaining, self.listing)
+        oid = self.next_id if order_id is None else order_id
+        if isinstance(oid, bool) or not isinstance(oid, int) or oid < self.next_id:
+            raise InputError("order_id", f"must be an integer >= the next order id {self.next_id}, got {oid!r}")
+        if (order.trader, order.nonce) in self.used_nonces:
+            raise InputError("nonce", f"{order.nonce} was already used by {order.trader}")
+        if order.expiry > now:
+            live = [o for o in self._crossing(order.instrument, order.side, order.limit_price) if o.expiry > now]
+            if live:
+                raise InputError("limit_price", restore_cross_reason(order.side, live[0].price))
+        o = _Resting(oid, order.trader, order.instrument, order.side, order.limit_price, remaining, order.expiry,
+                     order.reduce_only)
+        self.resting.append(o)
+        self.used_nonces.add((order.trader, order.nonce))
+        self.next_id = oid + 1
+        return self._open(o)
+
+    def use_nonce(self, trader: str, nonce: int) -> None:
+        self.used_nonces.add((trader.lower(), nonce))
+
+    def resume(self, next_order_id: int, next_fill_seq: int) -> None:
+        if next_order_id < self.next_id:
+            raise InputError("next_order_id", f"{next_order_id} is below the next order id {self.next_id}")
+        if next_fill_seq < self.seq:
+            raise InputError("next_fill_seq", f"{next_fill_seq} is below the next fill seq {self.seq}")
+        self.next_id = next_order_id
+        self.seq = next_fill_seq
 
     def position(self, trader: str, instrument: int) -> int:
         return self.pos.get((trader.lower(), instrument), 0)

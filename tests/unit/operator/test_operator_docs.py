@@ -84,8 +84,8 @@ def test_the_errors_the_page_quotes(tmp_path: Path, capsys: pytest.CaptureFixtur
     path = tmp_path / "op.sqlite"
     OperatorStore(path, seed=1).close()
     with sqlite3.connect(path) as conn:
-        conn.execute("INSERT INTO schema_version (version, description, applied_at) VALUES (3, 'future', 0)")
-    quoted = re.search(r"`<path>(\.schema_version: version 3 was written by a newer zkmargin[^`]*)`",
+        conn.execute("INSERT INTO schema_version (version, description, applied_at) VALUES (4, 'future', 0)")
+    quoted = re.search(r"`<path>(\.schema_version: version 4 was written by a newer zkmargin[^`]*)`",
                        " ".join(SECTION.split()))
     assert quoted is not None
     with pytest.raises(Exception) as err:

@@ -22,7 +22,8 @@ from prover.statement import Account
 from zkmargin.cli import main
 from zkmargin.errors import InputError
 
-TABLES = {"schema_version", "settings", "accounts", "epochs", "orders", "fills", "batches", "history"}
+TABLES = {"schema_version", "settings", "accounts", "epochs", "orders", "fills", "batches", "history", "funding_samples",
+          "funding_steps"}
 
 
 def _tables(path: Path) -> set[str]:
@@ -39,14 +40,14 @@ def test_a_new_store_is_in_wal_mode_at_the_latest_version(tmp_path: Path) -> Non
     path = tmp_path / "op.sqlite"
     with OperatorStore(path, seed=1) as store:
         assert store.journal_mode == "wal"
-        assert store.schema_version == SCHEMA_VERSION == len(MIGRATIONS) == 2
+        assert store.schema_version == SCHEMA_VERSION == len(MIGRATIONS) == 3
         store.add_account(TRADERS[0], "alice")
         assert (tmp_path / "op.sqlite-wal").exists()  # the write went to the write-ahead log
     assert TABLES <= _tables(path)
     with sqlite3.connect(path) as conn:  # WAL is a property of the file: another connection sees it
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         versions = [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY version")]
-    assert versions == [1, 2]
+    assert versions == [1, 2, 3]
 
 
 def test_a_version_1_database_migrates_to_the_latest_and_keeps_its_rows(tmp_path: Path) -> None:
@@ -76,7 +77,7 @@ def test_a_database_from_a_newer_version_or_not_sqlite_is_refused(tmp_path: Path
     with pytest.raises(InputError) as err:
         OperatorStore(path)
     assert err.value.field == f"{path}.schema_version"
-    assert "version 99 was written by a newer zkmargin (this one reads up to 2)" in err.value.problem
+    assert "version 99 was written by a newer zkmargin (this one reads up to 3)" in err.value.problem
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(b"this is not a database, it is a text file of some length" * 40)
     with pytest.raises(InputError, match="not an SQLite database"):

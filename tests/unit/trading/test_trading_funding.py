@@ -278,6 +278,19 @@ def test_sample_reads_the_books_impact_prices() -> None:
     # the ask side 1% below the index: a negative premium from the impact ask only
     assert keeper.sample(book, [42_500_000, 1])[0] == premium_sample(42_500_000, bid, ask) < 0
     assert len(keeper.pending_samples(0)) == 2
+    assert keeper.impact_prices(book) == ([bid, None], [ask, None])
+    # a keeper restarted from its window's samples goes on exactly
+    again = FundingKeeper(listing, params, index=[7, 0], samples=[keeper.pending_samples(0), []])
+    keeper2 = FundingKeeper(listing, params, index=[7, 0])
+    keeper2.sample_prices([42_000_000, 1], [bid, None], [ask, None])
+    keeper2.sample_prices([42_500_000, 1], [bid, None], [ask, None])
+    for k in (again, keeper2):
+        k.sample(book, [42_300_000, 1])
+    assert again.advance([42_000_000, 1], [42_000_000, 1], 3_600) == keeper2.advance([42_000_000, 1], [42_000_000, 1], 3_600)
+    for bad, field in (([[1], [2]], "samples[1]"), ([[1]], "samples"), ([["x"], []], "samples[0]")):
+        with pytest.raises(FundingError) as err:
+            FundingKeeper(listing, params, samples=bad)  # type: ignore[arg-type]
+        assert err.value.field == field
 
 
 # ------------------------------------------------------------------------- bounds and bad input
