@@ -121,6 +121,9 @@ class Protocol:
     _signers: dict[str, Any] = field(default_factory=dict)
     _house: Any = None
     _chain_epochs: ChainEpochs | None = None
+    #: every opening this session made, by commitment: the book follows the chain even when the
+    #: chain is rolled back under it (ape's test isolation restores snapshots between tests)
+    _openings: dict[int, PrivateAccount] = field(default_factory=dict)
     #: a block of the chain the deployment lives on (number, hash), so a saved state can tell
     #: a restarted node (same chain id, contracts gone) from its own chain
     anchor: tuple[int, str] | None = None
@@ -372,7 +375,7 @@ class Protocol:
     def figures(self, address: str, kind: int = KIND_MM, collateral: int | None = None) -> Any:
         """Integer equity (with the funding it has not settled) and requirement of ``address`` in
         the current epoch (offchain.risk.epoch)."""
-        acct = self.book.get(str(address))
+        acct = self._opening(str(address)) or self.book.get(str(address))
         b = int(self.d.vault.balanceOf(acct.address)) if collateral is None else collateral
         return self._require_epoch().figures(acct.q, acct.cash, b, kind, settled=self.settled_funding(acct.address))
 
@@ -380,7 +383,8 @@ class Protocol:
         """Prove ``kind`` for ``user`` in the current epoch and submit it (MM/insolvency: by the owner)."""
         from prover.api import prove_solvency
 
-        acct = self.book.get(str(user.address if hasattr(user, "address") else user))
+        address = str(user.address if hasattr(user, "address") else user)
+        acct = self._opening(address) or self.book.get(address)
         b = int(self.d.vault.balanceOf(acct.address)) if collateral is None else collateral
         fig = self.figures(acct.address, kind, b)
         if not fig.holds:
@@ -413,6 +417,7 @@ class Protocol:
         from prover.progress import proof_bar
 
         epoch = self._require_epoch()
+        self.sync_book()
         out: dict[str, str] = {}
         provable: list[tuple[PrivateAccount, int]] = []
         for acct in self.book:
@@ -488,9 +493,20 @@ class Protocol:
         c = int(self.d.accounts.commitmentOf(address))
         if c == 0:
             return None
-        if address not in self.book or self.book.get(address).commitment() != c:
-            raise DevnetError(f"{address}: commitment {c} on-chain has no opening in the operator's book")
-        return self.book.get(address)
+        if address in self.book and self.book.get(address).commitment() == c:
+            return self.book.get(address)
+        if c in self._openings:
+            self.book.put(self._openings[c])
+            return self._openings[c]
+        raise DevnetError(f"{address}: commitment {c} on-chain has no opening in the operator's book")
+
+    def sync_book(self) -> None:
+        """Point every book entry at the opening of the commitment the chain holds now (after the
+        chain was rolled back, or after a keeper in this process took over a book)."""
+        for acct in list(self.book):
+            c = int(self.d.accounts.commitmentOf(acct.address))
+            if c != 0 and c != acct.commitment() and c in self._openings:
+                self.book.put(self._openings[c])
 
     def _legs_for(self, holdings: dict[str, int], user: str, counterparty: str, prices: Sequence[int] | None = None,
                   where: str = "holdings") -> list[Leg]:
@@ -593,8 +609,10 @@ class Protocol:
             self.last_proving = (len(words), time.monotonic() - t0)
             receipts.append(d.settlement.settle(batch.contract_batch(words), sender=d.owner))
             for party, res in zip(batch.parties, batch.results):
-                self.book.put(PrivateAccount(party.address, list(res.new.q), res.new.cash, res.new.salt,
-                                             labels.get(party.address, "")))
+                opening = PrivateAccount(party.address, list(res.new.q), res.new.cash, res.new.salt,
+                                         labels.get(party.address, ""))
+                self.book.put(opening)
+                self._openings[opening.commitment()] = opening
         return receipts
 
     def _fund_house(self, target: int) -> None:
