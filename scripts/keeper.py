@@ -80,6 +80,13 @@ def cli(state_dir, liquidator_index, follow, poll_seconds, metrics_port, log_jso
                 labels.update({a.address: a.label for a in p.book})
             actions = keeper.step()
             run.protocol = p
+            if actions and keeper.takeovers is not None:
+                # the liquidator now holds what it bought: its opening goes into the operator's book
+                # (book.json), where the prover finds it for the liquidator's own MM proofs
+                mine = keeper.takeovers.sync()
+                if mine is not None:
+                    p.book.put(mine)
+                    p.book.save(state_dir / "book.json")
         if actions:
             last = ""
             continue
