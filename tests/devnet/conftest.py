@@ -18,7 +18,7 @@ from offchain.mirror.auction import AuctionParams
 from offchain.trading.signing import sign_commitment
 from prover.statement import Account, Epoch
 from prover.statement import commitment as commit
-from prover.transitions import SIDE_BUY, SIDE_SELL, Order, OrderSlot
+from prover.transitions import DEFAULT_FILL_SLOTS, SIDE_BUY, SIDE_SELL, Order, OrderSlot
 
 UNIT = 10**6
 BTC = feed_id("BTC/USD")
@@ -69,6 +69,7 @@ class Env:
         self.openings: dict[int, Opening] = {}  # commitment -> its opening
         self.epochs: dict[int, Epoch] = {}  # digest -> the statement's epoch
         self._nonce = 0
+        self.slots = DEFAULT_FILL_SLOTS  # the fill table's size (the transition circuit's K)
 
     # --- oracle and epochs -------------------------------------------------------------
     def push(self, feed: bytes = BTC, usd: int | str = 30_000) -> None:
@@ -141,8 +142,7 @@ class Env:
         book = self.book(user)
         b = int(self.d.vault.balanceOf(user)) + cash_out if collateral is None else collateral
         self._nonce += 1
-        keys = {str(a.address): a.private_key for a in self.accounts}
-        sigs = tuple(_sig(sign_commitment(o.commitment, keys[addr], self.d.chain_id, str(self.d.settlement.address)))
+        sigs = tuple(_sig(sign_commitment(o.commitment, user.private_key, self.d.chain_id, str(self.d.settlement.address)))
                      for o in orders)
         settled = self.settled_funding(user) if book is not None else None
         return Party(addr, book.account if book else None, settled, b, salt if salt is not None else 10_000 + self._nonce,
@@ -155,7 +155,7 @@ class Env:
 
     def settle(self, parties: list[Party], trades: list[Trade], allow: bool = True, sender: Any = None) -> Any:
         """Build, allow and settle a batch."""
-        return self.send(prepare_batch(self.epoch, int(self.d.settlement.feeBps()), parties, trades), allow, sender)
+        return self.send(prepare_batch(self.epoch, int(self.d.settlement.feeBps()), parties, trades, self.slots), allow, sender)
 
     def prepare_open(self, user: Any, opening: Opening, collateral: int | None = None) -> Any:
         """The batch that gives ``user`` the book ``opening.q`` by trading with the house (one fill
@@ -188,7 +188,7 @@ class Env:
         b = int(self.d.vault.balanceOf(user)) + cash_out if collateral is None else collateral
         me = self.party(user, mine, collateral=b, cash_out=cash_out, salt=opening.salt)
         house = self.party(self.house, theirs, collateral=int(self.d.vault.balanceOf(self.house)))
-        return prepare_batch(self.epoch, int(self.d.settlement.feeBps()), [me, house], trades)
+        return prepare_batch(self.epoch, int(self.d.settlement.feeBps()), [me, house], trades, self.slots)
 
     def send(self, batch: Any, allow: bool = True, sender: Any = None) -> Any:
         """Allow (the reference says each transition is valid) and settle a prepared batch."""
@@ -255,7 +255,7 @@ class Env:
     def takeover(self, bidder: Any, lots, cash_taken: int, collateral: int | None = None, allow: bool = True) -> tuple:
         """A bidder's takeover transition for a slice (allowed on the mock verifier)."""
         party = self.party(bidder, collateral=collateral)
-        req, res = prepare_takeover(self.epoch, party, lots, cash_taken)
+        req, res = prepare_takeover(self.epoch, party, lots, cash_taken, self.slots)
         if allow:
             self.allow_inputs(res.public)
         self.openings[res.new.commitment()] = Opening(list(res.new.q), res.new.cash, res.new.salt)

@@ -1,8 +1,9 @@
-"""The protocol with the generated Groth16 verifier (n = 2, S = 3) and real proofs, and the gas report.
+"""The protocol with the generated Groth16 verifiers (n = 2, S = 3; transitions with K = 4 fill
+slots) and real proofs, and the gas report.
 
-Proofs come from ``prover.api`` with the deterministic devnet keys (the committed
-``contracts/verifiers/SolvencyVerifierN2S3.sol`` matches them). A handful of proofs only: each
-takes about a second.
+Proofs come from ``prover.api`` and ``prover.transition_api`` with the deterministic devnet keys
+(the committed ``contracts/verifiers/SolvencyVerifierN2S3.sol`` and ``TransitionVerifierN2S3K4.sol``
+match them). Every commitment change is a settled batch whose transitions are proven for real.
 
 The gas of every external function is measured here and compared with the committed report
 ``gas/gas-report.json`` (within 2%: proofs and signatures change a few calldata bytes per run);
@@ -17,14 +18,17 @@ from pathlib import Path
 
 import pytest
 from ape import reverts
-from conftest import ADDONS, AUCTION, BTC, GRACE, IM_BPS, MARKS, PNL, UNIT, Env
+from conftest import ADDONS, AUCTION, BTC, GRACE, IM_BPS, MARKS, PNL, UNIT, Env, Opening
 
+from offchain.devnet.batches import prepare_takeover
+from offchain.devnet.defaults import zk_cache_dir
 from offchain.devnet.deploy import deploy_protocol
 from offchain.mirror.auction import WAD
 from offchain.mirror.oracle import PriceReport, sign_report, to_price_units
 from prover.api import ProofRequest, devnet_setup, prove_many, prove_solvency
 from prover.field import R
-from prover.statement import KIND_IM, KIND_INSOLVENCY, KIND_MM, Account, Epoch
+from prover.statement import KIND_IM, KIND_INSOLVENCY, KIND_MM, Epoch
+from prover.transition_api import prove_transitions, transition_setup
 
 GAS_DIR = Path(__file__).resolve().parents[2] / "gas"
 BATCHES = (1, 4, 16)
@@ -34,7 +38,7 @@ TARGETS = {
     "MarginAccounts.submitProofs (MM, real verifier, batch of 16: per proof)": 100_000,
     "PriceOracle.submitReport (2 of 3 signatures)": 80_000,
     "CollateralVault.deposit (repeat)": 70_000,
-    "Liquidation.bid (partial fill)": 300_000,
+    "Liquidation.bid (partial fill, with the bidder's takeover proof)": 550_000,
 }
 GAS: dict[str, int] = {}
 
@@ -50,10 +54,43 @@ def keys(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def real(project, proto_owner, chain, accounts):
+def tkeys():
+    return transition_setup(2, 3, 4, zk_cache_dir())  # the keys of the committed TransitionVerifierN2S3K4
+
+
+class RealEnv(Env):
+    """``Env`` with real transition proofs: every batch and takeover is proven, nothing allowed."""
+
+    def __init__(self, d, chain, accounts, tkeys) -> None:
+        super().__init__(d, chain, accounts)
+        self.tkeys = tkeys
+        self.slots = tkeys.k
+        self.last_settle = None
+
+    def send(self, batch, allow=True, sender=None):
+        receipt = self.d.settlement.settle(batch.contract_batch(prove_transitions(batch.requests, self.tkeys)),
+                                           sender=sender or self.owner)
+        for res in batch.results:
+            self.openings[res.new.commitment()] = Opening(list(res.new.q), res.new.cash, res.new.salt)
+        self.last_settle = receipt
+        return receipt
+
+    def takeover(self, bidder, lots, cash_taken, collateral=None, allow=True):
+        party = self.party(bidder, collateral=collateral)
+        req, res = prepare_takeover(self.epoch, party, lots, cash_taken, self.tkeys.k)
+        [words] = prove_transitions([req], self.tkeys)
+        self.openings[res.new.commitment()] = Opening(list(res.new.q), res.new.cash, res.new.salt)
+        old = party.old.commitment() if party.old else 0
+        return (old, res.new.commitment(), party.collateral, req.table.digest(), list(words))
+
+
+@pytest.fixture(scope="module")
+def real(project, proto_owner, chain, accounts, tkeys):
     verifier = project.SolvencyVerifierN2S3.deploy(sender=proto_owner)
-    d = deploy_protocol(proto_owner, verifier=verifier, grace_period_seconds=GRACE, auction=AUCTION)
-    e = Env(d, chain, accounts)
+    tverifier = project.TransitionVerifierN2S3K4.deploy(sender=proto_owner)
+    d = deploy_protocol(proto_owner, verifier=verifier, transition_verifier=tverifier, grace_period_seconds=GRACE,
+                        auction=AUCTION, fee_bps=5)
+    e = RealEnv(d, chain, accounts, tkeys)
     e.post_epoch(1)
     return e
 
@@ -64,10 +101,16 @@ def _epoch(env, eid, marks=MARKS, pnl=PNL):
 
 def _prove(keys, env, eid, account, user, kind, collateral, marks=MARKS, pnl=PNL):
     sp = prove_solvency(keys, _epoch(env, eid, marks, pnl), account, kind=kind, address=int(str(user.address), 16),
-                        collateral=collateral)
+                        collateral=collateral, settled=env.settled_funding(user))
     words, inputs = sp.evm()
     assert inputs[1] == env.digest(eid)
     return words
+
+
+def _open(env, user, q, cash, salt):
+    """``user`` buys ``q`` from the house (a settled batch, both transitions proven); its account."""
+    book = env.open(user, Opening(list(q), cash, salt))
+    return book.account
 
 
 def test_real_proofs_end_to_end_and_gas(real, keys, users, accounts, project):
@@ -101,22 +144,19 @@ def test_real_proofs_end_to_end_and_gas(real, keys, users, accounts, project):
                                                      sender=env.owner))
     record("PriceOracle.configureFeed", d.oracle.configureFeed(BTC, (True, False, False, 172_800, 3_600, 5_000, 1, 10**15),
                                                              sender=env.owner))
-    # ---- an IM proof opens alice's account, an MM proof keeps it fresh
-    acc_a = Account.create([10, -5], -200 * UNIT, 123456789)
+    # ---- alice opens by buying her book from the house (both transitions proven), an MM proof
+    # keeps it fresh
+    acc_a = _open(env, alice, [10, -5], -200 * UNIT, 123456789)
+    record("Settlement.settle (an opening: 2 accounts, 2 fills, real verifier)", env.last_settle)
     b = int(d.vault.balanceOf(alice))
-    words = _prove(keys, env, 1, acc_a, alice, KIND_IM, b)
-    record("MarginAccounts.updateCommitment (IM, real verifier)",
-           d.accounts.updateCommitment(acc_a.commitment(), 1, b, words, sender=alice))
     assert d.accounts.commitmentOf(alice) == acc_a.commitment()
-    acc_b = Account.create([-100, 0], 3_000 * UNIT, 987654321)
+    acc_b = _open(env, bob, [-100, 0], 3_000 * UNIT, 987654321)
     bb = int(d.vault.balanceOf(bob))
-    d.accounts.updateCommitment(acc_b.commitment(), 1, bb, _prove(keys, env, 1, acc_b, bob, KIND_IM, bb), sender=bob)
-    crowd = [(u, Account.create([i + 1, -(i + 2)], 10 * UNIT, 555 + i)) for i, u in enumerate(users[2:5])]
-    for u, acc in crowd:
+    crowd = []
+    for i, u in enumerate(users[2:5]):
         if int(d.vault.balanceOf(u)) < 500 * UNIT:
             env.fund(u, 1_000 * UNIT)
-        bu = int(d.vault.balanceOf(u))
-        d.accounts.updateCommitment(acc.commitment(), 1, bu, _prove(keys, env, 1, acc, u, KIND_IM, bu), sender=u)
+        crowd.append((u, _open(env, u, [i + 1, -(i + 2)], 10 * UNIT, 555 + i)))
     record("RiskEpochs.postEpoch (n=2, S=3)", env.post_epoch(2))
     batch = []
     for u, acc in crowd:
@@ -151,13 +191,12 @@ def test_real_proofs_end_to_end_and_gas(real, keys, users, accounts, project):
     record("MarginAccounts.submitProof (insolvency, real verifier)",
            d.accounts.submitProof(bob, 3, KIND_INSOLVENCY, bb, ins, sender=env.owner))
     assert d.accounts.liquidationReason(bob) == 2
-    record("Liquidation.startLiquidation (n=2, opens the commitment)",
-           d.liquidation.startLiquidation(bob, acc_b.q, acc_b.cash, acc_b.salt, marks3, sender=bidder))
-    record("Liquidation.bid (partial fill)", d.liquidation.bid(bob, WAD // 2, 10**30, sender=bidder))
-    record("Liquidation.bid (final fill, finishes the auction)", d.liquidation.bid(bob, WAD, 10**30, sender=bidder))
+    record("Liquidation.startLiquidation (n=2, opens the commitment)", env.start(bob, bidder))
+    record("Liquidation.bid (partial fill, with the bidder's takeover proof)", env.bid(bob, bidder, WAD // 2))
+    record("Liquidation.bid (final fill, finishes the auction)", env.bid(bob, bidder, WAD))
     assert d.accounts.commitmentOf(bob) == 0
-    assert int(d.token.balanceOf(d.vault.address)) == int(d.vault.totalDeposits()) + int(d.vault.insuranceFund()) + int(
-        d.vault.protocolFees())
+    assert int(d.token.balanceOf(d.vault.address)) == int(d.vault.totalDeposits()) + int(d.vault.totalPrivateCash()) + int(
+        d.vault.insuranceFund()) + int(d.vault.protocolFees())
     # ---- setters
     record("MarginAccounts.setGracePeriod", d.accounts.setGracePeriod(GRACE, sender=env.owner))
     record("Liquidation.setAuctionParams", d.liquidation.setAuctionParams(AUCTION.as_tuple(), sender=env.owner))
@@ -183,24 +222,19 @@ def test_real_proofs_end_to_end_and_gas(real, keys, users, accounts, project):
 def _batched_submissions(env, keys, accounts, eid):
     """Gas per proof of submitProofs in batches of 1, 4 and 16 (one batched verification each),
     and a batch with one bad proof rejected as a whole."""
-    from zkmargin.executor import SequentialExecutor
 
     d = env.d
     crowd = []
+    env.post_epoch(eid)  # an n = 2, S = 3 epoch to open the accounts in
     for i in range(sum(BATCHES) + 1):
         u = accounts.generate_test_account()
         env.chain.provider.set_balance(u.address, 10**20)
         env.fund(u, 1_000 * UNIT)
-        crowd.append((u, Account.create([i % 7 + 1, -(i % 5)], 10 * UNIT, 7_000 + i)))
-    env.post_epoch(eid)  # an n = 2, S = 3 epoch to open the accounts in
-    reqs = [ProofRequest(_epoch(env, eid), acc, KIND_IM, int(str(u.address), 16), int(d.vault.balanceOf(u)))
-            for u, acc in crowd]
-    for (u, acc), sp, req in zip(crowd, prove_many(keys, reqs, SequentialExecutor()), reqs):
-        d.accounts.updateCommitment(acc.commitment(), eid, req.collateral, sp.evm()[0], sender=u)
+        crowd.append((u, _open(env, u, [i % 7 + 1, -(i % 5)], 10 * UNIT, 7_000 + i)))
     eid += 1
     env.post_epoch(eid)
-    reqs = [ProofRequest(_epoch(env, eid), acc, KIND_MM, int(str(u.address), 16), int(d.vault.balanceOf(u)))
-            for u, acc in crowd]
+    reqs = [ProofRequest(_epoch(env, eid), acc, KIND_MM, int(str(u.address), 16), int(d.vault.balanceOf(u)),
+                         env.settled_funding(u)) for u, acc in crowd]
     entries = [(u.address, KIND_MM, r.collateral, acc.commitment(), sp.evm()[0])
                for (u, acc), r, sp in zip(crowd, reqs, prove_many(keys, reqs))]
     bad = [list(e) for e in entries[-4:]]
