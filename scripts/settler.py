@@ -13,8 +13,9 @@ from offchain.devnet.scripting import friendly_errors, state_dir_option
 @state_dir_option
 @click.option("--db", "db", default=None, type=click.Path(dir_okay=False),
               help="The operator database [default: <state-dir>/operator.sqlite].")
-@click.option("--prover", "prover_name", default="mock", show_default=True, type=click.Choice(["mock", "real"]),
-              help="mock: allow each transition on the MockVerifier; real: Groth16 proofs (prover.transition_api).")
+@click.option("--prover", "prover_name", default="auto", show_default=True, type=click.Choice(["auto", "mock", "real"]),
+              help="mock: allow each transition on the MockVerifier; real: Groth16 proofs (prover.transition_api); "
+                   "auto: mock when the deployment's verifier is the MockVerifier, else real.")
 @click.option("--sender", "sender_index", default=0, show_default=True, type=click.IntRange(0, 9),
               help="Test-account index that sends settle (with --prover mock: the mock verifier's controller).")
 @click.option("--follow", is_flag=True, help="Keep settling as fills arrive (SIGTERM to stop); else stop when idle.")
@@ -36,6 +37,10 @@ def cli(state_dir, db, prover_name, sender_index, follow, poll_seconds):
     stop = StopFlag().install()
     sender = accounts.test_accounts[sender_index]
     d = attach_deployment(state_dir, accounts.test_accounts[0])
+    if prover_name == "auto":
+        from offchain.operator.deployment import read_deployment
+
+        prover_name = "mock" if read_deployment(state_dir).mock_verifier else "real"
     chain = ApeChain(d, sender)
     prover = select_prover(prover_name, chain.allow_statement)
     path = Path(db) if db else state_dir / "operator.sqlite"

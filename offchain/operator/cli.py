@@ -64,8 +64,9 @@ def export(db: Path, out: Path) -> None:
 @click.option("--db", "db", default=None, type=click.Path(path_type=Path),
               help="The operator database [default: <state-dir>/operator.sqlite].")
 @click.option("--rpc", default="http://127.0.0.1:8545", show_default=True, help="The node's JSON-RPC URL.")
-@click.option("--prover", "prover_name", default="mock", show_default=True, type=click.Choice(["mock", "real"]),
-              help="mock: allow each transition on the MockVerifier; real: Groth16 proofs.")
+@click.option("--prover", "prover_name", default="auto", show_default=True, type=click.Choice(["auto", "mock", "real"]),
+              help="mock: allow each transition on the MockVerifier; real: Groth16 proofs; auto: mock when the "
+                   "deployment's verifier is the MockVerifier, else real.")
 @click.option("--key-env", default=DEFAULT_KEY_ENV, show_default=True,
               help="The environment variable holding the sender's private key (never on the command line).")
 @click.option("--build-dir", default=".build", show_default=True, type=click.Path(file_okay=False, path_type=Path),
@@ -87,6 +88,8 @@ def settle(state_dir: Path, db: Path | None, rpc: str, prover_name: str, key_env
     if not key:
         raise InputError("--key-env", f"${key_env} is not set (it must hold the sender's private key)")
     info = read_deployment(state_dir)
+    if prover_name == "auto":
+        prover_name = "mock" if info.mock_verifier else "real"
     chain = Web3Chain(rpc, info, key, build_dir)
     prover = select_prover(prover_name, chain.allow_statement)
     with _open_store(db or state_dir / "operator.sqlite") as store:
