@@ -114,6 +114,10 @@ class Protocol:
     #: where proofs are made (a ``zkmargin.executor.Executor``); default: a local pool whose
     #: workers stay warm (keys loaded, circuit built) from one epoch to the next
     prover: Any = None
+    #: where settled transitions are journaled (e.g. ``offchain.operator.journal.StoreJournal``
+    #: over the operator's SQLite database): ``journal.batch(prepared_batch, labels)`` after each
+    #: settled batch; None: the book only
+    journal: Any = None
     #: accounts and seconds of the latest ``prove_all`` (its accounts per second)
     last_proving: tuple[int, float] = (0, 0.0)
     _salts: np.random.SeedSequence | None = None
@@ -608,6 +612,8 @@ class Protocol:
             words = prove_transitions(batch.requests, self.tkeys)
             self.last_proving = (len(words), time.monotonic() - t0)
             receipts.append(d.settlement.settle(batch.contract_batch(words), sender=d.owner))
+            if self.journal is not None:
+                self.journal.batch(batch, labels)
             for party, res in zip(batch.parties, batch.results):
                 opening = PrivateAccount(party.address, list(res.new.q), res.new.cash, res.new.salt,
                                          labels.get(party.address, ""))

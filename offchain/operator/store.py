@@ -66,7 +66,10 @@ ClosedOrder = tuple[int, OrderStatus, "str | None"]
 NewFundingSample = tuple[int, "Fraction | None", "Fraction | None", int, int]
 
 #: history kinds that may appear in a non-batch transition (:meth:`OperatorStore.record_transition`)
-TRANSITION_KINDS = ("funding", "takeover", "cash_out", "close")
+#: what :meth:`OperatorStore.record_transition` takes (a settled batch's own rows, ``fill`` and
+#: ``fee``, come from the exchange's fills through :meth:`OperatorStore.confirm`; a transition the
+#: session API settled outside the exchange is recorded with them too, without fill ids)
+TRANSITION_KINDS = ("fill", "fee", "funding", "takeover", "cash_out", "close")
 
 
 @dataclass(frozen=True)
@@ -771,8 +774,9 @@ class OperatorStore:
     # --- transitions outside batches -------------------------------------------------------------
     def record_transition(self, address: str, epoch_id: int | None, entries: Sequence[tuple[str, Sequence[int], int]],
                           new: Account | None, note: str = "") -> None:
-        """Record a transition that is not a settled batch (a liquidation takeover, a close) as
-        ``entries`` of ``(kind, dq, dc)`` (kinds: funding, takeover, cash_out, close) leading to
+        """Record a transition that is not one of the exchange's settled batches (a liquidation
+        takeover, a close, a batch the session API settled: :mod:`offchain.operator.journal`) as
+        ``entries`` of ``(kind, dq, dc)`` (kinds: fill, fee, funding, takeover, cash_out, close) leading to
         ``new`` (None: the account is closed, commitment 0). Refused unless the old opening plus
         the entries is exactly ``new``; written in one transaction."""
         a = checksum("address", address)

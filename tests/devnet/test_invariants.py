@@ -47,6 +47,8 @@ from offchain.devnet.batches import Party, Trade, prepare_batch, prepare_takeove
 from offchain.mirror.auction import WAD
 from offchain.mirror.model import ProtocolModel, Reject, TransitionEntry
 from offchain.mirror.vault import VaultModel
+from offchain.operator.journal import StoreJournal
+from offchain.operator.store import OperatorStore
 from offchain.trading.signing import sign_commitment
 from prover.errors import ProverInputError, UnsatisfiedError
 from prover.field import R
@@ -55,6 +57,8 @@ from prover.transitions import SIDE_BUY, SIDE_SELL, Order, OrderSlot
 
 SEQUENCES = int(os.environ.get("ZKMARGIN_INVARIANT_SEQUENCES", "1000"))
 OPS_PER_SEQUENCE = 6
+#: every how many sequences the operator database's replay is checked against the books
+JOURNAL_EVERY = 5
 START_PROBABILITY = 0.1
 GAS = 8_000_000
 NO_PROOF = [0] * 8
@@ -154,11 +158,12 @@ class World:
         self.fills = 0
         self.trades = 0
         self.nonce = 0
+        self.history: list[tuple] = []  # every transition and close, for the operator's journal
 
     def clone(self):
         """A copy of the mutable data (the contract handles are shared, never copied)."""
         other = copy.copy(self)
-        other.books, other.settled = dict(self.books), dict(self.settled)
+        other.books, other.settled, other.history = dict(self.books), dict(self.settled), list(self.history)
         return other
 
     def truth(self, kind, a, collateral):
@@ -194,9 +199,30 @@ class World:
         return OrderSlot(Order(int(user.address, 16), instrument, side, limit, size, 2**40, self.nonce,
                                self.rng.randrange(R)), r_after=self.rng.randrange(1, R))
 
-    def adopt(self, res, a):
+    def adopt(self, res, a, req):
         self.books[a] = res.new
         self.settled[a] = self.ep.fund
+        self.history.append(("transition", a, self.ep.epoch_id, req, res))
+
+    def close(self, a):
+        self.books.pop(a, None)
+        self.settled.pop(a, None)
+        self.history.append(("close", a, self.ep.epoch_id, None, None))
+
+    def check_journal(self, tmp):
+        """Every account's opening equals its history replayed from an operator database that
+        journaled every transition of the sequence (offchain.operator.journal)."""
+        with OperatorStore(tmp, seed=0, instruments=["BTC-PERP", "ETH-PERP"]) as store:
+            journal = StoreJournal(store)
+            for kind, a, epoch_id, req, res in self.history:
+                if kind == "close":
+                    journal.close(a, epoch_id)
+                else:
+                    journal.transitions(epoch_id, [req], [res], [a])
+            for a in {h[1] for h in self.history}:
+                replayed = store.replay(a)
+                book = self.books.get(a)
+                assert (replayed.commitment() if replayed else 0) == (book.commitment() if book else 0), a
 
 
 def _sig(s):
@@ -284,8 +310,8 @@ def _setup(env, users, drv):
         _allow_batch(drv, env, prepared)
         model.settle(1, args[1], args[2], _entries(args, True))
         drv.send(d.settlement, "settle", [args], env.owner)
-        for party, res in zip(prepared.parties, prepared.results):
-            w.adopt(res, party.address)
+        for party, req, res in zip(prepared.parties, prepared.requests, prepared.results):
+            w.adopt(res, party.address, req)
     # epoch 2 with a price shock and funding; two accounts prove it, then the grace window
     # passes, so the sequences start with both fresh and liquidatable accounts
     _post(drv, env, w, model, 2, 1.3, [40_000, -25_000])
@@ -386,8 +412,8 @@ def _op(name, drv, env, w, model, rng):
         if _try(drv, d.settlement, "settle", [args], drv_sender(env),
                 lambda: model.settle(model.epoch_id, args[1], args[2], entries)):
             assert prepared is not None
-            for party, res in zip(prepared.parties, prepared.results):
-                w.adopt(res, party.address)
+            for party, req, res in zip(prepared.parties, prepared.requests, prepared.results):
+                w.adopt(res, party.address, req)
             w.trades += 1
     elif name == "epoch":
         shock = rng.choice([0.7, 0.85, 0.95, 1.0, 1.05, 1.2, 1.5])
@@ -444,18 +470,16 @@ def _op(name, drv, env, w, model, rng):
         if _try(drv, d.liquidation, "bid", [target.address, frac, 10**40, takeover], bidder,
                 lambda: model.bid(target.address, bidder.address, frac, 10**40, ts, lambda _l, _c: entry)):
             w.fills += 1
-            w.adopt(res, bidder.address)
+            w.adopt(res, bidder.address, req)
             if target.address not in model.auctions:  # the emptying fill finished the auction
-                w.books.pop(target.address, None)
-                w.settled.pop(target.address, None)
+                w.close(target.address)
     elif name == "finish":
         active = [x for x in users if x.address in model.auctions]
         if not active:
             return False
         target = rng.choice(active)
         if _try(drv, d.liquidation, "finishLiquidation", [target.address], w.bidder, lambda: model.finish(target.address)):
-            w.books.pop(target.address, None)
-            w.settled.pop(target.address, None)
+            w.close(target.address)
     elif name == "insurance":
         amount = rng.randrange(1, 100) * UNIT
         drv.send(d.vault, "fundInsurance", [amount], env.owner)
@@ -535,7 +559,7 @@ def _check_full(drv, d, w, model):
             ms.commitment, ms.proven_epoch, ms.insolvent_epoch, ms.in_liquidation, ms.settled_epoch)
 
 
-def test_random_sequences_keep_the_invariants(env, users, chain):
+def test_random_sequences_keep_the_invariants(env, users, chain, tmp_path):
     drv = Driver(chain, env.d)
     w0, model0 = _setup(env, users, drv)
     base = drv.rpc("evm_snapshot", [])
@@ -572,6 +596,8 @@ def test_random_sequences_keep_the_invariants(env, users, chain):
                         drv.expect_revert(env.d.liquidation, "startLiquidation", [a, w.opening(a)],
                                           w.bidder, "Liquidation_AccountHealthy")
         _check_full(drv, env.d, w, model)
+        if i % JOURNAL_EVERY == 0:
+            w.check_journal(tmp_path / f"operator-{i}.sqlite")
         stats["fills"] += w.fills
         stats["trades"] += w.trades
         assert drv.rpc("evm_revert", [base]) is True

@@ -49,3 +49,24 @@ def test_open_trade_cash_out_and_withdraw_profit(zkm_fresh_protocol, zkm_users, 
     with pytest.raises(NotProvable):
         p.trade(bob, alice, perp, 10**6)  # far beyond bob's margin: refused before any transaction
     assert books_balance(p) == 0
+
+
+def test_the_operator_database_journals_every_transition(zkm_fresh_protocol, zkm_users, tmp_path):
+    """With the operator's SQLite journal attached, every account's opening replays from the
+    database's history exactly (fills, fees, funding, cash-outs)."""
+    from offchain.operator.journal import StoreJournal
+    from offchain.operator.store import OperatorStore
+
+    p = zkm_fresh_protocol
+    alice, bob = zkm_users[2], zkm_users[3]
+    perp, fut = p.listing[0].symbol, p.listing[1].symbol
+    with OperatorStore(tmp_path / "operator.sqlite", seed=1, instruments=p.book.instruments) as store:
+        p.journal = StoreJournal(store)
+        p.open_accounts([(alice, {perp: 300, fut: -100}, 12_000 * UNIT, "alice"), (bob, {perp: -50}, 9_000 * UNIT, "bob")])
+        p.trade(alice, bob, perp, 25, price=p.epoch.marks[0] + 1_000)
+        p.cash_out(bob, 10 * UNIT)
+        for a in (alice, bob, p.house):
+            replayed = store.replay(str(a.address))
+            assert replayed is not None and replayed.commitment() == int(p.d.accounts.commitmentOf(a))
+        kinds = [h.kind for h in store.history(str(bob.address))]
+        assert kinds.count("fill") == 2 and "fee" not in kinds and kinds.count("cash_out") == 1  # fee_bps is 0
