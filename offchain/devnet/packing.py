@@ -37,28 +37,49 @@ class Leg:
 
 def pack_legs(legs: Sequence[Leg], slots: int) -> list[list[Leg]]:
     """The legs in batches: at most ``slots`` fills and two orders per account in each batch."""
+    return pack_groups([[leg] for leg in legs], slots)
+
+
+def pack_groups(groups: Sequence[Sequence[Leg]], slots: int) -> list[list[Leg]]:
+    """Like :func:`pack_legs`, with each group's legs kept in one batch (an account's hedged book
+    is settled at once, never half-built); raises :class:`InputError` for a group that cannot fit
+    in any batch (more than ``slots`` fills, or more than two orders for an account)."""
     if slots < 1:
         raise InputError("slots", f"must be at least 1, got {slots}")
     batches: list[list[Leg]] = []
     orders: list[dict[str, set[tuple[int, int, int]]]] = []
-    for k, leg in enumerate(legs):
-        if leg.buyer == leg.seller:
-            raise InputError(f"legs[{k}]", f"{leg.buyer} cannot trade with itself")
-        if leg.size <= 0:
-            raise InputError(f"legs[{k}].size", f"must be positive, got {leg.size}")
+
+    def room(b: list[Leg], held: dict[str, set[tuple[int, int, int]]], group: Sequence[Leg]) -> bool:
+        if len(b) + len(group) > slots:
+            return False
+        need: dict[str, set[tuple[int, int, int]]] = {}
+        for leg in group:
+            for who in (leg.buyer, leg.seller):
+                need.setdefault(who, set(held.get(who, set()))).add(leg.order_key(who))
+        return all(len(keys) <= MAX_ORDERS_PER_ACCOUNT for keys in need.values())
+
+    k = 0
+    for g, group in enumerate(groups):
+        for leg in group:
+            if leg.buyer == leg.seller:
+                raise InputError(f"legs[{k}]", f"{leg.buyer} cannot trade with itself")
+            if leg.size <= 0:
+                raise InputError(f"legs[{k}].size", f"must be positive, got {leg.size}")
+            k += 1
+        if not group:
+            continue
+        if not room([], {}, group):
+            raise InputError(f"groups[{g}]", f"does not fit in one batch ({len(group)} fills; at most {slots} fills "
+                                             f"and {MAX_ORDERS_PER_ACCOUNT} orders per account)")
         for b, held in zip(batches, orders):
-            if len(b) >= slots:
-                continue
-            fits = all(
-                len(held.get(who, set()) | {leg.order_key(who)}) <= MAX_ORDERS_PER_ACCOUNT
-                for who in (leg.buyer, leg.seller)
-            )
-            if fits:
-                b.append(leg)
-                for who in (leg.buyer, leg.seller):
-                    held.setdefault(who, set()).add(leg.order_key(who))
+            if room(b, held, group):
                 break
         else:
-            batches.append([leg])
-            orders.append({who: {leg.order_key(who)} for who in (leg.buyer, leg.seller)})
+            b, held = [], {}
+            batches.append(b)
+            orders.append(held)
+        b.extend(group)
+        for leg in group:
+            for who in (leg.buyer, leg.seller):
+                held.setdefault(who, set()).add(leg.order_key(who))
     return batches

@@ -42,7 +42,7 @@ from offchain.devnet.deploy import DEFAULT_FEEDS, Deployment, FeedParams, deploy
 from offchain.devnet.keepers.liquidation import KeeperPolicy, LiquidationKeeper
 from offchain.devnet.manifest import write_json_atomic
 from offchain.devnet.operator import AccountBook, PrivateAccount, lots_vector, salt_from_seed
-from offchain.devnet.packing import Leg, pack_legs
+from offchain.devnet.packing import MAX_ORDERS_PER_ACCOUNT, Leg, pack_groups, pack_legs
 from offchain.mirror.model import SKIP_REASONS
 from offchain.mirror.oracle import PriceReport, sign_report, to_price_units
 from offchain.mirror.vault import shares_for_deposit, units_of
@@ -596,8 +596,8 @@ class Protocol:
             for who in who_all:
                 acct = self._opening(who)
                 mine = tuple(o for (w, _k), o in slots.items() if w == who)
-                key = _private_key(self._signer(who)) if mine else ""
-                sigs = tuple(sign_commitment(o.commitment, key, d.chain_id, str(d.settlement.address)) for o in mine)
+                pkey = _private_key(self._signer(who)) if mine else ""
+                sigs = tuple(sign_commitment(o.commitment, pkey, d.chain_id, str(d.settlement.address)) for o in mine)
                 out = pending_out.get(who, 0)
                 parties.append(Party(
                     who, Account.create(acct.q, acct.cash, acct.salt) if acct is not None else None,
@@ -663,7 +663,7 @@ class Protocol:
         pool_units, pool_shares = int(d.vault.totalDeposits()), int(d.vault.totalShares())
         user_shares: dict[str, int] = {}
         collateral: dict[str, int] = {}
-        legs: list[Leg] = []
+        groups: list[list[Leg]] = []
         labels: dict[str, str] = {}
         seen: set[str] = set()
         for k, (user, holdings, deposit_units, label) in enumerate(specs):
@@ -680,9 +680,12 @@ class Protocol:
             user_shares[addr] = user_shares.get(addr, int(d.vault.sharesOf(user))) + minted
             pool_units, pool_shares = pool_units + deposit_units, pool_shares + minted
             collateral[addr] = units_of(user_shares[addr], pool_units, pool_shares)
-            legs += self._legs_for(holdings, addr, house, where=f"accounts[{k}].holdings")
+            mine = self._legs_for(holdings, addr, house, where=f"accounts[{k}].holdings")
+            # an account's legs go into one batch together (two orders per account and batch), so a
+            # hedged book is never margined half-built
+            groups += [mine[j : j + MAX_ORDERS_PER_ACCOUNT] for j in range(0, len(mine), MAX_ORDERS_PER_ACCOUNT)]
             labels[addr] = label
-        batches = pack_legs(legs, self.tkeys.k)
+        batches = pack_groups(groups, self.tkeys.k)
         paths = self._simulate(batches, dict(collateral))
         for addr, path in paths.items():
             if addr == house:
