@@ -350,7 +350,22 @@ class Protocol:
             sender=d.owner,
         )
         self.epoch = epoch
+        self._prove_house()
         return epoch
+
+    def _prove_house(self) -> None:
+        """The operator keeps its own market-making account proven: an MM proof of the house in
+        every new epoch (it is never left to lapse into a liquidation)."""
+        if self._house is None and not any(a.label == HOUSE_LABEL for a in self.book):
+            return  # no house yet (nothing opened)
+        house = str(self.house.address)
+        if int(self.d.accounts.commitmentOf(house)) == 0 or self._opening(house) is None:
+            return
+        if int(self.d.accounts.accountState(house).provenEpoch) < self._require_epoch().epoch_id:
+            try:
+                self.prove(house, KIND_MM)
+            except NotProvable:
+                pass  # under water: prove_all reports it, the keeper may liquidate it like any account
 
     def _require_epoch(self) -> RiskEpoch:
         if self.epoch is None:
@@ -476,8 +491,8 @@ class Protocol:
             key = "0x" + keccak(b"zkmargin devnet house" + int(self.seed).to_bytes(32, "big")).hex()
             address = EthAccount.from_key(key).address
             self._house = accounts.test_accounts.init_test_account(HOUSE_INDEX, address, key)
-            if int(self.chain.provider.get_balance(address)) < 10**19:
-                self.chain.provider.set_balance(address, 10**21)  # gas for its deposits
+            if int(self.chain.provider.get_balance(address)) < 10**18:  # gas for its deposits, from the owner
+                self.d.owner.transfer(address, 10**19)
         return self._house
 
     def _signer(self, address: str) -> Any:
