@@ -3,8 +3,8 @@
 A validated pydantic model: the seed, the price path, the accounts to open (portfolio templates
 with counts), vols, grace window, auction parameters, insurance fund and liquidator capital.
 Holdings are in lots of the devnet listing (``offchain/devnet/listing.py``): 1 lot = 0.001 BTC or
-0.01 ETH; option symbols are the listing's roles ``BTC-CALL``/``BTC-PUT``/``ETH-CALL``/``ETH-PUT``,
-resolved to the listed strikes.
+0.01 ETH; option symbols are the listing's roles ``BTC-CALL``/``BTC-PUT``/``ETH-PUT`` and
+``ETH-EVCALL`` (the everlasting call), resolved to the listed strikes.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from offchain.validation import first_error, load_json
 from prover.statement import BPS
 from zkmargin.errors import InputError
 
-ROLES = ("BTC-PERP", "BTC-FUT", "BTC-CALL", "BTC-PUT", "ETH-PERP", "ETH-FUT", "ETH-CALL", "ETH-PUT")
+ROLES = ("BTC-PERP", "BTC-FUT", "BTC-CALL", "BTC-PUT", "ETH-PERP", "ETH-FUT", "ETH-EVCALL", "ETH-PUT")
 
 
 class _Model(BaseModel):
