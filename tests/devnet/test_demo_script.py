@@ -58,7 +58,7 @@ def test_demo_runs_end_to_end_and_writes_the_report(tmp_path):
     # the trading phase: fills between scenario accounts (not the house), the everlasting call among them
     fills = summary["trading"]["fills"]
     house = summary["trading"]["house"]
-    assert len(fills) == 3 and all(house not in (x["buyer_address"], x["seller_address"]) for x in fills)
+    assert len(fills) == 4 and all(house not in (x["buyer_address"], x["seller_address"]) for x in fills)
     assert {x["kind"] for x in fills} == {"perp", "everlasting"}
     assert "traded 2 fill(s) between accounts" in proc.stdout
     # funding: the perp's 10 bps premium and the everlasting call's mark - payoff; zero-sum to the base unit
@@ -68,9 +68,11 @@ def test_demo_runs_end_to_end_and_writes_the_report(tmp_path):
     acc = {r["label"].rsplit(" (", 1)[0]: r for r in summary["accounts"]}
     assert acc[writer]["funding_usd"] > 0 > acc[buyer]["funding_usd"]  # the shorts receive, the longs pay
     assert acc["naked long BTC perp"]["funding_usd"] < 0
-    # the winner withdrew more than it deposited; its realized profit is the BTC perp it sold before the crash
+    # the winner closed its book and withdrew more than it deposited; its realized profit is mostly the BTC perp it
+    # sold before the crash
     w = acc[writer]
     assert w["withdrawn_usd"] > w["deposit_usd"] == 6000 and w["realized_pnl_usd"] > 1000
+    assert w["unrealized_pnl_usd"] == 0 and w["status"] == "open"
     assert f"{writer} moved" in proc.stdout and "withdrew" in proc.stdout
     # PnL identity of every account that was not liquidated (no trading fees in the demo):
     # final equity + withdrawn - deposit = realized + unrealized + funding
