@@ -36,7 +36,7 @@ def cli(scenario_path, out_dir, seed):
     from offchain.devnet.defaults import zk_cache_dir
     from offchain.devnet.demo import UNIT, run_demo
     from offchain.devnet.demo_scenario import load_scenario
-    from offchain.devnet.report import account_rows, liquidator_result, write_report
+    from offchain.devnet.report import account_rows, liquidator_result, pnl_rows, write_report
     from prover.backend import backend_name as prover_backend
 
     console = Console(width=max(120, Console().width))
@@ -56,6 +56,18 @@ def cli(scenario_path, out_dir, seed):
         table.add_row(r["label"], f"{r['deposit_usd']:,.0f}", f"{r['final_balance_usd']:,.2f}", f"{r['loss_usd']:,.2f}",
                       r["status"], r["liquidated_at"], f"{r['fee_usd']:,.2f}", f"{r['shortfall_usd']:,.2f}")
     console.print(table)
+    if rec.trading.get("fills"):
+        pt = Table(title="PnL per account (USD): realized = closing fills, unrealized = open positions at the last marks, "
+                         "funding received (- paid)")
+        for col in ("account", "deposit", "withdrawn", "realized", "unrealized", "funding", "final equity"):
+            pt.add_column(col, justify="left" if col == "account" else "right")
+        for r in pnl_rows(rec):
+            pt.add_row(r["label"], f"{r['deposit_usd']:,.2f}", f"{r['withdrawn_usd']:,.2f}", f"{r['realized_pnl_usd']:+,.2f}",
+                       f"{r['unrealized_pnl_usd']:+,.2f}", f"{r['funding_usd']:+,.2f}", f"{r['final_equity_usd']:,.2f}")
+        console.print(pt)
+        total = sum(x["funding"] for x in rec.pnl.values())
+        console.print(f"funding over all holders sums to {total} base units (zero-sum); "
+                      f"{len(rec.trading['fills'])} fills between accounts")
     lr = liquidator_result(rec)
     console.print(f"liquidator {lr['address']}: {lr['fills']} fills, books worth {lr['books_value_at_marks_usd']:,.2f} USD "
                   f"at the epoch marks bought for {lr['paid_usd']:,.2f} USD: result at the marks "
@@ -76,13 +88,12 @@ def cli(scenario_path, out_dir, seed):
                 what = f"{a['type']} ({a['reason']})"
             at.add_row(str(a["seq"]), str(a["step"]), a["label"], what)
         console.print(at)
-    f = rec.final
+    f, c = rec.final, rec.conservation
     console.print(
         f"insurance fund {f['insurance_fund_initial'] / UNIT:,.2f} -> {f['insurance_fund'] / UNIT:,.2f} USD, "
-        f"protocol fees {f['protocol_fees'] / UNIT:,.2f} USD; vault holds {f['vault_token_balance'] / UNIT:,.2f} = "
-        f"balances {f['account_balances'] / UNIT:,.2f} + fund + fees: "
-        + ("[green]exact[/green]" if f["vault_token_balance"] == f["account_balances"] + f["insurance_fund"] + f["protocol_fees"]
-           else "[red]MISMATCH[/red]")
+        f"protocol fees {f['protocol_fees'] / UNIT:,.2f} USD; vault holds {c['vault_token_balance'] / UNIT:,.2f} = "
+        f"balances {c['balances'] / UNIT:,.2f} + private cash {c['private_cash'] / UNIT:,.2f} + fund + fees: "
+        + ("[green]exact[/green]" if c["residual"] == 0 else f"[red]MISMATCH {c['residual']} base units[/red]")
     )
     t = rec.timings
     console.print(f"report: {out_dir} (manifest config hash {manifest['config_hash'][:12]})")

@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from offchain.devnet.demo_scenario import DevnetScenario
+from offchain.devnet.demo_scenario import DevnetScenario, TradingSpec
+from offchain.devnet.demo_trading import TradingPhase
 from offchain.devnet.deploy import COLLATERAL_DECIMALS, FeedParams
 from offchain.devnet.keepers.liquidation import Action, KeeperPolicy
 from offchain.devnet.listing import devnet_listing, devnet_risk_config
 from offchain.devnet.margin_call_demo import MarginCallDemo
-from offchain.devnet.onboarding import check_openings, expand, leverage
+from offchain.devnet.onboarding import Opening, check_openings, expand, leverage
 from offchain.devnet.session import Protocol
 from offchain.mirror.auction import AuctionParams
 from offchain.risk.epoch import build_epoch
@@ -61,6 +62,9 @@ class DemoRecord:
     timings: dict[str, float] = field(default_factory=dict)
     margin_calls: dict[str, Any] = field(default_factory=dict)  # alerts and top-ups (scenario's margin_calls)
     proofs: int = 0  # Groth16 proofs made (opening IM proofs and every epoch's)
+    trading: dict[str, Any] = field(default_factory=dict)  # fills between accounts, funding steps, withdrawals
+    pnl: dict[str, dict[str, Any]] = field(default_factory=dict)  # per account of the book (demo_trading.results)
+    conservation: dict[str, Any] = field(default_factory=dict)  # the vault's books to the base unit
 
 
 def _health(p: Protocol, epoch: Any = None) -> dict[str, float | None]:
@@ -93,6 +97,8 @@ def run_demo(s: DevnetScenario, zk_dir: Path, log: Any = print, users: list[Any]
     path_seed, salt_seed = (int(c.generate_state(1)[0]) for c in ss.spawn(2))
     rec = DemoRecord(seed=s.seed, scenario=s)
     path = price_path(s, path_seed)
+    if s.trading is not None:
+        TradingPhase.check_steps(s.trading, len(path.prices) - 1)  # before any transaction
     spots0 = {a: float(path.prices[0, k]) for k, a in enumerate(path.assets)}
     owner, liquidator = accounts.test_accounts[0], accounts.test_accounts[9]
     rec.liquidator = str(liquidator.address)
@@ -128,9 +134,13 @@ def run_demo(s: DevnetScenario, zk_dir: Path, log: Any = print, users: list[Any]
         rec.deposits[addr] = o.deposit_units
         rec.leverage[addr] = leverage(p, o.holdings, o.deposit_units)
         rec.labels[addr] = f"{o.label} ({rec.leverage[addr]:.1f}x)"
-    p.open_accounts([o.spec() for o in openings])
+    opened = _open_accounts(p, openings)
+    trading = TradingPhase(s.trading or TradingSpec(), p, {o.label: o.user for o in openings}, log)
+    trading.opened([o.spec() for o in openings])
+    trading.start(int(path.timestamps[0]))
+    funded = s.trading is not None  # epochs carry the keeper's funding index only with a trading phase
     rec.timings["open_s"] = time.monotonic() - t1
-    proofs, proving_s = p.last_proving
+    proofs, proving_s = opened
     mcd = None
     if s.margin_calls is not None:  # margin-call automation: its keeper gets an account of its own
         mcd = MarginCallDemo(s.margin_calls, s.seed, log)
@@ -138,10 +148,17 @@ def run_demo(s: DevnetScenario, zk_dir: Path, log: Any = print, users: list[Any]
         chain.provider.set_balance(mc_keeper.address, 10**20)
         mcd.opened(p, {o.label: o.user for o in openings}, mc_keeper)
     rec.epochs.append({"epoch": epoch.epoch_id, "step": 0, "proofs": {a.address: "opened (IM)" for a in p.book}})
+    trading.run(0)  # the trading phase's first round, right after the openings
 
     step = 0
     keeper = p.keeper(liquidator, policy=KeeperPolicy(max_fill_notional_units=LIQUIDATOR_FILL_NOTIONAL_USD * UNIT))
-    keeper.on_action = lambda act: _on_action(rec, p, act, step, log)  # the step at the time of the action
+
+    def on_action(act: Action) -> None:
+        _on_action(rec, p, act, step, log)  # the step at the time of the action
+        if act.finished:
+            trading.liquidated(act.account)
+
+    keeper.on_action = on_action
     last_epoch_spots = dict(spots0)
     n_steps = len(path.prices) - 1
     log(f"[3/5] replaying {n_steps} price steps ({s.path.kind}) with epochs, proofs and liquidations")
@@ -157,7 +174,12 @@ def run_demo(s: DevnetScenario, zk_dir: Path, log: Any = print, users: list[Any]
         drawdown = max(1 - row[u] / spots0[u] for u in row)
         vols = s.crash_vols if drawdown >= s.crash_threshold else s.vols
         if posted:
-            e = p.post_epoch(vols=vols)
+            funding = None
+            if funded:  # the keeper's index at this epoch's marks, over the market time since the last epoch
+                marks = build_epoch(p.market(vols), p.listing, p.risk_config, epoch_id=1, timestamp=p.now(),
+                                    linearize=True).marks
+                funding = list(trading.funding_index(marks, row, int(path.timestamps[step])).index)
+            e = p.post_epoch(vols=vols, funding=funding)
             last_epoch_spots = dict(row)
             if mcd is not None:
                 mcd.run(step)  # alerts and top-ups while the grace window is open, before the proofs
@@ -179,6 +201,8 @@ def run_demo(s: DevnetScenario, zk_dir: Path, log: Any = print, users: list[Any]
             _record_settlement(rec, p)  # the fund and fees after this step's liquidations, at this step
         if mcd is not None:
             mcd.run(step)
+        if step:
+            trading.run(step)
     rec.timings["replay_s"] = time.monotonic() - t2
     rec.timings["proving_s"] = proving_s  # proofs of the opening IM statements and of every epoch
     rec.proofs = proofs
@@ -198,8 +222,50 @@ def run_demo(s: DevnetScenario, zk_dir: Path, log: Any = print, users: list[Any]
         "liquidator_capital": int(s.liquidator_capital_usd * UNIT),
         "open": {addr: int(p.d.accounts.commitmentOf(addr)) != 0 for addr in rec.labels},
     }
+    liquidated = {x["account"] for x in rec.liquidations}
+    fees = {x["account"]: x["fee"] for x in rec.liquidations}
+    deposits = {**rec.deposits, str(p.house.address): _house_deposits(p)}
+    rec.pnl = trading.results(deposits, fees, liquidated)
+    rec.trading = {"fills": trading.fills, "funding_steps": trading.steps, "withdrawals": trading.withdrawals,
+                   "house": str(p.house.address), "instruments": list(p.book.instruments),
+                   "kinds": [i.kind for i in p.listing], "funded": funded}
+    rec.conservation = conservation(p, [*rec.labels, str(p.house.address), rec.liquidator])
     rec.timings["total_s"] = time.monotonic() - t0
     return rec
+
+
+def _house_deposits(p: Protocol) -> int:
+    """What the house deposited (its Deposit events)."""
+    house = str(p.house.address)
+    return sum(int(ev.amount) for ev in p.d.vault.Deposited.range(0, int(p.chain.blocks.head.number) + 1)
+               if str(ev.account) == house)
+
+
+def conservation(p: Protocol, holders: list[str]) -> dict[str, Any]:
+    """The vault's books to the base unit: tokens the vault holds minus (every holder's balance +
+    the private cash claims + insurance fund + protocol fees); ``residual`` must be 0."""
+    v = p.d.vault
+    held = int(p.d.token.balanceOf(v.address))
+    balances = sum(int(v.balanceOf(a)) for a in dict.fromkeys(holders))
+    private, fund, fees = int(v.totalPrivateCash()), int(v.insuranceFund()), int(v.protocolFees())
+    return {"vault_token_balance": held, "balances": balances, "total_deposits": int(v.totalDeposits()),
+            "private_cash": private, "insurance_fund": fund, "protocol_fees": fees,
+            "residual": held - (balances + private + fund + fees), "holders": len(dict.fromkeys(holders))}
+
+
+def _open_accounts(p: Protocol, openings: list[Opening]) -> tuple[int, float]:
+    """Open the accounts so that no book is split across settlement batches in a way that leaves a
+    hedged account unhedged in between: a batch holds at most two orders per account (the house
+    included), so the one-instrument books open together and each other book in its own call,
+    its legs in listing order (a basis book opens its BTC pair, then its ETH pair). Returns the
+    transition proofs made and their seconds."""
+    singles = [o for o in openings if sum(1 for v in o.holdings.values() if v) <= 1]
+    groups = ([singles] if singles else []) + [[o] for o in openings if o not in singles]
+    count, secs = 0, 0.0
+    for group in groups:
+        p.open_accounts([o.spec() for o in group])
+        count, secs = count + p.last_proving[0], secs + p.last_proving[1]
+    return count, secs
 
 
 def _on_action(rec: DemoRecord, p: Protocol, act: Action, step: int, log: Any = print) -> None:

@@ -1,10 +1,12 @@
 """The devnet scenario file (``config/devnet-demo.json``): what the demo and ``deploy`` run.
 
 A validated pydantic model: the seed, the price path, the accounts to open (portfolio templates
-with counts), vols, grace window, auction parameters, insurance fund and liquidator capital.
+with counts), vols, grace window, auction parameters, insurance fund and liquidator capital, and
+the optional trading phase (``trading``: rounds of fills between accounts at prices near the
+marks, and profit withdrawals; ``offchain.devnet.demo_trading``).
 Holdings are in lots of the devnet listing (``offchain/devnet/listing.py``): 1 lot = 0.001 BTC or
-0.01 ETH; option symbols are the listing's roles ``BTC-CALL``/``BTC-PUT``/``ETH-CALL``/``ETH-PUT``,
-resolved to the listed strikes.
+0.01 ETH; option symbols are the listing's roles ``BTC-CALL``/``BTC-PUT``/``ETH-PUT`` and
+``ETH-EVCALL`` (the everlasting call), resolved to the listed strikes.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from offchain.validation import first_error, load_json
 from prover.statement import BPS
 from zkmargin.errors import InputError
 
-ROLES = ("BTC-PERP", "BTC-FUT", "BTC-CALL", "BTC-PUT", "ETH-PERP", "ETH-FUT", "ETH-CALL", "ETH-PUT")
+ROLES = ("BTC-PERP", "BTC-FUT", "BTC-CALL", "BTC-PUT", "ETH-PERP", "ETH-FUT", "ETH-EVCALL", "ETH-PUT")
 
 
 class _Model(BaseModel):
@@ -76,6 +78,56 @@ class MarginCallSpec(_Model):
         return v
 
 
+class FillSpec(_Model):
+    """One fill of a trading round: ``buyer`` buys ``lots`` of ``instrument`` from ``seller`` at the
+    epoch's mark moved by ``price_vs_mark_bps`` (both are labels of account templates with count 1)."""
+
+    buyer: str = Field(min_length=1, max_length=40)
+    seller: str = Field(min_length=1, max_length=40)
+    instrument: str = Field(description="a role of the devnet listing (ROLES)")
+    lots: int = Field(gt=0, le=10**9)
+    price_vs_mark_bps: int = Field(default=0, ge=-5_000, le=5_000,
+                                   description="the fill's price: mark * (1 + bps / 10000), base units per lot")
+
+    @field_validator("instrument")
+    @classmethod
+    def _role(cls, v: str) -> str:
+        if v not in ROLES:
+            raise ValueError(f"unknown instrument role {v!r}; known: {list(ROLES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _two_sides(self) -> FillSpec:
+        if self.buyer == self.seller:
+            raise ValueError(f"buyer and seller are the same account {self.buyer!r}")
+        return self
+
+
+class TradingRound(_Model):
+    """Fills settled together after price step ``at_step`` (0: right after the accounts open)."""
+
+    at_step: int = Field(ge=0)
+    fills: list[FillSpec] = Field(min_length=1)
+
+
+class WithdrawalSpec(_Model):
+    """After step ``at_step`` (and its trading round) the account moves all its positive private
+    cash (realized PnL, settled funding) to its public balance and withdraws all but
+    ``keep_im_multiple`` times the initial margin of the book it keeps."""
+
+    label: str = Field(min_length=1, max_length=40)
+    at_step: int = Field(ge=0)
+    keep_im_multiple: float = Field(default=1.5, ge=1, le=100)
+
+
+class TradingSpec(_Model):
+    """The trading phase: fills between the scenario's accounts at prices near the marks (their
+    perpetual premia are the funding keeper's samples), and profit withdrawals."""
+
+    rounds: list[TradingRound] = Field(default_factory=list)
+    withdrawals: list[WithdrawalSpec] = Field(default_factory=list)
+
+
 class DevnetScenario(_Model):
     name: str = "devnet-demo"
     seed: int = Field(default=2021, ge=0)
@@ -97,6 +149,7 @@ class DevnetScenario(_Model):
     max_deviation_bps: int = Field(default=5_000, ge=0, le=BPS)
     accounts: list[AccountTemplate] = Field(min_length=1)
     margin_calls: MarginCallSpec | None = Field(default=None, description="alerts and top-ups (offchain.devnet.margin_calls)")
+    trading: TradingSpec | None = Field(default=None, description="fills between accounts, funding and withdrawals")
 
     @field_validator("vols", "crash_vols")
     @classmethod
@@ -118,6 +171,17 @@ class DevnetScenario(_Model):
                 for name, label in (("label", t.label), ("twin", t.twin)):
                     if label is not None and label not in singles:
                         raise ValueError(f"margin_calls.top_ups[{k}].{name}: no account with count 1 is labelled {label!r}")
+        if self.trading is not None:
+            singles = {t.label for t in self.accounts if t.count == 1}
+            for r, rnd in enumerate(self.trading.rounds):
+                for k, f in enumerate(rnd.fills):
+                    for name in ("buyer", "seller"):
+                        if getattr(f, name) not in singles:
+                            raise ValueError(f"trading.rounds[{r}].fills[{k}].{name}: no account with count 1 is "
+                                             f"labelled {getattr(f, name)!r}")
+            for k, w in enumerate(self.trading.withdrawals):
+                if w.label not in singles:
+                    raise ValueError(f"trading.withdrawals[{k}].label: no account with count 1 is labelled {w.label!r}")
         return self
 
     @property

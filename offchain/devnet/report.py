@@ -17,7 +17,14 @@ What the plots show (for a risk reader):
   liquidation's effect appears at the liquidation;
 * a liquidated account's loss is ``deposit - collateral left``: the book's loss at the epoch's
   marks, plus the auction discount the liquidator earned, plus the liquidation fee, minus the
-  shortfall the insurance fund (or socialization) covered.
+  shortfall the insurance fund (or socialization) covered;
+* each account's PnL (``pnl.csv``, ``pnl.png``, the account rows of ``accounts.csv`` and
+  ``summary.json``): realized (cash moved by closing fills, average-cost method), unrealized
+  (open positions at the last epoch's marks against their average entry) and funding received
+  (settled + unsettled; negative: paid), and the USD withdrawn; definitions in
+  :mod:`offchain.devnet.demo_trading`. ``trades.csv`` lists the fills between accounts and
+  ``funding.csv`` each epoch's funding step; ``summary.json``'s ``conservation`` is the vault's
+  books to the base unit (``residual`` must be 0).
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from offchain.devnet.demo import UNIT, DemoRecord
 from offchain.devnet.manifest import build_manifest, write_json_atomic
 from offchain.devnet.margin_call_report import twin_rows, write_margin_call_outputs
 
-PLOTS = ("price.png", "account_health.png", "liquidations.png", "insurance_fund.png")
+PLOTS = ("price.png", "account_health.png", "liquidations.png", "insurance_fund.png", "pnl.png")
 #: beyond this many accounts the health plot is one panel (clipped) instead of one panel each
 MAX_HEALTH_PANELS = 12
 HEALTH_CLIP = (-1.0, 5.0)
@@ -97,13 +104,15 @@ def liquidator_result(rec: DemoRecord) -> dict[str, Any]:
 
 def account_rows(rec: DemoRecord) -> list[dict[str, Any]]:
     """One row per account: label (with its leverage), deposit, final balance, liquidation
-    outcome and loss (USD)."""
+    outcome and loss, withdrawals, realized and unrealized PnL and funding received (USD)."""
     liq = {r["account"]: r for r in liquidation_rows(rec)}
     rows = []
     for addr, label in rec.labels.items():
         x = liq.get(addr)
         deposit = rec.deposits.get(addr, 0) / UNIT
         final = rec.final["balances"][addr] / UNIT
+        pnl = rec.pnl.get(addr, {})
+        withdrawn = pnl.get("withdrawn", 0) / UNIT
         rows.append({
             "label": label,
             "account": addr,
@@ -115,8 +124,60 @@ def account_rows(rec: DemoRecord) -> list[dict[str, Any]]:
             "liquidated_at": x["market_time"] if x else "",
             "fee_usd": x["fee_usd"] if x else 0.0,
             "shortfall_usd": x["shortfall_usd"] if x else 0.0,
-            "loss_usd": x["account_loss_usd"] if x else deposit - final,
+            "loss_usd": x["account_loss_usd"] if x else deposit - final - withdrawn,
+            "withdrawn_usd": withdrawn,
+            "realized_pnl_usd": pnl.get("realized_pnl", 0.0) / UNIT,
+            "unrealized_pnl_usd": pnl.get("unrealized_pnl", 0.0) / UNIT,
+            "funding_usd": pnl.get("funding", 0) / UNIT,
         })
+    return rows
+
+
+def _holder_label(rec: DemoRecord, addr: str) -> str:
+    if addr in rec.labels:
+        return rec.labels[addr]
+    if addr == rec.liquidator:
+        return "liquidator"
+    return str(rec.pnl.get(addr, {}).get("label") or addr)
+
+
+def pnl_rows(rec: DemoRecord) -> list[dict[str, Any]]:
+    """``pnl.csv``: one row per holder of the operator's book (the scenario's accounts, the house,
+    the liquidator once it took a book over): deposit, cashed out, withdrawn, realized and
+    unrealized PnL, funding received (negative: paid), final equity and open positions (USD)."""
+    order = [*rec.labels, *[a for a in rec.pnl if a not in rec.labels]]
+    rows = []
+    for addr in order:
+        x = rec.pnl.get(addr)
+        if x is None:
+            continue
+        rows.append({
+            "label": _holder_label(rec, addr), "account": addr, "deposit_usd": x["deposit"] / UNIT,
+            "cashed_out_usd": x["cashed_out"] / UNIT, "withdrawn_usd": x["withdrawn"] / UNIT,
+            "realized_pnl_usd": x["realized_pnl"] / UNIT, "unrealized_pnl_usd": x["unrealized_pnl"] / UNIT,
+            "funding_usd": x["funding"] / UNIT, "final_balance_usd": x["balance"] / UNIT,
+            "final_equity_usd": x["equity"] / UNIT, "fills": x["fills"],
+            "positions": " ".join(f"{k}:{v:+d}" for k, v in x["positions"].items()),
+        })
+    return rows
+
+
+def funding_rows(rec: DemoRecord) -> list[dict[str, Any]]:
+    """``funding.csv``: one row per epoch that advanced the funding index: its step per funded
+    instrument (base units per lot) and the perpetuals' premium and rate."""
+    names = rec.trading.get("instruments", [])
+    kinds = rec.trading.get("kinds", [])
+    rows = []
+    for st in rec.trading.get("funding_steps", []):
+        row: dict[str, Any] = {"market_time_utc": _utc(st["market_time"]).isoformat(), "elapsed_seconds": st["elapsed_seconds"]}
+        for i, name in enumerate(names):
+            if kinds[i] in ("perp", "everlasting"):
+                row[f"dF_{name}"] = st["delta"][i]
+                row[f"F_{name}"] = st["index"][i]
+            if kinds[i] == "perp":
+                row[f"premium_{name}"] = st["premiums"][i]
+                row[f"rate_{name}"] = st["rates"][i]
+        rows.append(row)
     return rows
 
 
@@ -328,6 +389,37 @@ def _fund_plot(rec: DemoRecord, plt: Any) -> Any:
     return fig
 
 
+def _pnl_plot(rec: DemoRecord, plt: Any) -> Any:
+    rows = [r for r in pnl_rows(rec) if r["account"] in rec.labels]
+    fig, ax = plt.subplots(figsize=(11, 2.4 + 0.8 * max(1, len(rows))))
+    if not rows:
+        ax.text(0.5, 0.5, "no accounts", ha="center", va="center", transform=ax.transAxes)
+        ax.set_yticks([])
+    else:
+        ys = list(range(len(rows)))
+        h = 0.2
+        for k, (key, color, name) in enumerate((("realized_pnl_usd", "tab:green", "realized PnL (closing fills)"),
+                                                 ("unrealized_pnl_usd", "tab:blue", "unrealized PnL at the last marks"),
+                                                 ("funding_usd", "tab:orange", "funding received (- paid)"),
+                                                 ("withdrawn_usd", "tab:purple", "withdrawn"))):
+            ax.barh([y + (k - 1.5) * h for y in ys], [r[key] for r in rows], height=h, color=color, label=name)
+        for y, r in zip(ys, rows):
+            if r["withdrawn_usd"]:
+                ax.text(r["withdrawn_usd"], y + 1.5 * h, f" withdrew {r['withdrawn_usd']:,.0f} (deposit "
+                                                          f"{r['deposit_usd']:,.0f})", va="center", fontsize=7)
+        ax.set_yticks(ys, [r["label"] for r in rows], fontsize=7)
+        ax.invert_yaxis()
+        ax.axvline(0, color="black", lw=0.8)
+        fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=7, frameon=False)
+    total = sum(x["funding"] for x in rec.pnl.values()) if rec.pnl else 0
+    ax.set_xlabel("USD")
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(f"PnL per account, {rec.scenario.name}: realized, unrealized, funding and withdrawals (USD).\n"
+                 f"Funding over every holder (accounts, house, liquidator) sums to {total} base units", fontsize=9)
+    fig.tight_layout(rect=(0, 0.1 if rows else 0, 1, 1))
+    return fig
+
+
 def figures(rec: DemoRecord) -> dict[str, Any]:
     """The report's matplotlib figures by file name (the caller saves and closes them)."""
     import matplotlib
@@ -336,7 +428,7 @@ def figures(rec: DemoRecord) -> dict[str, Any]:
     import matplotlib.pyplot as plt
 
     makers = {"price.png": _price_plot, "account_health.png": _health_plot, "liquidations.png": _liquidations_plot,
-              "insurance_fund.png": _fund_plot}
+              "insurance_fund.png": _fund_plot, "pnl.png": _pnl_plot}
     return {name: make(rec, plt) for name, make in makers.items()}
 
 
@@ -359,19 +451,25 @@ def write_report(rec: DemoRecord, out_dir: Path, root: Path, chain_id: int) -> d
         _write_csv(tmp / "actions.csv", rec.actions)
         _write_csv(tmp / "liquidations.csv", liquidation_rows(rec))
         _write_csv(tmp / "steps.csv", step_rows(rec))
+        _write_csv(tmp / "pnl.csv", pnl_rows(rec))
+        _write_csv(tmp / "trades.csv", rec.trading.get("fills", []))
+        _write_csv(tmp / "funding.csv", funding_rows(rec))
         _plots(rec, tmp)
         extra = write_margin_call_outputs(rec, tmp, rows) if rec.margin_calls else []
         manifest = build_manifest(
             seed=rec.seed, config=rec.scenario, chain_id=chain_id, addresses=rec.addresses, root=root,
             extra={"scenario": rec.scenario.name, "timings_s": {k: round(v, 2) for k, v in rec.timings.items()},
-                   "outputs": ["summary.json", "accounts.csv", "actions.csv", "liquidations.csv", "steps.csv", *PLOTS,
+                   "outputs": ["summary.json", "accounts.csv", "actions.csv", "liquidations.csv", "steps.csv", "pnl.csv",
+                               "trades.csv", "funding.csv", *PLOTS,
                                *extra]},
         )
         write_json_atomic(tmp / "manifest.json", manifest)
         summary = {"seed": rec.seed, "scenario": rec.scenario.model_dump(mode="json"), "accounts": rows,
                    "epochs": rec.epochs, "liquidations": rec.liquidations, "liquidations_usd": liquidation_rows(rec),
                    "fills": rec.fills,
-                   "liquidator": liquidator_result(rec), "final": rec.final}
+                   "liquidator": liquidator_result(rec), "final": rec.final, "pnl": pnl_rows(rec),
+                   "funding_total_base_units": sum(x["funding"] for x in rec.pnl.values()),
+                   "trading": rec.trading, "conservation": rec.conservation}
         if rec.margin_calls:
             summary["margin_calls"] = {**rec.margin_calls, "twins": twin_rows(rec, rows)}
         write_json_atomic(tmp / "summary.json", summary)

@@ -36,7 +36,8 @@ def test_demo_runs_end_to_end_and_writes_the_report(tmp_path):
     assert re.search(r"demo total [\d.]+ s, of which proving [\d.]+ s \(\d+%: \d+ proofs, [\d.]+ accounts/s, "
                      r"backend native\)", proc.stdout), proc.stdout[-2000:]
     for name in ("manifest.json", "summary.json", "accounts.csv", "steps.csv", "actions.csv", "price.png",
-                 "account_health.png", "liquidations.png", "insurance_fund.png"):
+                 "account_health.png", "liquidations.png", "insurance_fund.png", "pnl.csv", "trades.csv", "funding.csv",
+                 "pnl.png"):
         assert (out / name).stat().st_size > 0, name
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 19 and len(manifest["config_hash"]) == 64
@@ -48,12 +49,43 @@ def test_demo_runs_end_to_end_and_writes_the_report(tmp_path):
     naked = f"naked long BTC perp ({close['2021-05-18'] / 11_000:.1f}x)"
     hedged = f"long BTC perp + put ({0.6 * close['2021-05-18'] / 6_000:.1f}x)"
     rows = {r["label"]: r for r in csv.DictReader((out / "accounts.csv").open())}
-    assert set(rows) == {naked, hedged}
+    writer, buyer = "short BTC perp, writes ETH-EVCALL", "long BTC perp + ETH-EVCALL"
+    by_name = {k.rsplit(" (", 1)[0]: v for k, v in rows.items()}
+    assert set(rows) >= {naked, hedged} and set(by_name) == {"naked long BTC perp", "long BTC perp + put", writer, buyer}
     assert rows[naked]["status"] == "liquidated"
     assert rows[hedged]["status"] == "open"
     summary = json.loads((out / "summary.json").read_text())
-    f = summary["final"]
-    assert f["vault_token_balance"] == f["account_balances"] + f["insurance_fund"] + f["protocol_fees"]
+    # the trading phase: fills between scenario accounts (not the house), the everlasting call among them
+    fills = summary["trading"]["fills"]
+    house = summary["trading"]["house"]
+    assert len(fills) == 4 and all(house not in (x["buyer_address"], x["seller_address"]) for x in fills)
+    assert {x["kind"] for x in fills} == {"perp", "everlasting"}
+    assert "traded 2 fill(s) between accounts" in proc.stdout
+    # funding: the perp's 10 bps premium and the everlasting call's mark - payoff; zero-sum to the base unit
+    # over every holder (accounts, house, liquidator), each account's share non-zero
+    assert summary["funding_total_base_units"] == 0
+    assert sum(x["funding_usd"] for x in summary["pnl"]) == pytest.approx(0, abs=1e-6)
+    acc = {r["label"].rsplit(" (", 1)[0]: r for r in summary["accounts"]}
+    assert acc[writer]["funding_usd"] > 0 > acc[buyer]["funding_usd"]  # the shorts receive, the longs pay
+    assert acc["naked long BTC perp"]["funding_usd"] < 0
+    # the winner closed its book and withdrew more than it deposited; its realized profit is mostly the BTC perp it
+    # sold before the crash
+    w = acc[writer]
+    assert w["withdrawn_usd"] > w["deposit_usd"] == 6000 and w["realized_pnl_usd"] > 1000
+    assert w["unrealized_pnl_usd"] == 0 and w["status"] == "open"
+    assert f"{writer} moved" in proc.stdout and "withdrew" in proc.stdout
+    # PnL identity of every account that was not liquidated (no trading fees in the demo):
+    # final equity + withdrawn - deposit = realized + unrealized + funding
+    for r in summary["pnl"]:
+        if r["account"] in {x["account"] for x in summary["liquidations"]} or r["label"] == "liquidator":
+            continue
+        assert r["final_equity_usd"] + r["withdrawn_usd"] - r["deposit_usd"] == pytest.approx(
+            r["realized_pnl_usd"] + r["unrealized_pnl_usd"] + r["funding_usd"], abs=1e-5), r["label"]
+    # the vault's books, to the base unit: tokens held = balances (incl. house and liquidator) + private cash
+    # + insurance fund + protocol fees
+    c = summary["conservation"]
+    assert c["residual"] == 0 and c["private_cash"] != 0
+    assert c["vault_token_balance"] == c["balances"] + c["private_cash"] + c["insurance_fund"] + c["protocol_fees"]
     # liquidations are printed as they happen, with the account's loss; the liquidator's result is reported
     (liq,) = summary["liquidations_usd"]
     assert proc.stdout.index(f"liquidated {naked} at step") < proc.stdout.index("[4/5]")

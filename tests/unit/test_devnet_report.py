@@ -13,7 +13,16 @@ import pytest
 from offchain.devnet.clock import GraceWindow, utc
 from offchain.devnet.demo import UNIT, DemoRecord
 from offchain.devnet.demo_scenario import load_scenario
-from offchain.devnet.report import account_rows, figures, liquidation_rows, liquidator_result, write_report
+from offchain.devnet.demo_trading import PnlLedger
+from offchain.devnet.report import (
+    account_rows,
+    figures,
+    funding_rows,
+    liquidation_rows,
+    liquidator_result,
+    pnl_rows,
+    write_report,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 A, B = "0x" + "a" * 40, "0x" + "b" * 40
@@ -41,11 +50,75 @@ def _record() -> DemoRecord:
     remaining = 14_000 * UNIT - 7_926_310_000 - 500_050_000
     rec.liquidations = [{"step": 2, "account": A, "label": rec.labels[A], "epoch": 2, "fee": 500_050_000, "shortfall": 0,
                          "remaining_collateral": remaining, "block": 51}]
-    rec.final = {"balances": {A: remaining, B: 8_000 * UNIT}, "open": {A: False, B: True},
+    rec.final = {"balances": {A: remaining, B: 6_000 * UNIT}, "open": {A: False, B: True},
                  "liquidator_balance": 200_000 * UNIT + 7_926_310_000, "liquidator_capital": 200_000 * UNIT,
                  "vault_token_balance": 0, "account_balances": 0, "insurance_fund": 20_400 * UNIT, "protocol_fees": 100 * UNIT,
                  "insurance_fund_initial": 20_000 * UNIT}
+    # B sold 100 lots of the BTC perp at 51.00 per lot (B opened long 300 at 50.00) and withdrew 2,000 USD; its
+    # figures by hand: realized 100 x (51 - 50) = 100 USD, unrealized 200 x (47 - 50) = -600 USD at the last mark
+    rec.pnl = {
+        A: {"label": "a", "deposit": 14_000 * UNIT, "withdrawn": 0, "cashed_out": 0, "balance": remaining, "equity": remaining,
+            "realized_pnl": -5_000.5 * UNIT, "unrealized_pnl": 0.0, "funding": -12_500_000, "fills": 1, "positions": {}},
+        B: {"label": "b", "deposit": 8_000 * UNIT, "withdrawn": 2_000 * UNIT, "cashed_out": 100 * UNIT, "balance": 6_000 * UNIT,
+            "equity": 5_512_500_000, "realized_pnl": 100.0 * UNIT, "unrealized_pnl": -600.0 * UNIT, "funding": 12_500_000,
+            "fills": 2, "positions": {"BTC-PERP": 200}},
+    }
+    rec.trading = {"fills": [{"step": 0, "buyer": "a", "seller": "b", "instrument": "BTC-PERP", "kind": "perp", "lots": 100,
+                              "price": 51_000_000}],
+                   "funding_steps": [{"market_time": T0 + 43_200, "elapsed_seconds": 43_200, "delta": [125_000, 0],
+                                      "index": [125_000, 0], "premiums": [0.001, None], "rates": [0.0005, None]}],
+                   "withdrawals": [], "house": "0x" + "c" * 40, "instruments": ["BTC-PERP", "BTC-FUT"],
+                   "kinds": ["perp", "future"], "funded": True}
+    rec.conservation = {"vault_token_balance": 10, "balances": 7, "private_cash": 1, "insurance_fund": 1,
+                        "protocol_fees": 1, "residual": 0, "total_deposits": 7, "holders": 3}
     return rec
+
+
+def test_ledger_realized_and_unrealized_by_hand() -> None:
+    led = PnlLedger(n=2)
+    led.fill("x", 0, 300, 50_000_000)  # buys 300 at 50.00
+    led.fill("x", 0, 100, 54_000_000)  # adds 100 at 54.00: average 51.00
+    led.fill("x", 0, -200, 53_000_000)  # closes 200 at 53.00: realized 200 x 2.00 = 400 USD
+    assert led.realized["x"] == 400 * UNIT and led.q["x"] == [200, 0]
+    assert led.unrealized("x", [47_000_000, 0]) == 200 * (47 - 51) * UNIT
+    led.fill("x", 0, -300, 45_000_000)  # closes 200 at 45 (-1,200) and opens a short of 100 at 45
+    assert led.realized["x"] == (400 - 1_200) * UNIT and led.q["x"] == [-100, 0]
+    assert led.unrealized("x", [40_000_000, 0]) == 100 * 5 * UNIT
+    led.close_out("x")
+    assert led.q["x"] == [0, 0] and led.unrealized("x", [1, 1]) == 0
+
+
+def test_pnl_funding_and_withdrawals_in_the_report(tmp_path: Path) -> None:
+    rec = _record()
+    rows = {r["account"]: r for r in account_rows(rec)}
+    assert rows[B]["withdrawn_usd"] == 2_000 and rows[B]["realized_pnl_usd"] == 100
+    assert rows[B]["unrealized_pnl_usd"] == -600 and rows[B]["funding_usd"] == 12.5
+    assert rows[B]["loss_usd"] == 0  # deposit 8,000 - final balance 6,000 - withdrawn 2,000: withdrawn money is not lost
+    assert rows[A]["funding_usd"] == -12.5
+    pnl = {r["account"]: r for r in pnl_rows(rec)}
+    assert pnl[B]["positions"] == "BTC-PERP:+200" and pnl[B]["final_equity_usd"] == 5_512.5
+    (f,) = funding_rows(rec)
+    assert f["dF_BTC-PERP"] == 125_000 and f["premium_BTC-PERP"] == 0.001 and "dF_BTC-FUT" not in f
+    write_report(rec, tmp_path / "r", ROOT, 31337)
+    import csv
+    import json
+
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["conservation"]["residual"] == 0 and summary["funding_total_base_units"] == 0
+    acc = {r["account"]: r for r in summary["accounts"]}
+    assert {"deposit_usd", "withdrawn_usd", "realized_pnl_usd", "funding_usd"} <= set(acc[B])
+    assert next(iter(csv.DictReader((tmp_path / "r" / "trades.csv").open())))["instrument"] == "BTC-PERP"
+    header = (tmp_path / "r" / "pnl.csv").read_text().splitlines()[0]
+    assert header.startswith("label,account,deposit_usd,cashed_out_usd,withdrawn_usd,realized_pnl_usd,unrealized_pnl_usd,funding_usd")
+    figs = figures(rec)
+    try:
+        texts = _texts(figs["pnl.png"])
+        assert "realized PnL (closing fills)" in texts and "funding received (- paid)" in texts
+        assert any("withdrew 2,000 (deposit 8,000)" in t for t in texts)
+        assert any("sums to 0 base units" in t for t in texts)
+    finally:
+        for fig in figs.values():
+            plt.close(fig)
 
 
 def test_losses_add_up_and_the_liquidator_result_is_reported() -> None:
@@ -128,7 +201,8 @@ def test_write_report_files(tmp_path: Path) -> None:
     rec = _record()
     write_report(rec, tmp_path / "r", ROOT, 31337)
     names = {p.name for p in (tmp_path / "r").iterdir()}
-    assert {"liquidations.csv", "steps.csv", "summary.json", "account_health.png"} <= names
+    assert {"liquidations.csv", "steps.csv", "summary.json", "account_health.png", "pnl.csv", "trades.csv", "funding.csv",
+            "pnl.png"} <= names
     header = (tmp_path / "r" / "steps.csv").read_text().splitlines()[0]
     assert "market_time_utc" in header and "health_engine_naked long BTC perp (4.1x)" in header
 

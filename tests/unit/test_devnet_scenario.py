@@ -22,6 +22,9 @@ def _write(tmp_path: Path, obj: dict) -> Path:
     return p
 
 
+_FILL = {"buyer": "a", "seller": "b", "instrument": "ETH-EVCALL", "lots": 10}
+
+
 def test_shipped_scenarios_load():
     for name in ("devnet-demo.json", "devnet-smoke.json"):
         s = load_scenario(ROOT / "config" / name)
@@ -47,14 +50,39 @@ def test_shipped_scenarios_load():
         ({"accounts": [{"label": "x", "holdings": {"BTC-PERP": 1.5}, "deposit_usd": 100}]}, "scenario.accounts.0.holdings.BTC-PERP",
          "fractional part"),
         ({"grace_seconds": 60}, "scenario.grace_seconds", "unknown key 'grace_seconds'"),
+        ({"trading": {"rounds": [{"at_step": 0, "fills": [_FILL | {"size": 1}]}]}}, "scenario.trading.rounds.0.fills.0.size",
+         "unknown key 'size'"),
+        ({"trading": {"rounds": [{"at_step": 0, "fills": [_FILL | {"instrument": "BTC-CALLX"}]}]}},
+         "scenario.trading.rounds.0.fills.0.instrument", "unknown instrument role 'BTC-CALLX'"),
+        ({"trading": {"rounds": [{"at_step": 0, "fills": [_FILL | {"seller": "a"}]}]}}, "scenario.trading.rounds.0.fills.0",
+         "buyer and seller are the same account 'a'"),
+        ({"trading": {"rounds": [{"at_step": 0, "fills": [_FILL | {"seller": "zz"}]}]}}, "scenario",
+         "trading.rounds[0].fills[0].seller: no account with count 1 is labelled 'zz'"),
+        ({"trading": {"rounds": [{"at_step": 0, "fills": [_FILL | {"price_vs_mark_bps": 6000}]}]}},
+         "scenario.trading.rounds.0.fills.0.price_vs_mark_bps", "less than or equal to 5000"),
+        ({"trading": {"withdrawals": [{"label": "b", "at_step": -1}]}}, "scenario.trading.withdrawals.0.at_step",
+         "greater than or equal to 0"),
     ],
 )
 def test_bad_scenarios_name_the_field(tmp_path, patch, field, words):
-    base = {"accounts": [{"label": "a", "holdings": {"BTC-PERP": 1}, "deposit_usd": 100}]}
+    base = {"accounts": [{"label": "a", "holdings": {"BTC-PERP": 1}, "deposit_usd": 100},
+                         {"label": "b", "holdings": {"BTC-PERP": -1}, "deposit_usd": 100}]}
     with pytest.raises(InputError) as err:
         load_scenario(_write(tmp_path, base | patch))
     assert err.value.field == field
     assert words in err.value.problem
+
+
+def test_trading_section_loads_and_its_steps_are_checked(tmp_path):
+    s = load_scenario(ROOT / "config" / "devnet-smoke.json")
+    assert s.trading is not None and [r.at_step for r in s.trading.rounds] == [0, 2]
+    assert {f.instrument for r in s.trading.rounds for f in r.fills} == {"BTC-PERP", "ETH-EVCALL"}
+    from offchain.devnet.demo_trading import TradingPhase
+
+    TradingPhase.check_steps(s.trading, 2)
+    with pytest.raises(InputError) as err:
+        TradingPhase.check_steps(s.trading, 1)  # the path has fewer steps than the second round needs
+    assert err.value.field == "scenario.trading.rounds.1.at_step" and "steps 0..1" in err.value.problem
 
 
 def test_roles_resolve_to_the_listed_symbols():
@@ -62,6 +90,9 @@ def test_roles_resolve_to_the_listed_symbols():
     symbols = [i.symbol for i in listing]
     assert len(symbols) == len(ROLES)
     assert resolve_holdings({"BTC-PUT": -3, "ETH-PERP": 2, "BTC-FUT": 0}, symbols) == {"BTC-P36000": -3, "ETH-PERP": 2}
+    # the everlasting call, at the money, in the place of the ETH call (n stays 8)
+    assert resolve_holdings({"ETH-EVCALL": 5}, symbols) == {"ETH-EVC2000": 5}
+    assert listing[6].kind == "everlasting" and listing[6].strike == 2000 and listing[6].funding_period_seconds == 86_400
 
 
 def test_wick_replaces_one_step_and_must_hit_a_step(tmp_path):
