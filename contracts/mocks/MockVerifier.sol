@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IGroth16Verifier} from "../interfaces/IGroth16Verifier.sol";
+import {Constants} from "../libraries/Constants.sol";
 import {FieldMath} from "../libraries/FieldMath.sol";
 
 /// @title MockVerifier
@@ -68,7 +69,7 @@ contract MockVerifier is IGroth16Verifier {
 
     /// @inheritdoc IGroth16Verifier
     function verifyBatch(uint256[8][] calldata proofs, uint256[] calldata publicInputs) external view returns (bool) {
-        uint256 n = Constants.NUM_PUBLIC_INPUTS;
+        uint256 n = numInputs != 0 ? numInputs : Constants.NUM_PUBLIC_INPUTS;
         if (proofs.length == 0) revert Verifier_EmptyBatch();
         if (publicInputs.length != proofs.length * n) revert Verifier_InvalidInputLength(proofs.length * n, publicInputs.length);
         bool ok = true;
