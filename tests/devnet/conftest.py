@@ -18,7 +18,7 @@ from offchain.mirror.auction import AuctionParams
 from offchain.trading.signing import sign_commitment
 from prover.statement import Account, Epoch
 from prover.statement import commitment as commit
-from prover.transitions import SIDE_BUY, SIDE_SELL, Order, OrderSlot
+from prover.transitions import DEFAULT_FILL_SLOTS, SIDE_BUY, SIDE_SELL, Order, OrderSlot
 
 UNIT = 10**6
 BTC = feed_id("BTC/USD")
@@ -57,6 +57,7 @@ class Env:
     it, and the tests only allow statements the integer reference says are true)."""
 
     HOUSE_DEPOSIT = 10**12  # the counterparty of every opening trade
+    SLOTS = DEFAULT_FILL_SLOTS  # fill slots of the batches' tables (the transition circuit's K)
 
     def __init__(self, d: Any, chain: Any, accounts: Any) -> None:
         self.d = d
@@ -155,7 +156,8 @@ class Env:
 
     def settle(self, parties: list[Party], trades: list[Trade], allow: bool = True, sender: Any = None) -> Any:
         """Build, allow and settle a batch."""
-        return self.send(prepare_batch(self.epoch, int(self.d.settlement.feeBps()), parties, trades), allow, sender)
+        return self.send(prepare_batch(self.epoch, int(self.d.settlement.feeBps()), parties, trades, self.SLOTS), allow,
+                         sender)
 
     def prepare_open(self, user: Any, opening: Opening, collateral: int | None = None) -> Any:
         """The batch that gives ``user`` the book ``opening.q`` by trading with the house (one fill
@@ -188,7 +190,7 @@ class Env:
         b = int(self.d.vault.balanceOf(user)) + cash_out if collateral is None else collateral
         me = self.party(user, mine, collateral=b, cash_out=cash_out, salt=opening.salt)
         house = self.party(self.house, theirs, collateral=int(self.d.vault.balanceOf(self.house)))
-        return prepare_batch(self.epoch, int(self.d.settlement.feeBps()), [me, house], trades)
+        return prepare_batch(self.epoch, int(self.d.settlement.feeBps()), [me, house], trades, self.SLOTS)
 
     def send(self, batch: Any, allow: bool = True, sender: Any = None) -> Any:
         """Allow (the reference says each transition is valid) and settle a prepared batch."""
@@ -255,7 +257,7 @@ class Env:
     def takeover(self, bidder: Any, lots, cash_taken: int, collateral: int | None = None, allow: bool = True) -> tuple:
         """A bidder's takeover transition for a slice (allowed on the mock verifier)."""
         party = self.party(bidder, collateral=collateral)
-        req, res = prepare_takeover(self.epoch, party, lots, cash_taken)
+        req, res = prepare_takeover(self.epoch, party, lots, cash_taken, self.SLOTS)
         if allow:
             self.allow_inputs(res.public)
         self.openings[res.new.commitment()] = Opening(list(res.new.q), res.new.cash, res.new.salt)
