@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from prover import formats
-from prover.errors import ArtefactError, ProverInputError
 from prover.backend import LoadedKey, get_backend, load_key
+from prover.errors import ArtefactError, ProverInputError
 from prover.groth16 import INSECURE_LABEL, QAP, ProvingKey, Toxic, setup
 from prover.keys import Proof, VerifyingKey
 from prover.transition_circuit import TransitionCircuit, transition_circuit

@@ -41,8 +41,8 @@ def info(as_json: bool) -> None:
 
 def _register() -> None:
     """Add every package's commands (imported here, lazily: ``zkmargin --help`` stays fast)."""
-    from offchain.operator.cli import commands as operator_commands
     from offchain.dashboard.cli import commands as dashboard_commands
+    from offchain.operator.cli import commands as operator_commands
     from offchain.risk.cli import commands as risk_commands
     from offchain.sim.cli import commands as sim_commands
     from prover.cli import commands as prover_commands

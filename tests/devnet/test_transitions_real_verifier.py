@@ -17,15 +17,18 @@ rewritten under ``ZKMARGIN_UPDATE_GAS=1`` and otherwise checked within 2%.
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from _gas_report import check_section, write_section
 from ape import reverts
 from conftest import AUCTION, GRACE, MARKS, UNIT, Env, Opening, _sig
 
 from offchain.devnet.batches import NO_SIGNATURE, Trade, prepare_batch
 from offchain.devnet.defaults import zk_cache_dir
+from offchain.devnet.settlement_gas import GasRow, SettlementGasRun
 from offchain.mirror.auction import WAD
 from offchain.trading.signing import sign_commitment
 from prover.api import devnet_setup, prove_solvency
@@ -318,3 +321,63 @@ def test_settlement_reverts_with_the_real_verifier(real, users):
         st.settle(_tuple(relabelled), sender=env.owner)
     assert env.book(alice).q == [10, 0] and int(st.orderState(buy.commitment)) == honest.results[ia].orders_after[0][2]
 
+
+
+# ---------------------------------------------------------------- gas per settled fill
+
+GAS_SIZES = (1, 8, 32)
+GAS_DESCRIPTION = (
+    "`Settlement.settle` with real transition proofs (`TransitionVerifierN2S3K32`: n = 2, S = 3, K = 32 fill "
+    "slots; the verifier's gas depends on the number of public inputs, 22 here, not on K), fee 5 bps. Shape: one "
+    "resting sell order filled by N takers, one lot each (N fills, N + 1 accounts, each proving its own transition: "
+    "`offchain/devnet/settlement_gas.py`). \"new\": the accounts' first settlement (commitment slots written from "
+    "zero); \"open\": accounts that already hold a commitment (the steady state). Each account costs one "
+    "`verifyProof` (at least 316,300 gas with 22 public inputs: the EIP-1108 pairing check with 4 pairings, "
+    "181,000, plus one ecMul and one ecAdd per input, 6,150 each) plus its state, so the gas grows with the accounts, not "
+    "the fills: N maker/taker pairs (2N accounts) cost about twice as much per fill (`bench/bench_settlement_gas.py` "
+    "prints both shapes). Produced by `tests/devnet/test_transitions_real_verifier.py`.")
+
+
+@pytest.fixture(scope="module")
+def gas_run(project, proto_owner, chain, accounts, skeys):
+    tkeys = transition_setup(2, 3, max(GAS_SIZES), zk_cache_dir())
+    from offchain.devnet.deploy import deploy_protocol
+
+    verifier = _committed_verifier(project, proto_owner, skeys.vk, "SolvencyVerifierN2S3")
+    tverifier = _committed_verifier(project, proto_owner, tkeys.vk, tkeys.verifier_name)
+    d = deploy_protocol(proto_owner, verifier=verifier, transition_verifier=tverifier, grace_period_seconds=GRACE,
+                        auction=AUCTION, fee_bps=5)
+    env = Env(d, chain, accounts)
+    env.post_epoch(1)
+    return env, SettlementGasRun(d, env.epoch, tkeys, proto_owner)
+
+
+def test_gas_per_settled_fill(gas_run, accounts):
+    env, run = gas_run
+    d = env.d
+    people = []
+    for i in range(max(GAS_SIZES) + 1):
+        u = accounts.generate_test_account()
+        env.chain.provider.set_balance(u.address, 10**20)
+        env.fund(u, (100_000 if i == 0 else 1_000) * UNIT)
+        people.append(u)
+    maker, takers = people[0], people[1:]
+    rows: list[GasRow] = [run.measure("maker", [maker], takers)]  # first settlement: every account new
+    rows += [run.measure("maker", [maker], takers[:k]) for k in GAS_SIZES]
+    assert [(r.accounts, r.fills, r.parties) for r in rows] == [("new", 32, 33), ("open", 1, 2), ("open", 8, 9),
+                                                                 ("open", 32, 33)]
+    # every fill settled: the maker sold 32 + 1 + 8 + 32 lots, the first taker bought 4
+    assert run.books[str(maker.address)].q[0] == -73 and run.books[str(takers[0].address)].q[0] == 4
+    assert int(d.accounts.commitmentOf(maker)) == run.books[str(maker.address)].commitment()
+    fee = -(-30 * UNIT * 5 // 10_000)  # one lot at 30 USD, 5 bps a side
+    assert int(d.vault.protocolFees()) >= 2 * fee * 73
+    open_rows = {r.fills: r for r in rows if r.accounts == "open"}
+    # the per-fill cost falls towards one account's cost as the maker's share is spread
+    assert open_rows[1].per_fill > open_rows[8].per_fill > open_rows[32].per_fill
+    assert rows[0].batch_gas > open_rows[32].batch_gas  # first settlements write the commitment slots
+    figures = {r.name: r.batch_gas for r in rows}
+    if os.environ.get("ZKMARGIN_UPDATE_GAS") == "1":
+        write_section("settlement", {"description": GAS_DESCRIPTION, "gas": figures,
+                                     "rows": [r.as_json() for r in rows]})
+    else:
+        check_section("settlement", figures)
