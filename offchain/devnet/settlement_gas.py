@@ -24,7 +24,7 @@ from typing import Any
 from offchain.devnet.batches import Party, PreparedBatch, Signature, Trade, prepare_batch
 from offchain.trading.signing import sign_commitment
 from prover.statement import Account, Epoch
-from prover.transition_api import TransitionKeys, prove_transitions
+from prover.transition_api import TransitionKeys, load_transition_keys, prove_transitions
 from prover.transitions import SIDE_BUY, SIDE_SELL, Order, OrderSlot, TransitionRequest
 from zkmargin.errors import InputError
 
@@ -150,6 +150,22 @@ class SettlementGasRun:
         accounts = "open" if all(known) else "new" if not any(known) else "mixed"
         receipt = self.settle(batch)
         return GasRow(shape, accounts, len(batch.trades), len(batch.parties), int(receipt.gas_used))
+
+
+def _prove_task(task: tuple[str, int, int, int, TransitionRequest]) -> list[int]:
+    root, n, s, k, req = task
+    return prove_transitions([req], load_transition_keys(root, n, s, k))[0]
+
+
+def executor_prover(executor: Any, keys: TransitionKeys) -> Callable[[Sequence[TransitionRequest]], list[list[int]]]:
+    """A ``prove`` for :class:`SettlementGasRun` that proves each request on ``executor`` (a
+    ``zkmargin.executor.Executor``; each worker loads the keys once)."""
+    root = str(keys.directory.parent)
+
+    def prove(reqs: Sequence[TransitionRequest]) -> list[list[int]]:
+        return list(executor.map(_prove_task, [(root, keys.n, keys.s, keys.k, r) for r in reqs]))
+
+    return prove
 
 
 def post_statement_epoch(d: Any, owner: Any, epoch: Epoch, timestamp: int) -> Any:
