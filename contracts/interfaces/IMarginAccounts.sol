@@ -195,6 +195,11 @@ interface IMarginAccounts {
     ///         the public balance.
     /// @param t The transition.
     function applyTransition(Transition calldata t) external;
+    /// @notice Apply the proven transitions of a settlement batch (settlement module only): the
+    ///         same checks and effects as `applyTransition` for each, with all the proofs verified
+    ///         in one `verifyBatch` call (k proofs, k + 3 pairings) before any state is written.
+    /// @param ts The transitions, one per account of the batch (distinct accounts).
+    function applyTransitions(Transition[] calldata ts) external;
     /// @notice The funding digest FD_s an account's next proof refers to: its settled epoch's (the
     ///         current epoch's for an account without a commitment).
     /// @param account The account.

@@ -2,7 +2,6 @@
 pragma solidity ^0.8.28;
 
 import {IGroth16Verifier} from "../interfaces/IGroth16Verifier.sol";
-import {Constants} from "../libraries/Constants.sol";
 import {FieldMath} from "../libraries/FieldMath.sol";
 
 /// @title MockVerifier
@@ -69,9 +68,9 @@ contract MockVerifier is IGroth16Verifier {
 
     /// @inheritdoc IGroth16Verifier
     function verifyBatch(uint256[8][] calldata proofs, uint256[] calldata publicInputs) external view returns (bool) {
-        // a batch is of solvency statements unless the mock was given its own input length
-        uint256 n = numInputs != 0 ? numInputs : Constants.NUM_PUBLIC_INPUTS;
         if (proofs.length == 0) revert Verifier_EmptyBatch();
+        // any number of inputs (numInputs = 0): the statements' width is the inputs per proof
+        uint256 n = numInputs != 0 ? numInputs : publicInputs.length / proofs.length;
         if (publicInputs.length != proofs.length * n) revert Verifier_InvalidInputLength(proofs.length * n, publicInputs.length);
         bool ok = true;
         for (uint256 i = 0; i < proofs.length; ++i) {

@@ -14,7 +14,7 @@ import {IGroth16Verifier} from "../interfaces/IGroth16Verifier.sol";
 /// @notice Per-account position commitments, their proven transitions and their solvency proofs.
 /// @dev Public inputs of every solvency proof: `[C, D_e, kind, account, collateral, FD_s]`
 ///      (docs/ARCHITECTURE.md); a commitment changes only by a proven transition
-///      (`applyTransition`, from the settlement and liquidation modules) or a liquidation's close.
+///      (`applyTransition` / `applyTransitions`, from the settlement and liquidation modules) or a liquidation's close.
 ///      An MM (or IM) proof for the current epoch marks the account fresh (`provenEpoch`); this
 ///      marker is also the per-(account, epoch) nullifier, so `submitProof` stays one
 ///      verification plus a few slots. IM statements used for withdrawals and commitment updates
@@ -216,6 +216,50 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
     /// @inheritdoc IMarginAccounts
     function applyTransition(Transition calldata t) external whenNotPaused {
         if (msg.sender != settlement && msg.sender != liquidation) revert Accounts_Unauthorized(msg.sender);
+        (uint64 current, uint256 digest) = epochs.currentDigest();
+        uint256 n = _numInstruments(current);
+        if (!transitionVerifier.verifyProof(t.proof, _checkTransition(t, current, digest, n))) revert Accounts_InvalidProof();
+        _commitTransition(t, current);
+    }
+
+    /// @inheritdoc IMarginAccounts
+    /// @dev Every transition is checked (the same checks and errors as `applyTransition`, in entry
+    ///      order) before the proofs are verified together and before any state is written; the
+    ///      settlement module guarantees distinct accounts, so the checks read untouched state.
+    function applyTransitions(Transition[] calldata ts) external whenNotPaused {
+        if (msg.sender != settlement) revert Accounts_Unauthorized(msg.sender);
+        uint256 k = ts.length;
+        (uint64 current, uint256 digest) = epochs.currentDigest();
+        uint256 n = _numInstruments(current);
+        uint256 width = Constants.NUM_TRANSITION_INPUTS + n + 1;
+        uint256[8][] memory proofs = new uint256[8][](k);
+        uint256[] memory inputs = new uint256[](k * width);
+        for (uint256 i = 0; i < k; ++i) {
+            uint256[] memory in_ = _checkTransition(ts[i], current, digest, n);
+            uint256 o = i * width;
+            for (uint256 j = 0; j < width; ++j) {
+                inputs[o + j] = in_[j];
+            }
+            proofs[i] = ts[i].proof;
+        }
+        // k proofs, k + 3 pairings: one random linear combination (docs/contracts.md)
+        if (!transitionVerifier.verifyBatch(proofs, inputs)) revert Accounts_InvalidProof();
+        for (uint256 i = 0; i < k; ++i) {
+            _commitTransition(ts[i], current);
+        }
+    }
+
+    function _numInstruments(uint64 current) private view returns (uint256) {
+        return epochs.getEpoch(current).numInstruments;
+    }
+
+    /// @dev Everything but the proof: the starting commitment, the liquidation flag, the bounds and
+    ///      the balance. Returns the proof's public inputs.
+    function _checkTransition(Transition calldata t, uint64 current, uint256 digest, uint256 n)
+        private
+        view
+        returns (uint256[] memory)
+    {
         address account = t.account;
         uint256 old = commitmentOf[account];
         if (t.commitmentOld != old) revert Accounts_StaleCommitment(account, t.commitmentOld, old);
@@ -227,13 +271,18 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
         if (!(t.cashOut > -int256(Constants.CASH_BOUND) && t.cashOut < int256(Constants.CASH_BOUND))) {
             revert Accounts_BadTransition(account);
         }
-        (uint64 current, uint256 digest) = epochs.currentDigest();
         uint256 balance = vault.balanceOf(account);
         if (t.cashOut < 0 && uint256(-t.cashOut) > balance) revert Accounts_CollateralAboveBalance(uint256(-t.cashOut), balance);
         uint256 after_ = t.cashOut >= 0 ? balance + uint256(t.cashOut) : balance - uint256(-t.cashOut);
         if (t.collateral > after_) revert Accounts_CollateralAboveBalance(t.collateral, after_);
         uint256 fd = epochs.fundingDigestOf(old == 0 ? current : st.settledEpoch);
-        if (!transitionVerifier.verifyProof(t.proof, _transitionInputs(t, digest, fd))) revert Accounts_InvalidProof();
+        return _transitionInputs(t, digest, fd, n);
+    }
+
+    /// @dev Write a checked and verified transition.
+    function _commitTransition(Transition calldata t, uint64 current) private {
+        address account = t.account;
+        uint256 old = commitmentOf[account];
         commitmentOf[account] = t.commitmentNew;
         AccountState storage s_ = _state[account];
         s_.settledEpoch = current;
@@ -245,8 +294,11 @@ contract MarginAccounts is IMarginAccounts, GuardianPausable, ReentrancyGuardTra
     }
 
     /// @dev The transition circuit's public inputs (`prover.transitions.public_input_names`).
-    function _transitionInputs(Transition calldata t, uint256 digest, uint256 fd) private view returns (uint256[] memory in_) {
-        uint256 n = epochs.getEpoch(epochs.currentEpochId()).numInstruments;
+    function _transitionInputs(Transition calldata t, uint256 digest, uint256 fd, uint256 n)
+        private
+        pure
+        returns (uint256[] memory in_)
+    {
         if (t.publicDelta.length != 0 && t.publicDelta.length != n + 1) revert Accounts_BadTransition(t.account);
         in_ = new uint256[](Constants.NUM_TRANSITION_INPUTS + n + 1);
         in_[0] = t.commitmentOld;

@@ -18,7 +18,8 @@ import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
 ///      the fill table was never settled (replay), sorted distinct accounts, every used order's
 ///      EIP-712 signature by its account and distinct order slots. The proofs then bind the
 ///      fills to the signed orders (limit and size), the starting commitments (checked by
-///      `MarginAccounts.applyTransition`), the stored order fill states and the fee total.
+///      `MarginAccounts.applyTransitions`, which verifies all of a batch's proofs in one
+///      `verifyBatch` call), the stored order fill states and the fee total.
 ///      Anyone may submit a batch: the proofs and the signatures are the authorization.
 contract Settlement is ISettlement, GuardianPausable, ReentrancyGuardTransient, EIP712 {
     /// @notice EIP-712 type hash of `Order(uint256 commitment)`.
@@ -75,35 +76,40 @@ contract Settlement is ISettlement, GuardianPausable, ReentrancyGuardTransient, 
         uint256 count = batch.entries.length;
         if (count == 0 || count > MAX_ENTRIES) revert Settlement_BadBatch(count);
         batchSettled[batch.fillTable] = true;
+        IMarginAccounts.Transition[] memory ts = new IMarginAccounts.Transition[](count);
+        uint256[6][] memory used = new uint256[6][](count);
         address previous = address(0);
         for (uint256 i = 0; i < count; ++i) {
             Entry calldata e = batch.entries[i];
             if (e.account <= previous) revert Settlement_AccountsNotSorted(i);
             previous = e.account;
-            uint256[6] memory orders = _checkOrders(e, i);
-            accounts.applyTransition(
-                IMarginAccounts.Transition({
-                    account: e.account,
-                    commitmentOld: e.commitmentOld,
-                    commitmentNew: e.commitmentNew,
-                    collateral: e.collateral,
-                    cashOut: e.cashOut,
-                    fresh: e.fresh,
-                    fillTable: batch.fillTable,
-                    index: i,
-                    count: count,
-                    feeBps: feeBps,
-                    feeTotal: batch.feeTotal,
-                    orders: orders,
-                    publicDelta: new int256[](0),
-                    proof: e.proof
-                })
-            );
+            used[i] = _checkOrders(e, i);
+            ts[i] = IMarginAccounts.Transition({
+                account: e.account,
+                commitmentOld: e.commitmentOld,
+                commitmentNew: e.commitmentNew,
+                collateral: e.collateral,
+                cashOut: e.cashOut,
+                fresh: e.fresh,
+                fillTable: batch.fillTable,
+                index: i,
+                count: count,
+                feeBps: feeBps,
+                feeTotal: batch.feeTotal,
+                orders: used[i],
+                publicDelta: new int256[](0),
+                proof: e.proof
+            });
+        }
+        // every transition checked, then all the proofs verified in one batch (k + 3 pairings)
+        accounts.applyTransitions(ts);
+        for (uint256 i = 0; i < count; ++i) {
+            uint256[6] memory orders = used[i];
             for (uint256 j = 0; j < Constants.ORDER_SLOTS; ++j) {
                 uint256 o = orders[3 * j];
                 if (o != 0) {
                     orderState[o] = orders[3 * j + 2];
-                    emit OrderFilled(o, e.account, orders[3 * j + 1], orders[3 * j + 2]);
+                    emit OrderFilled(o, batch.entries[i].account, orders[3 * j + 1], orders[3 * j + 2]);
                 }
             }
         }

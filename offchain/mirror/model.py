@@ -261,8 +261,28 @@ class ProtocolModel:
 
     def apply_transition(self, t: TransitionEntry) -> None:
         """``MarginAccounts.applyTransition`` (called by a module; the caller's checks come first)."""
+        self.apply_transitions([t])
+
+    def apply_transitions(self, ts: Sequence[TransitionEntry]) -> None:
+        """``MarginAccounts.applyTransitions``: every transition checked in order, then all the
+        proofs verified together (one ``verifyBatch``), then the writes."""
         if self.accounts_pause.paused:
             raise Reject("Guard_Paused")
+        for t in ts:
+            self._check_transition(t)
+        if not all(t.true for t in ts):
+            raise Reject("Accounts_InvalidProof")
+        for t in ts:
+            st = self.acct(t.account)
+            st.commitment = t.commitment_new
+            st.settled_epoch = self.epoch_id
+            if t.fresh:
+                st.proven_epoch = self.epoch_id
+            self._clear_insolvency(st)
+            if t.cash_out:
+                self.vault.move_private_cash(t.account, t.cash_out)
+
+    def _check_transition(self, t: TransitionEntry) -> None:
         st = self.acct(t.account)
         if t.commitment_old != st.commitment:
             raise Reject("Accounts_StaleCommitment")
@@ -277,15 +297,6 @@ class ProtocolModel:
             raise Reject("Accounts_CollateralAboveBalance")
         if t.collateral > balance + t.cash_out:
             raise Reject("Accounts_CollateralAboveBalance")
-        if not t.true:
-            raise Reject("Accounts_InvalidProof")
-        st.commitment = t.commitment_new
-        st.settled_epoch = self.epoch_id
-        if t.fresh:
-            st.proven_epoch = self.epoch_id
-        self._clear_insolvency(st)
-        if t.cash_out:
-            self.vault.move_private_cash(t.account, t.cash_out)
 
     def settle(self, epoch_id: int, fill_table: int, fee_total: int, entries: Sequence[TransitionEntry]) -> None:
         """``Settlement.settle`` of a batch (all or nothing)."""
@@ -314,7 +325,8 @@ class ProtocolModel:
                     raise Reject("Settlement_BadOrderSignature")
             if len(used) == 2 and used[0] == used[1]:
                 raise Reject("Settlement_BadOrderSlots")
-            self.apply_transition(e)
+        self.apply_transitions(entries)  # checked in order, verified together, then written
+        for e in entries:
             for o, s_new in e.orders:
                 if o:
                     self.order_states[o] = s_new

@@ -57,6 +57,7 @@ class Env:
     it, and the tests only allow statements the integer reference says are true)."""
 
     HOUSE_DEPOSIT = 10**12  # the counterparty of every opening trade
+    SLOTS = DEFAULT_FILL_SLOTS  # fill slots of the batches' tables (the transition circuit's K)
 
     def __init__(self, d: Any, chain: Any, accounts: Any) -> None:
         self.d = d
@@ -69,7 +70,6 @@ class Env:
         self.openings: dict[int, Opening] = {}  # commitment -> its opening
         self.epochs: dict[int, Epoch] = {}  # digest -> the statement's epoch
         self._nonce = 0
-        self.slots = DEFAULT_FILL_SLOTS  # the fill table's size (the transition circuit's K)
 
     # --- oracle and epochs -------------------------------------------------------------
     def push(self, feed: bytes = BTC, usd: int | str = 30_000) -> None:
@@ -155,7 +155,8 @@ class Env:
 
     def settle(self, parties: list[Party], trades: list[Trade], allow: bool = True, sender: Any = None) -> Any:
         """Build, allow and settle a batch."""
-        return self.send(prepare_batch(self.epoch, int(self.d.settlement.feeBps()), parties, trades, self.slots), allow, sender)
+        return self.send(prepare_batch(self.epoch, int(self.d.settlement.feeBps()), parties, trades, self.SLOTS), allow,
+                         sender)
 
     def prepare_open(self, user: Any, opening: Opening, collateral: int | None = None) -> Any:
         """The batch that gives ``user`` the book ``opening.q`` by trading with the house (one fill
@@ -188,7 +189,7 @@ class Env:
         b = int(self.d.vault.balanceOf(user)) + cash_out if collateral is None else collateral
         me = self.party(user, mine, collateral=b, cash_out=cash_out, salt=opening.salt)
         house = self.party(self.house, theirs, collateral=int(self.d.vault.balanceOf(self.house)))
-        return prepare_batch(self.epoch, int(self.d.settlement.feeBps()), [me, house], trades, self.slots)
+        return prepare_batch(self.epoch, int(self.d.settlement.feeBps()), [me, house], trades, self.SLOTS)
 
     def send(self, batch: Any, allow: bool = True, sender: Any = None) -> Any:
         """Allow (the reference says each transition is valid) and settle a prepared batch."""
@@ -255,7 +256,7 @@ class Env:
     def takeover(self, bidder: Any, lots, cash_taken: int, collateral: int | None = None, allow: bool = True) -> tuple:
         """A bidder's takeover transition for a slice (allowed on the mock verifier)."""
         party = self.party(bidder, collateral=collateral)
-        req, res = prepare_takeover(self.epoch, party, lots, cash_taken, self.slots)
+        req, res = prepare_takeover(self.epoch, party, lots, cash_taken, self.SLOTS)
         if allow:
             self.allow_inputs(res.public)
         self.openings[res.new.commitment()] = Opening(list(res.new.q), res.new.cash, res.new.salt)

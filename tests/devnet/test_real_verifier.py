@@ -12,11 +12,10 @@ The gas of every external function is measured here and compared with the commit
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 import pytest
+from _gas_report import check_section, write_section
 from ape import reverts
 from conftest import ADDONS, AUCTION, BTC, GRACE, IM_BPS, MARKS, PNL, UNIT, Env, Opening
 
@@ -30,7 +29,6 @@ from prover.field import R
 from prover.statement import KIND_IM, KIND_INSOLVENCY, KIND_MM, Epoch
 from prover.transition_api import prove_transitions, transition_setup
 
-GAS_DIR = Path(__file__).resolve().parents[2] / "gas"
 BATCHES = (1, 4, 16)
 TARGETS = {
     "MarginAccounts.submitProof (MM, real verifier)": 250_000,
@@ -64,7 +62,7 @@ class RealEnv(Env):
     def __init__(self, d, chain, accounts, tkeys) -> None:
         super().__init__(d, chain, accounts)
         self.tkeys = tkeys
-        self.slots = tkeys.k
+        self.SLOTS = tkeys.k
         self.last_settle = None
 
     def send(self, batch, allow=True, sender=None):
@@ -250,23 +248,8 @@ def _batched_submissions(env, keys, accounts, eid):
 
 
 def _report():
-    path = GAS_DIR / "gas-report.json"
-    data = {"note": "gas used per transaction (21k base and calldata included), anvil, solc 0.8.28 optimizer 200 runs",
-            "targets": TARGETS, "gas": dict(sorted(GAS.items()))}
-    if os.environ.get("ZKMARGIN_UPDATE_GAS") == "1":
-        GAS_DIR.mkdir(exist_ok=True)
-        path.write_text(json.dumps(data, indent=1) + "\n")
-        lines = ["# Gas report", "", ("Gas used per transaction (21,000 base and calldata included) on anvil, "
-                 "solc 0.8.28 (optimizer, 200 runs, cancun). Produced by `tests/devnet/test_real_verifier.py` "
-                 "with `ZKMARGIN_UPDATE_GAS=1`; the test fails when a figure moves by more than 2%."), "",
-                 "| function | gas | target |", "|---|---:|---:|"]
-        for name, gas in sorted(GAS.items()):
-            t = TARGETS.get(name)
-            mark = "" if t is None else (f"<= {t:,} {'met' if gas <= t else '**missed**'}")
-            lines.append(f"| `{name}` | {gas:,} | {mark} |")
-        (GAS_DIR / "gas-report.md").write_text("\n".join(lines) + "\n")
+    if os.environ.get("ZKMARGIN_UPDATE_GAS") == "1":  # this test's part of the report (the rest is kept)
+        write_section("gas", dict(sorted(GAS.items())), targets=TARGETS,
+                      note="gas used per transaction (21k base and calldata included), anvil, solc 0.8.28 optimizer 200 runs")
         return
-    committed = json.loads(path.read_text())["gas"]
-    assert set(committed) == set(GAS), "gas/gas-report.json lists other functions: ZKMARGIN_UPDATE_GAS=1"
-    for name, gas in GAS.items():
-        assert abs(gas - committed[name]) <= max(500, committed[name] // 50), (name, gas, committed[name])
+    check_section("gas", GAS)
