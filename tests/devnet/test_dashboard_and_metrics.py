@@ -31,6 +31,7 @@ from offchain.dashboard.chain import parse_units
 from offchain.devnet.defaults import deploy_default
 from offchain.devnet.deploy import feed_id
 from offchain.devnet.keepers.liquidation import KeeperPolicy
+from offchain.devnet.operator import AccountBook
 from offchain.devnet.tiers import TierPolicy
 from offchain.risk.margin import get_model
 from offchain.risk.margin.risk_matrix import PRESETS
@@ -111,8 +112,15 @@ def test_a_running_keeper_serves_its_metrics(world, chain):
         gas = sum(int(r["gasUsed"]) for r in sent)
         spent = sum(int(r["gasUsed"]) * int(r["effectiveGasPrice"]) for r in sent)
         policy = TierPolicy()
-        fy = p.figures(y.address)
-        tiers = Counter({"closed": 1, policy.classify(fy.equity / fy.requirement): 1})
+        # X closed; Y; the house X and Y bought from; the liquidator, which now holds what it bought
+        # (the keeper wrote its opening into the state's book.json)
+        _wait(lambda: str(liquidator.address) in AccountBook.load(world["state"] / "book.json"), 60,
+              "the liquidator's opening in book.json")
+        p.book.put(AccountBook.load(world["state"] / "book.json").get(str(liquidator.address)))
+        tiers = Counter({"closed": 1})
+        for who in (y.address, p.house.address, liquidator.address):
+            f = p.figures(str(who))
+            tiers[policy.classify(f.equity / f.requirement)] += 1
 
         def settled():
             m = _scrape(url)
@@ -129,7 +137,7 @@ def test_a_running_keeper_serves_its_metrics(world, chain):
     assert m["zkmargin_gas_spent_wei_total"][()] == spent
     for tier, n in tiers.items():
         assert m["zkmargin_accounts"][(("tier", tier),)] == n
-    assert sum(m["zkmargin_accounts"].values()) == 2
+    assert sum(m["zkmargin_accounts"].values()) == 4
     assert m["zkmargin_pending_transactions"][()] == 0
     assert m["zkmargin_processed_block"][()] >= max(int(r["blockNumber"]) for r in sent)
     assert 0 <= m["zkmargin_lag_blocks"][()] <= 2

@@ -64,7 +64,8 @@ def test_keeper_says_what_it_watches_and_waits_for(zkm_fresh_protocol, zkm_users
     p.open_account(user, {"BTC-PERP": 1_000}, deposit_units=14_000 * UNIT, label="naked long")
     p.fund_liquidator(zkm_liquidator, 100_000 * UNIT)
     keeper = p.keeper(zkm_liquidator)
-    assert keeper.waiting_for() == ("watching 1 accounts (1 proven for epoch 1): nothing to liquidate; "
+    # the account and the house it bought its book from (the operator keeps the house proven)
+    assert keeper.waiting_for() == ("watching 2 accounts (2 proven for epoch 1): nothing to liquidate; "
                                     "waiting for a new epoch (epoch 1 is the latest)")
     advance(60)
     p.report_prices({"BTC": 0.75 * p.spots["BTC"], "ETH": p.spots["ETH"]})
@@ -84,7 +85,8 @@ def test_keeper_says_what_it_watches_and_waits_for(zkm_fresh_protocol, zkm_users
     assert advance_past_grace(p.d)[1] == 0  # nothing left to move
     actions = keeper.run(until_idle=True, poll_seconds=0)
     assert actions[-1].finished
-    assert keeper.waiting_for().startswith("watching 1 accounts (1 closed)")
+    line = keeper.waiting_for()  # the account closed; the house proven; the liquidator holds the book it bought
+    assert line.startswith("watching 3 accounts") and "1 closed" in line
 
 
 def test_attach_refuses_a_deployment_that_is_not_on_the_node(zkm_protocol, zkm_owner, tmp_path):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from ape import reverts
-from conftest import MARKS, UNIT, Opening
+from conftest import UNIT, Opening
 
 ZERO = "0x0000000000000000000000000000000000000000"
 
@@ -136,7 +136,7 @@ def test_no_top_up_without_an_open_account_or_during_its_liquidation(env, users,
     env.open(user, op)
     env.post_epoch(2)
     env.pass_grace()
-    env.d.liquidation.startLiquidation(user, op.q, op.cash, op.salt, MARKS, sender=accounts[9])
+    env.start(user, accounts[9])  # the opening of its book as the chain holds it
     with reverts(env.d.topups.TopUp_AccountNotOpen, account=user.address):
         env.d.topups.topUp(user, 1 * UNIT, sender=keeper)
 

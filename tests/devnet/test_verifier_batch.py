@@ -26,10 +26,10 @@ from prover.field import Q, R
 from prover.keys import Proof
 from prover.mutations import mutations
 from prover.solidity import batch_coefficients
-from prover.statement import Account, Epoch
+from prover.statement import PUBLIC_INPUT_NAMES, Account, Epoch
 from zkmargin.executor import SequentialExecutor
 
-N_PUBLIC = 5
+N_PUBLIC = len(PUBLIC_INPUT_NAMES)  # six: [C, D, kind, account, collateral, FD_s]
 SINGLE = keccak(text="verifyProof(uint256[8],uint256[])")[:4]
 BATCH = keccak(text="verifyBatch(uint256[8][],uint256[])")[:4]
 ERRORS = {
@@ -160,8 +160,9 @@ def test_malformed_batches_revert_with_batch_positions(verifier, batch, chain) -
         assert list(abi_decode(["uint256"] * len(args), payload)) == args
 
     expect([], [], "Verifier_EmptyBatch()", [])
-    expect(proofs, inputs[:-1], "Verifier_InvalidInputLength(uint256,uint256)", [15, 14])
-    expect(proofs[:2], inputs, "Verifier_InvalidInputLength(uint256,uint256)", [10, 15])
+    n = len(proofs) * N_PUBLIC
+    expect(proofs, inputs[:-1], "Verifier_InvalidInputLength(uint256,uint256)", [n, n - 1])
+    expect(proofs[:2], inputs, "Verifier_InvalidInputLength(uint256,uint256)", [2 * N_PUBLIC, n])
     bad = [list(p) for p in proofs]
     bad[2][6] = Q
     expect(bad, inputs, "Verifier_ProofNotInField(uint256)", [8 * 2 + 6])

@@ -148,9 +148,10 @@ def test_malformed_inputs_revert_with_named_errors(verifier_small, valid_small, 
         assert name == sig
         assert list(abi_decode(["uint256"] * len(args), payload)) == args
 
-    expect(words, public[:4], "Verifier_InvalidInputLength(uint256,uint256)", [5, 4])
-    expect(words, [*public, 1], "Verifier_InvalidInputLength(uint256,uint256)", [5, 6])
-    expect(words, [*public[:3], R, public[4]], "Verifier_InputNotInField(uint256)", [3])
+    n = len(public)  # six: [C, D, kind, account, collateral, FD_s]
+    expect(words, public[:4], "Verifier_InvalidInputLength(uint256,uint256)", [n, 4])
+    expect(words, [*public, 1], "Verifier_InvalidInputLength(uint256,uint256)", [n, n + 1])
+    expect(words, [*public[:3], R, *public[4:]], "Verifier_InputNotInField(uint256)", [3])
     expect([*words[:6], Q, words[7]], public, "Verifier_ProofNotInField(uint256)", [6])
     expect([words[0], (words[1] + 1) % Q, *words[2:]], public, "Verifier_PointNotOnCurve(uint256)", [0])
     expect([*words[:2], words[3], words[2], *words[4:]], public, "Verifier_PointNotOnCurve(uint256)", [1])
