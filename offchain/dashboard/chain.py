@@ -196,8 +196,9 @@ class ChainView:
         epoch = None
         if current:
             e = c["epochs"].functions.getEpoch(current).call(block_identifier=b)
-            # Epoch(digest, marksHash, oracleRound, timestamp, postedAt, imFactorBps, n, s)
-            epoch = EpochView(current, int(e[0]), int(e[2]), int(e[3]), int(e[4]), int(e[5]), int(e[4]) + self.grace)
+            # Epoch(digest, fundingDigest, marksHash, fundingHash, oracleRound, timestamp, postedAt,
+            #       imFactorBps, n, s)
+            epoch = EpochView(current, int(e[0]), int(e[4]), int(e[5]), int(e[6]), int(e[7]), int(e[6]) + self.grace)
 
         book = self._book()
         epoch_data = self._epoch_file(current)
@@ -210,14 +211,19 @@ class ChainView:
         accounts = []
         for addr in addresses:
             commitment = int(c["accounts"].functions.commitmentOf(addr).call(block_identifier=b))
-            st = c["accounts"].functions.accountState(addr).call(block_identifier=b)  # (provenEpoch, insolventEpoch, inLiquidation)
+            # (provenEpoch, insolventEpoch, inLiquidation, settledEpoch)
+            st = c["accounts"].functions.accountState(addr).call(block_identifier=b)
             reason = int(c["accounts"].functions.liquidationReason(addr).call(block_identifier=b))
             balance = int(c["vault"].functions.balanceOf(addr).call(block_identifier=b))
             equity = requirement = None
             if book is not None and epoch_data is not None and addr in book:
                 acct = book.get(addr)
                 if acct.commitment() == commitment:
-                    f = epoch_data.figures(acct.q, acct.cash, balance, KIND_MM)
+                    # the funding it has not settled counts, from the epoch it last settled at (when
+                    # that epoch's file is in the state folder; else none is counted)
+                    settled_at = self._epoch_file(int(st[3])) if int(st[3]) else None
+                    settled = settled_at.fund if settled_at is not None else None
+                    f = epoch_data.figures(acct.q, acct.cash, balance, KIND_MM, settled=settled)
                     equity, requirement = int(f.equity), int(f.requirement)
             tier, ratio = classify(self.policy, commitment=commitment, in_liquidation=bool(st[2]),
                                    liquidation_reason=reason, equity=equity, requirement=requirement)
