@@ -349,6 +349,8 @@ def test_dashboard_pages_show_the_chain(world, chain, tmp_path, monkeypatch):
     p.advance(60)
     p.report_prices({"BTC": p.spots["BTC"] * 0.8, "ETH": p.spots["ETH"]})
     p.post_epoch(vols={"BTC": 1.2, "ETH": 1.4})
+    keeper.takeovers.sync()  # the liquidator holds what it bought from X: it proves its own MM (Y does not)
+    p.prove(liquidator)
     hedged = {"BTC-PERP": 200, p.listing[3].symbol: 200}  # long perp + protective put
     p.open_accounts([(z, hedged, 8_000 * UNIT, "Z: perp + put")])
     p.advance(p.grace_period_seconds + 1)
