@@ -204,7 +204,7 @@ def test_transitions_outside_batches_keep_the_history_exact(tmp_path: Path) -> N
     with pytest.raises(InputError, match="is not the new opening"):
         store.record_takeover(bidder, 2, [1, 0], 0, 0, second)
     with pytest.raises(InputError) as err:
-        store.record_transition(bidder, 2, [("fill", [0, 0], 0)], second)
+        store.record_transition(bidder, 2, [("commit", [0, 0], 0)], second)  # the store writes commit rows itself
     assert err.value.field == "entries[0].kind"
     store.record_transition(loser, 1, [("takeover", [-3, 0], 90_000_000)], Account.create([-3, 0], 90_000_000, 5))
     store.record_close(loser, 3)
