@@ -79,7 +79,8 @@ def _plot(rec: Any, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     mc = rec.margin_calls
-    labels_to_addr = {label: addr for addr, label in rec.labels.items()}
+    # the demo's labels carry the leverage ("label (4.1x)"): keyed by the scenario's label
+    labels_to_addr = {label.rsplit(" (", 1)[0]: addr for addr, label in rec.labels.items()}
     steps = [s["step"] for s in rec.steps]
     tiers = mc["tiers"]
     fig, ax = plt.subplots(figsize=(10, 5.2))
