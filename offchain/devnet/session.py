@@ -519,6 +519,18 @@ class Protocol:
             return self._openings[c]
         raise DevnetError(f"{address}: commitment {c} on-chain has no opening in the operator's book")
 
+    def adopt(self, opening: PrivateAccount) -> bool:
+        """Take ``opening`` into the book when it opens the commitment its account holds on chain
+        (an account whose transitions another writer settled, e.g. the exchange's settler);
+        returns whether it was taken."""
+        c = int(self.d.accounts.commitmentOf(opening.address))
+        if c == 0 or opening.commitment() != c:
+            return False
+        self._openings[c] = opening
+        if opening.address not in self.book or self.book.get(opening.address).commitment() != c:
+            self.book.put(opening)
+        return True
+
     def sync_book(self) -> None:
         """Point every book entry at the opening of the commitment the chain holds now (after the
         chain was rolled back, or after a keeper in this process took over a book)."""
