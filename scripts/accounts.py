@@ -16,6 +16,8 @@ import click
 from ape.cli import ConnectedProviderCommand
 
 from offchain.devnet.scripting import friendly_errors, state_dir_option
+from offchain.operator.journal import StoreJournal
+from offchain.operator.store import OperatorStore
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -67,10 +69,14 @@ def cli(state_dir, file, insurance_usd, liquidator_usd, liquidator_index):
         click.echo(f"liquidator {liq.address} (test account {liquidator_index}) +{liq_usd:,.2f} USD -> vault balance "
                    f"{int(p.d.vault.balanceOf(liq.address)) / UNIT:,.2f} USD")
     if openings:
-        click.echo(f"opening {len(openings)} accounts at the marks of epoch {p.epoch.epoch_id} "
-                   f"(one initial-margin proof each, several seconds per proof) ...")
+        click.echo(f"opening {len(openings)} accounts at the marks of epoch {p.epoch.epoch_id}: each buys its book "
+                   f"from the house in settled batches (a transition proof per account and batch) ...")
         t0 = time.monotonic()
-        p.open_accounts([o.spec() for o in openings])
+        # every transition also goes into the operator's database (its history replays each opening)
+        with OperatorStore(state_dir / "operator.sqlite", instruments=p.book.instruments) as store:
+            p.journal = StoreJournal(store)
+            p.open_accounts([o.spec() for o in openings])
+            p.journal = None
         p.save(state_dir)
         for o in openings:
             lots = ", ".join(f"{s} {q:+d}" for s, q in o.holdings.items())

@@ -29,9 +29,11 @@ def cli(state_dir, liquidator_index, follow, poll_seconds, metrics_port, log_jso
     from offchain.devnet.monitoring import RoleMonitor, refresh_state
     from offchain.devnet.onboarding import UNIT
     from offchain.devnet.scripting import attach, liquidator
+    from offchain.operator.journal import adopt_store_openings
 
     mon = RoleMonitor("keeper", metrics_port=metrics_port, log_json=log_json, tiers_config=tiers_config)
     p = attach(state_dir)
+    adopt_store_openings(p, state_dir)  # accounts settled by the exchange's settler
     sender = liquidator(liquidator_index)
     keeper = p.keeper(sender, state_path=state_dir / "keeper.json")
     mon.watch(sender, [p.d.liquidation])
@@ -76,6 +78,7 @@ def cli(state_dir, liquidator_index, follow, poll_seconds, metrics_port, log_jso
         with mon.pass_(swallow=follow) as run:
             if follow:  # the prover may have opened accounts and posted proofs: re-read the book and epoch
                 refresh_state(p, state_dir)
+                adopt_store_openings(p, state_dir)
                 keeper.book = p.book
                 labels.update({a.address: a.label for a in p.book})
             actions = keeper.step()

@@ -39,6 +39,7 @@ def cli(state_dir, follow, poll_seconds, insolvency, workers, ray_address, backe
     from offchain.devnet.monitoring import RoleMonitor
     from offchain.devnet.onboarding import UNIT
     from offchain.devnet.scripting import attach
+    from offchain.operator.journal import adopt_store_openings
     from prover.backend import set_backend
     from prover.statement import KIND_INSOLVENCY
     from zkmargin.executor import LocalPoolExecutor, make_executor
@@ -53,6 +54,7 @@ def cli(state_dir, follow, poll_seconds, insolvency, workers, ray_address, backe
         empty = False
         with mon.pass_(swallow=follow) as run:
             p = attach(state_dir)
+            adopt_store_openings(p, state_dir)  # accounts settled by the exchange's settler
             p.prover = executor
             mon.watch(p.d.owner, [p.d.accounts])
             epoch_id = int(p.d.epochs.currentEpochId())

@@ -29,6 +29,7 @@ decimals).
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,6 +119,8 @@ class Protocol:
     #: over the operator's SQLite database): ``journal.batch(prepared_batch, labels)`` after each
     #: settled batch; None: the book only
     journal: Any = None
+    #: what the journal refused (the book and the chain are right; the database needs attention)
+    journal_errors: list[str] = field(default_factory=list)
     #: accounts and seconds of the latest ``prove_all`` (its accounts per second)
     last_proving: tuple[int, float] = (0, 0.0)
     _salts: np.random.SeedSequence | None = None
@@ -519,6 +522,18 @@ class Protocol:
             return self._openings[c]
         raise DevnetError(f"{address}: commitment {c} on-chain has no opening in the operator's book")
 
+    def adopt(self, opening: PrivateAccount) -> bool:
+        """Take ``opening`` into the book when it opens the commitment its account holds on chain
+        (an account whose transitions another writer settled, e.g. the exchange's settler);
+        returns whether it was taken."""
+        c = int(self.d.accounts.commitmentOf(opening.address))
+        if c == 0 or opening.commitment() != c:
+            return False
+        self._openings[c] = opening
+        if opening.address not in self.book or self.book.get(opening.address).commitment() != c:
+            self.book.put(opening)
+        return True
+
     def sync_book(self) -> None:
         """Point every book entry at the opening of the commitment the chain holds now (after the
         chain was rolled back, or after a keeper in this process took over a book)."""
@@ -627,13 +642,17 @@ class Protocol:
             words = prove_transitions(batch.requests, self.tkeys)
             self.last_proving = (len(words), time.monotonic() - t0)
             receipts.append(d.settlement.settle(batch.contract_batch(words), sender=d.owner))
-            if self.journal is not None:
-                self.journal.batch(batch, labels)
             for party, res in zip(batch.parties, batch.results):
                 opening = PrivateAccount(party.address, list(res.new.q), res.new.cash, res.new.salt,
                                          labels.get(party.address, ""))
                 self.book.put(opening)
                 self._openings[opening.commitment()] = opening
+            if self.journal is not None:  # after the book: the chain and the book never wait on it
+                try:
+                    self.journal.batch(batch, labels)
+                except ZkMarginError as exc:  # e.g. a database that missed an earlier transition
+                    self.journal_errors.append(f"batch of epoch {epoch.epoch_id}: {exc}")
+                    warnings.warn(f"operator journal: {exc}", stacklevel=2)
         return receipts
 
     def _fund_house(self, target: int) -> None:

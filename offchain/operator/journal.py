@@ -22,6 +22,7 @@ A close (the account's book auctioned off, commitment 0) is :meth:`StoreJournal.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from offchain.operator.store import OperatorStore
@@ -78,3 +79,16 @@ class StoreJournal:
         rec = self.store.account(address)
         if rec is not None and rec.opening is not None:
             self.store.record_close(address, epoch_id)
+
+
+def adopt_store_openings(protocol: Any, state_dir: str | Path, db: str | Path | None = None) -> int:
+    """Take into ``protocol``'s book (``offchain.devnet.session.Protocol.adopt``) every opening of
+    the operator's database (``<state_dir>/operator.sqlite`` unless ``db``) that opens the
+    commitment its account holds on chain: accounts that trade through the exchange and the
+    settler are then proven by the prover and known to the keeper. Returns how many were taken;
+    none when there is no database."""
+    path = Path(db) if db is not None else Path(state_dir) / "operator.sqlite"
+    if not path.is_file():
+        return 0
+    with OperatorStore(path, create=False) as store:
+        return sum(1 for opening in store.openings() if protocol.adopt(opening))

@@ -70,3 +70,29 @@ def test_takeover_close_and_a_diverged_journal(tmp_path: Path) -> None:
                                                                                    first.results[0].new.cash - 1, 5))
         with pytest.raises(InputError, match="is not the new opening"):
             journal.batch(later)
+
+
+class _FakeProtocol:
+    """What adopt_store_openings needs of ``Protocol``: ``adopt`` against the chain's commitments."""
+
+    def __init__(self, chain: dict[str, int]) -> None:
+        self.chain, self.book = chain, {}
+
+    def adopt(self, opening) -> bool:  # type: ignore[no-untyped-def]
+        if self.chain.get(opening.address, 0) != opening.commitment():
+            return False
+        self.book[opening.address] = opening
+        return True
+
+
+def test_the_prover_and_keeper_adopt_what_the_settler_settled(tmp_path: Path) -> None:
+    from offchain.operator.journal import adopt_store_openings
+
+    assert adopt_store_openings(_FakeProtocol({}), tmp_path) == 0  # no database: nothing
+    with OperatorStore(tmp_path / "operator.sqlite", seed=1, instruments=["P0", "P1"]) as store:
+        batch = _trade(_epoch(1, [0, 0]), {A: None, B: None}, None, 40, 1)
+        StoreJournal(store).batch(batch)
+    new_a, new_b = (r.new for r in batch.results)
+    fake = _FakeProtocol({A: new_a.commitment(), B: 12345})  # B moved on since: not taken
+    assert adopt_store_openings(fake, tmp_path) == 1 and set(fake.book) == {A}
+    assert fake.book[A].commitment() == new_a.commitment() and new_b.commitment() != 12345
