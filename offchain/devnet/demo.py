@@ -125,7 +125,8 @@ def run_demo(s: DevnetScenario, zk_dir: Path, log: Any = print, users: list[Any]
     p.fund_insurance(int(s.insurance_fund_usd * UNIT))
     p.fund_liquidator(liquidator, int(s.liquidator_capital_usd * UNIT))
 
-    log(f"[2/5] opening {s.n_accounts} accounts with initial-margin proofs")
+    log(f"[2/5] opening {s.n_accounts} accounts: each buys its book from the house at the marks (settled batches, "
+        "a transition proof per account, initial margin checked)")
     t1 = time.monotonic()
     openings = expand(s.accounts, [i.symbol for i in p.listing], users, field="scenario.accounts")
     check_openings(p, openings)  # a deposit below its initial margin names the label and the USD it needs
