@@ -441,3 +441,73 @@ def test_false_returning_token_is_refused(project, proto_owner, users):
     with reverts():
         vault.deposit(10, sender=users[0])
     assert vault.balanceOf(users[0]) == 1_000 == tok.balanceOf(vault.address)
+
+
+# ------------------------------------------------------------------ settlement (mock verifier)
+def _pair_batch(env, buyer, seller, price=MARKS[0], size=3, limit=None):
+    """``buyer`` buys ``size`` lots of instrument 0 from ``seller`` (the mock verifier allows each
+    transition the reference holds true; nothing is sent)."""
+    from offchain.devnet.batches import Trade, prepare_batch
+    from prover.transitions import SIDE_BUY, SIDE_SELL
+
+    ob = env.order(buyer, 0, SIDE_BUY, price if limit is None else limit, size)
+    os_ = env.order(seller, 0, SIDE_SELL, price, size)
+    parties = [env.party(buyer, [ob]), env.party(seller, [os_])]
+    trade = Trade(0, price, size, str(buyer.address), ob.commitment, str(seller.address), os_.commitment)
+    return prepare_batch(env.epoch, int(env.d.settlement.feeBps()), parties, [trade], env.SLOTS)
+
+
+def _allowed(env, batch):
+    for res in batch.results:
+        env.allow_inputs(res.public)
+    return batch.contract_batch([NO_PROOF] * len(batch.parties))
+
+
+def test_settlement_reverts_with_the_mock_verifier(env, alice, opened, users):
+    """The settlement's own checks and the statements a dishonest operator would need (the
+    real-verifier twins are in test_transitions_real_verifier.py)."""
+    from offchain.devnet.batches import NO_SIGNATURE
+    from prover.errors import UnsatisfiedError
+
+    bob = users[1]
+    env.fund(bob, 1_000 * UNIT)
+    st = env.d.settlement
+    honest_batch = _pair_batch(env, bob, alice)
+    honest = _allowed(env, honest_batch)
+    # a fill without its trader's authorization: the buyer's order signed by someone else
+    forged = _pair_batch(env, bob, alice)
+    entries = [list(e) for e in _allowed(env, forged)[3]]
+    i = [str(e[0]) for e in entries].index(str(bob.address))
+    orders = [list(o) for o in entries[i][6]]
+    sig = env.party(alice, [forged.parties[i].orders[0]]).signatures[0]
+    orders[0][2] = sig
+    entries[i][6] = [tuple(o) for o in orders]
+    with reverts(st.Settlement_BadOrderSignature, index=i, slot=0):
+        st.settle((*_allowed(env, forged)[:3], [tuple(e) for e in entries]), sender=env.owner)
+    # a fill that breaks its order (a price above the buyer's limit): the reference refuses to make
+    # the transition, and the commitments an operator would forge have no true statement
+    with pytest.raises(UnsatisfiedError, match="worse than the order's limit"):
+        _pair_batch(env, bob, alice, price=MARKS[0] + 1, limit=MARKS[0])
+    # not zero-sum: the buyer's side alone (its statement counts two accounts: never allowed for one)
+    one = (*honest[:3], [e for e in honest[3] if str(e[0]) == str(bob.address)])
+    with reverts(env.d.accounts.Accounts_InvalidProof):
+        st.settle(one, sender=env.owner)
+    # unused order slots with a state, and an unsigned slot
+    bad_slots = [list(e) for e in honest[3]]
+    bad_slots[0][6] = [bad_slots[0][6][0], (0, 1, NO_SIGNATURE)]
+    with reverts(st.Settlement_BadOrderSlots):
+        st.settle((*honest[:3], [tuple(e) for e in bad_slots]), sender=env.owner)
+    # the honest batch settles once; replayed, it reverts
+    st.settle(honest, sender=env.owner)
+    for res in honest_batch.results:
+        env.openings[res.new.commitment()] = Opening(list(res.new.q), res.new.cash, res.new.salt)
+    with reverts(st.Settlement_BatchReplayed):
+        st.settle(honest, sender=env.owner)
+    # a batch of an old epoch
+    stale = _allowed(env, _pair_batch(env, alice, bob, size=1))
+    env.post_epoch(2)
+    with reverts(st.Settlement_WrongEpoch):
+        st.settle(stale, sender=env.owner)
+    # an empty batch
+    with reverts(st.Settlement_BadBatch):
+        st.settle((2, 1, 0, []), sender=env.owner)
