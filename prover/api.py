@@ -36,15 +36,13 @@ DEFAULT_SEED = "zkmargin-devnet"
 SETUP_VERSION = 1
 
 
-@dataclass
-class SolvencyKeys:
-    """The keys of the margin circuit for ``(n, S)`` and where they live."""
+class KeyFiles:
+    """The files of one circuit's keys in ``directory`` (``circuit.zkey``, ``circuit.r1cs``,
+    ``verification_key.json``) and the proving key as each backend holds it; shared by the
+    solvency keys and the transition keys (``prover.transition_api.TransitionKeys``)."""
 
-    n: int
-    s: int
     directory: Path
-    vk: VerifyingKey
-    _pk: ProvingKey | None = field(default=None, repr=False)
+    _pk: ProvingKey | None
 
     @property
     def zkey_path(self) -> Path:
@@ -68,6 +66,17 @@ class SolvencyKeys:
     def loaded(self, backend: str | None = None) -> LoadedKey:
         """The proving key as ``backend`` holds it (cached per process by the file's sha256)."""
         return load_key(self.zkey_path, backend)
+
+
+@dataclass
+class SolvencyKeys(KeyFiles):
+    """The keys of the margin circuit for ``(n, S)`` and where they live."""
+
+    n: int
+    s: int
+    directory: Path
+    vk: VerifyingKey
+    _pk: ProvingKey | None = field(default=None, repr=False)
 
     @property
     def circuit(self) -> MarginCircuit:

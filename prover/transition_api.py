@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from prover import formats
-from prover.backend import LoadedKey, get_backend, load_key
+from prover.api import KeyFiles
+from prover.backend import get_backend
 from prover.errors import ArtefactError, ProverInputError
 from prover.groth16 import INSECURE_LABEL, QAP, ProvingKey, Toxic, setup
 from prover.keys import Proof, VerifyingKey
@@ -33,8 +34,9 @@ DEFAULT_ROOT = Path(".build") / "zk"
 
 
 @dataclass
-class TransitionKeys:
-    """The keys of the transition circuit for ``(n, S, K)`` and where they live."""
+class TransitionKeys(KeyFiles):
+    """The keys of the transition circuit for ``(n, S, K)`` and where they live (the files and
+    the loaded key as :class:`prover.api.KeyFiles` has them)."""
 
     n: int
     s: int
@@ -42,24 +44,6 @@ class TransitionKeys:
     directory: Path
     vk: VerifyingKey
     _pk: ProvingKey | None = field(default=None, repr=False)
-
-    @property
-    def zkey_path(self) -> Path:
-        return self.directory / "circuit.zkey"
-
-    @property
-    def vk_path(self) -> Path:
-        return self.directory / "verification_key.json"
-
-    @property
-    def pk(self) -> ProvingKey:
-        if self._pk is None:
-            self._pk = formats.read_zkey(str(self.zkey_path))
-        return self._pk
-
-    def loaded(self, backend: str | None = None) -> LoadedKey:
-        """The proving key as ``backend`` holds it (cached per process by the file's sha256)."""
-        return load_key(self.zkey_path, backend)
 
     @property
     def circuit(self) -> TransitionCircuit:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -607,6 +607,7 @@ class Protocol:
         labels = dict(labels or {})
         receipts = []
         pending_out = dict(cash_outs or {})
+        proofs, proving_s = 0, 0.0
         for legs in batches:
             who_all = sorted({x for leg in legs for x in (leg.buyer, leg.seller)} | set(pending_out), key=lambda a: int(a, 16))
             slots: dict[tuple[str, tuple[int, int, int]], OrderSlot] = {}
@@ -640,7 +641,7 @@ class Protocol:
             batch = prepare_batch(st, self.fee_bps, parties, trades, slots=self.tkeys.k, nonce=self._fresh_salt())
             t0 = time.monotonic()
             words = prove_transitions(batch.requests, self.tkeys)
-            self.last_proving = (len(words), time.monotonic() - t0)
+            proofs, proving_s = proofs + len(words), proving_s + time.monotonic() - t0
             receipts.append(d.settlement.settle(batch.contract_batch(words), sender=d.owner))
             for party, res in zip(batch.parties, batch.results):
                 opening = PrivateAccount(party.address, list(res.new.q), res.new.cash, res.new.salt,
@@ -653,6 +654,7 @@ class Protocol:
                 except ZkMarginError as exc:  # e.g. a database that missed an earlier transition
                     self.journal_errors.append(f"batch of epoch {epoch.epoch_id}: {exc}")
                     warnings.warn(f"operator journal: {exc}", stacklevel=2)
+        self.last_proving = (proofs, proving_s)
         return receipts
 
     def _fund_house(self, target: int) -> None:
@@ -671,9 +673,10 @@ class Protocol:
         """The house's public balance: ``HOUSE_MARGIN_MULTIPLE`` times the largest initial margin
         along ``path`` (its states batch by batch), and at least what keeps IM at each state."""
         epoch = self._require_epoch()
+        st = epoch.statement()
         need = 0
         for q, cash in path:
-            req = epoch.statement().requirement(q, KIND_IM)
+            req = st.requirement(q, KIND_IM)
             fig = epoch.figures(q, cash, 0, KIND_IM)
             need = max(need, HOUSE_MARGIN_MULTIPLE * req, fig.requirement - fig.equity)
         return need
@@ -689,7 +692,8 @@ class Protocol:
         account is checked (initial margin after each batch it is in, fees included) before
         anything is sent. ``processes`` is accepted for compatibility (transition proofs are made
         here, on the native backend)."""
-        d, epoch = self.d, self._require_epoch()
+        d = self.d
+        self._require_epoch()  # (no epoch: an error before anything is checked or sent)
         assert self._salts is not None
         house = str(self.house.address)
         # the balance each account will have after its deposit, by the vault's share maths (after a
@@ -720,21 +724,13 @@ class Protocol:
             groups += [mine[j : j + MAX_ORDERS_PER_ACCOUNT] for j in range(0, len(mine), MAX_ORDERS_PER_ACCOUNT)]
             labels[addr] = label
         batches = pack_groups(groups, self.tkeys.k)
-        paths = self._simulate(batches, dict(collateral))
-        for addr, path in paths.items():
-            if addr == house:
-                continue
-            for q, cash in path:
-                if not epoch.figures(q, cash, collateral[addr], KIND_IM).holds:
-                    fig = epoch.figures(q, cash, collateral[addr], KIND_MM)
-                    raise NotProvable(addr, KIND_IM, fig.equity, epoch.statement().requirement(q, KIND_IM))
+        # the house is funded to its target below, once the paths are known
+        paths = self._check_paths(batches, balances=collateral, skip={house})
         for user, _holdings, deposit_units, _label in specs:
             self._deposit(user, deposit_units)
         self._fund_house(self._house_target(paths.get(house, [])))
         labels.setdefault(house, HOUSE_LABEL)
-        t0 = time.monotonic()
         self._settle_batches(batches, labels=labels)
-        self.last_proving = (2 * len(batches), time.monotonic() - t0)
         traded = {x for b in batches for leg in b for x in (leg.buyer, leg.seller)}
         for addr in collateral:  # an account opened with no positions: a deposit and a book entry
             if addr not in traded and addr not in self.book:
@@ -770,20 +766,26 @@ class Protocol:
         self._check_paths(batches)
         return self._settle_batches(batches)
 
-    def _check_paths(self, batches: Sequence[Sequence[Leg]], cash_outs: dict[str, int] | None = None) -> None:
-        """Each party's state after each batch meets IM at its public balance (or the step only
-        reduces its requirement, as the statement allows); raises :class:`NotProvable`."""
+    def _check_paths(self, batches: Sequence[Sequence[Leg]], cash_outs: dict[str, int] | None = None,
+                     balances: dict[str, int] | None = None, skip: Collection[str] = ()
+                     ) -> dict[str, list[tuple[list[int], int]]]:
+        """Each party's state after each batch meets IM at its public balance (``balances``,
+        default the vault's; a cash-out adds to it), parties in ``skip`` aside; raises
+        :class:`NotProvable` before anything is sent. Stricter than the statement, which also
+        takes a step below IM that only reduces positions. Returns every party's states."""
         epoch = self._require_epoch()
-        balances = {who: int(self.d.vault.balanceOf(who)) for b in batches for leg in b for who in (leg.buyer, leg.seller)}
-        for who in cash_outs or {}:
-            balances.setdefault(who, int(self.d.vault.balanceOf(who)))
-        paths = self._simulate(batches, balances, cash_outs)
+        b = dict(balances) if balances is not None else {}
+        for who in {x for batch in batches for leg in batch for x in (leg.buyer, leg.seller)} | set(cash_outs or {}):
+            b.setdefault(who, int(self.d.vault.balanceOf(who)))
+        paths = self._simulate(batches, b, cash_outs)
         for who, path in paths.items():
-            b = balances[who]
+            if who in skip:
+                continue
             for q, cash in path:
-                if not epoch.figures(q, cash, b, KIND_IM).holds:
-                    raise NotProvable(who, KIND_IM, epoch.figures(q, cash, b, KIND_IM).equity,
-                                      epoch.statement().requirement(q, KIND_IM))
+                fig = epoch.figures(q, cash, b[who], KIND_IM)
+                if not fig.holds:
+                    raise NotProvable(who, KIND_IM, fig.equity, fig.requirement)
+        return paths
 
     def cash_out(self, user: Any, units: int) -> Any:
         """Move ``units`` of ``user``'s private cash (realized PnL, settled funding) to its public
